@@ -1,0 +1,24 @@
+package election
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestStandardLibraryOnly keeps the election pure: it may import the
+// standard library only (STYLE.md, habit 1).
+func TestStandardLibraryOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if p != "github.com/pylonlb/pylon/internal/election" {
+			t.Errorf("election depends on non-standard package %s", p)
+		}
+	}
+}
