@@ -1,0 +1,52 @@
+// Package prereq decides whether a lab test can run here: it needs root
+// and a few programs. Outside CI a missing prerequisite skips the test with
+// a loud message; with CI=true it fails the test, so CI never goes green by
+// skipping.
+package prereq
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// InCI reports whether the CI environment variable is "true".
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Missing lists what is absent among root and the given programs (names
+// looked up in PATH, or absolute paths). An empty result means all present.
+func Missing(programs ...string) []string {
+	var out []string
+	if os.Geteuid() != 0 {
+		out = append(out, "root (run as root: the lab creates network namespaces)")
+	}
+	for _, p := range programs {
+		if _, err := exec.LookPath(p); err != nil {
+			out = append(out, fmt.Sprintf("program %s (%v)", p, err))
+		}
+	}
+	return out
+}
+
+// Require skips (or, in CI, fails) t unless root and all programs exist.
+func Require(t testing.TB, programs ...string) {
+	t.Helper()
+	Check(t, Missing(programs...))
+}
+
+// Check skips (or, in CI, fails) t when missing is not empty.
+func Check(t testing.TB, missing []string) {
+	t.Helper()
+	if len(missing) == 0 {
+		return
+	}
+	msg := "LAB PREREQUISITES MISSING, test not run: " + strings.Join(missing, "; ") +
+		" (install: apt-get install -y frr bird2 iproute2 iputils-ping iputils-arping curl tcpdump; " +
+		"kube binaries: hack/kube-tools.sh)"
+	if InCI() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
