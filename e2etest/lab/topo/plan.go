@@ -3,24 +3,24 @@
 //
 // The layout (see DESIGN in the e2etest README):
 //
-//	           LAN 192.168.77.0/24, fd00:77::/64, bridge br0 in namespace "lan"
-//	 ┌────────┬────────┬────────┬──────────┬──────────┐
-//	node1    node2    nodeN    client     ctl        router ── eth1 ── outside
-//	.11      .12      .1N      .2         .250       .254      192.168.78.0/24
-//	                                       │           └─ eth2 ── router2 (optional)
-//	                              root ns ─┘ (per-run point-to-point link)
+//		           LAN 192.168.77.0/24, fd00:77::/64, bridge br0 in namespace "lan"
+//		 ┌────────┬────────┬────────┬──────────┬──────────┐
+//		node1    node2    nodeN    client     ctl        router ── eth1 ── outside
+//		.11      .12      .1N      .2         .250       .254      192.168.78.0/24
+//		                                       │           └─ eth2 ── router2 (optional)
+//		                              root ns ─┘ (per-run point-to-point link)
 //
-//   - nodes: where speakers run; arp_ignore=1/arp_announce=2 so a service IP
-//     placed on lo is never answered by the kernel itself;
-//   - client: a plain Linux host on the LAN, for L2 tests (its neighbour
-//     table shows who answers ARP/NDP);
-//   - router: a real router (forwarding on) where FRR or BIRD run; nodes use
-//     it as their default gateway;
-//   - outside: a host behind the router, reachable only through it, for BGP
-//     tests (it reaches a service IP only through routes learnt by BGP);
-//   - ctl: etcd, kube-apiserver and the controller; also linked to the root
-//     namespace so the test process reaches the API server;
-//   - router2: an optional second router behind router, for multi-hop BGP.
+//	  - nodes: where speakers run; arp_ignore=1/arp_announce=2 so a service IP
+//	    placed on lo is never answered by the kernel itself;
+//	  - client: a plain Linux host on the LAN, for L2 tests (its neighbour
+//	    table shows who answers ARP/NDP);
+//	  - router: a real router (forwarding on) where FRR or BIRD run; nodes use
+//	    it as their default gateway;
+//	  - outside: a host behind the router, reachable only through it, for BGP
+//	    tests (it reaches a service IP only through routes learnt by BGP);
+//	  - ctl: etcd, kube-apiserver and the controller; also linked to the root
+//	    namespace so the test process reaches the API server;
+//	  - router2: an optional second router behind router, for multi-hop BGP.
 //
 // [Plan] is pure: it turns a [Spec] into a [Topology] (names, addresses,
 // MACs). [Build] applies a topology with `ip`; [Topology.Destroy] removes it.
@@ -107,9 +107,9 @@ type Spec struct {
 // interface name in the root namespace and its addresses must be unique
 // among the labs running on the machine.
 type RootLink struct {
-	Name           string       // interface name in the root namespace (≤ 15 bytes)
-	RootV4, CtlV4  netip.Prefix // e.g. 169.254.3.4/31 and 169.254.3.5/31
-	RootV6, CtlV6  netip.Prefix // e.g. fd00:77:ff:1a2b::1/64 and ::2/64
+	Name          string       // interface name in the root namespace (≤ 15 bytes)
+	RootV4, CtlV4 netip.Prefix // e.g. 169.254.3.4/31 and 169.254.3.5/31
+	RootV6, CtlV6 netip.Prefix // e.g. fd00:77:ff:1a2b::1/64 and ::2/64
 }
 
 // Iface is one interface of a host.
