@@ -1,0 +1,78 @@
+package ipam
+
+import (
+	"fmt"
+	"slices"
+)
+
+// diagnose explains why no automatic allocation was possible. It runs on
+// failure only and costs one step per pool.
+func (a *Allocator) diagnose(r *request) error {
+	var pools []*poolState
+	if r.Pool != "" {
+		pools = []*poolState{a.pools[r.Pool]}
+	} else {
+		for _, p := range a.ranked {
+			if p.admits(r) {
+				pools = append(pools, p)
+			}
+		}
+	}
+	switch {
+	case len(a.pools) == 0:
+		return fmt.Errorf("no address pool is configured: %w", ErrNoPool)
+	case len(pools) == 0:
+		return fmt.Errorf("none of the %d pools auto-assigns and admits the service: %w", len(a.pools), ErrNoPool)
+	}
+	var fit []string
+	for _, p := range pools {
+		if slices.ContainsFunc(r.modes(), func(m []Family) bool { return hasFamilies(p, m) }) {
+			fit = append(fit, p.name)
+		}
+	}
+	if len(fit) == 0 {
+		return noFamilyPool(r, pools)
+	}
+	if len(fit) == 1 {
+		return fmt.Errorf("pool %q has no free %s: %w", fit[0], wantText(r), ErrPoolExhausted)
+	}
+	return fmt.Errorf("eligible pools %s have no free %s: %w", quoteList(fit), wantText(r), ErrPoolExhausted)
+}
+
+func hasFamilies(p *poolState, fams []Family) bool {
+	for _, f := range fams {
+		if !p.hasFamily(f) {
+			return false
+		}
+	}
+	return true
+}
+
+func noFamilyPool(r *request, pools []*poolState) error {
+	names := make([]string, len(pools))
+	for i, p := range pools {
+		names[i] = p.name
+	}
+	if r.FamilyPolicy == RequireDualStack {
+		return fmt.Errorf("no eligible pool %s has both IPv4 and IPv6 ranges: %w", quoteList(names), ErrDualStackUnavailable)
+	}
+	return fmt.Errorf("no eligible pool %s has %s ranges: %w", quoteList(names), orList(r.fams), ErrNoPool)
+}
+
+// wantText names what the request needed.
+func wantText(r *request) string {
+	switch {
+	case len(r.fams) == 1:
+		return r.fams[0].String() + " address"
+	case r.FamilyPolicy == RequireDualStack:
+		return "pair of IPv4 and IPv6 addresses"
+	}
+	return orList(r.fams) + " address"
+}
+
+func orList(fams []Family) string {
+	if len(fams) == 2 {
+		return fams[0].String() + " or " + fams[1].String()
+	}
+	return fams[0].String()
+}
