@@ -1,0 +1,175 @@
+package bgp
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
+)
+
+var (
+	familyIPv4 = &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}
+	familyIPv6 = &api.Family{Afi: api.Family_AFI_IP6, Safi: api.Family_SAFI_UNICAST}
+)
+
+// apiPeer converts a normalized PeerConfig to gobgp's neighbor definition.
+// localRestarting sets the Restart State bit (and the forwarding bits) in
+// the OPEN: the router then keeps our stale routes until our End-of-RIB.
+func apiPeer(p PeerConfig, localRestarting bool) *api.Peer {
+	secs := func(d time.Duration) uint64 { return uint64(d / time.Second) }
+	out := &api.Peer{
+		Conf: &api.PeerConf{
+			NeighborAddress: p.Address.String(),
+			LocalAsn:        p.MyASN,
+			PeerAsn:         p.PeerASN,
+			AuthPassword:    p.Password,
+			Description:     p.Name,
+		},
+		Timers: &api.Timers{Config: &api.TimersConfig{
+			HoldTime:               secs(p.HoldTime),
+			KeepaliveInterval:      secs(p.KeepaliveTime),
+			ConnectRetry:           secs(p.ConnectTime),
+			IdleHoldTimeAfterReset: secs(p.ConnectTime),
+		}},
+		Transport: &api.Transport{RemotePort: uint32(p.Port)},
+		AfiSafis:  apiAfiSafis(p),
+	}
+	if p.SourceAddress.IsValid() {
+		out.Transport.LocalAddress = p.SourceAddress.String()
+	}
+	if p.EBGPMultiHop {
+		out.EbgpMultihop = &api.EbgpMultihop{Enabled: true, MultihopTtl: 255}
+	}
+	if p.GracefulRestart {
+		out.GracefulRestart = &api.GracefulRestart{
+			Enabled:         true,
+			RestartTime:     uint32(gracefulRestartTime / time.Second),
+			DeferralTime:    uint32(gracefulDeferralTime / time.Second),
+			LocalRestarting: localRestarting,
+		}
+	}
+	if b := p.BFD; b != nil {
+		out.Bfd = &api.BfdPeerConfig{
+			Enabled:                  true,
+			DesiredMinimumTxInterval: uint32(b.TransmitInterval / time.Microsecond),
+			RequiredMinimumReceive:   uint32(b.ReceiveInterval / time.Microsecond),
+			DetectionMultiplier:      uint32(b.DetectMultiplier),
+		}
+	}
+	return out
+}
+
+// apiAfiSafis enables the session's own family, and the other family when a
+// next hop for it is configured.
+func apiAfiSafis(p PeerConfig) []*api.AfiSafi {
+	var fams []*api.Family
+	if p.Address.Is4() || p.IPv4NextHop.IsValid() {
+		fams = append(fams, familyIPv4)
+	}
+	if p.Address.Is6() || p.IPv6NextHop.IsValid() {
+		fams = append(fams, familyIPv6)
+	}
+	out := make([]*api.AfiSafi, 0, len(fams))
+	for _, f := range fams {
+		as := &api.AfiSafi{Config: &api.AfiSafiConfig{Family: f, Enabled: true}}
+		if p.GracefulRestart {
+			as.MpGracefulRestart = &api.MpGracefulRestart{Config: &api.MpGracefulRestartConfig{Enabled: true}}
+		}
+		out = append(out, as)
+	}
+	return out
+}
+
+// gobgpPath converts a normalized Path to a locally originated gobgp path.
+// The unspecified next hop makes gobgp send the session's local address.
+func gobgpPath(p Path) (*apiutil.Path, error) {
+	nlri, err := bgp.NewIPAddrPrefix(p.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	attrs := []bgp.PathAttributeInterface{bgp.NewPathAttributeOrigin(bgp.BGP_ORIGIN_ATTR_TYPE_IGP)}
+	family := bgp.RF_IPv4_UC
+	if p.Prefix.Addr().Is4() {
+		nh, err := bgp.NewPathAttributeNextHop(netip.IPv4Unspecified())
+		if err != nil {
+			return nil, err
+		}
+		attrs = append(attrs, nh)
+	} else {
+		family = bgp.RF_IPv6_UC
+		mp, err := bgp.NewPathAttributeMpReachNLRI(family, []bgp.PathNLRI{{NLRI: nlri}}, netip.IPv6Unspecified())
+		if err != nil {
+			return nil, err
+		}
+		attrs = append(attrs, mp)
+	}
+	if p.LocalPref != 0 {
+		attrs = append(attrs, bgp.NewPathAttributeLocalPref(p.LocalPref))
+	}
+	if len(p.Communities) > 0 {
+		attrs = append(attrs, bgp.NewPathAttributeCommunities(p.Communities))
+	}
+	if len(p.LargeCommunities) > 0 {
+		lcs := make([]*bgp.LargeCommunity, len(p.LargeCommunities))
+		for i, c := range p.LargeCommunities {
+			lcs[i] = bgp.NewLargeCommunity(c.GlobalAdmin, c.LocalData1, c.LocalData2)
+		}
+		attrs = append(attrs, bgp.NewPathAttributeLargeCommunities(lcs))
+	}
+	return &apiutil.Path{Family: family, Nlri: nlri, Attrs: attrs}, nil
+}
+
+// peerStatus is what gobgp reports about one neighbor.
+type peerStatus struct {
+	state         State
+	peerASN       uint32
+	localASN      uint32
+	establishedAt time.Time
+	lastError     string
+}
+
+func fromAPIPeer(p *api.Peer) peerStatus {
+	var st peerStatus
+	if s := p.GetState(); s != nil {
+		st.state = fromAPISessionState(s.SessionState)
+		st.peerASN = s.PeerAsn
+		st.localASN = s.LocalAsn
+		st.lastError = s.DisconnectMessage
+	}
+	if up := p.GetTimers().GetState().GetUptime(); up != nil && st.state == StateEstablished {
+		st.establishedAt = up.AsTime()
+	}
+	return st
+}
+
+func fromAPISessionState(s api.PeerState_SessionState) State {
+	switch s {
+	case api.PeerState_SESSION_STATE_IDLE:
+		return StateIdle
+	case api.PeerState_SESSION_STATE_CONNECT:
+		return StateConnect
+	case api.PeerState_SESSION_STATE_ACTIVE:
+		return StateActive
+	case api.PeerState_SESSION_STATE_OPENSENT:
+		return StateOpenSent
+	case api.PeerState_SESSION_STATE_OPENCONFIRM:
+		return StateOpenConfirm
+	case api.PeerState_SESSION_STATE_ESTABLISHED:
+		return StateEstablished
+	}
+	return StateUnknown
+}
+
+func fromAPIBFDState(s api.BfdSessionState) BFDState {
+	switch s {
+	case api.BfdSessionState_BFD_SESSION_STATE_ADMIN_DOWN:
+		return BFDAdminDown
+	case api.BfdSessionState_BFD_SESSION_STATE_INIT:
+		return BFDInit
+	case api.BfdSessionState_BFD_SESSION_STATE_UP:
+		return BFDUp
+	}
+	return BFDDown
+}

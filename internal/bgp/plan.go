@@ -1,0 +1,125 @@
+package bgp
+
+import (
+	"maps"
+	"net/netip"
+	"slices"
+)
+
+// peerDiff returns the names of sessions to delete and to add so that
+// current becomes desired. A changed session appears in both lists; an
+// unchanged one in neither.
+func peerDiff(current, desired map[string]PeerConfig) (remove, add []string) {
+	for name, cur := range current {
+		if want, ok := desired[name]; !ok || !peerEqual(cur, want) {
+			remove = append(remove, name)
+		}
+	}
+	for name, want := range desired {
+		if cur, ok := current[name]; !ok || !peerEqual(cur, want) {
+			add = append(add, name)
+		}
+	}
+	slices.Sort(remove)
+	slices.Sort(add)
+	return remove, add
+}
+
+// peerEqual compares two normalized configurations by value.
+func peerEqual(a, b PeerConfig) bool {
+	ab, bb := a.BFD, b.BFD
+	a.BFD, b.BFD = nil, nil
+	if a != b || (ab == nil) != (bb == nil) {
+		return false
+	}
+	return ab == nil || *ab == *bb
+}
+
+// pathEqual compares two normalized paths.
+func pathEqual(a, b Path) bool {
+	return a.Prefix == b.Prefix && a.LocalPref == b.LocalPref &&
+		slices.Equal(a.Peers, b.Peers) &&
+		slices.Equal(a.Communities, b.Communities) &&
+		slices.Equal(a.LargeCommunities, b.LargeCommunities)
+}
+
+// targets reports whether p is meant for the session called name.
+func targets(p Path, name string) bool {
+	if len(p.Peers) == 0 {
+		return true
+	}
+	_, found := slices.BinarySearch(p.Peers, name)
+	return found
+}
+
+// carries reports whether the session can carry prefix: its own family
+// always, the other family only with a next hop for it.
+func carries(peer PeerConfig, prefix netip.Prefix) bool {
+	if prefix.Addr().Is4() {
+		return peer.Address.Is4() || peer.IPv4NextHop.IsValid()
+	}
+	return peer.Address.Is6() || peer.IPv6NextHop.IsValid()
+}
+
+// sends reports whether the session called name announces p.
+func sends(peer PeerConfig, p Path) bool {
+	return targets(p, peer.Name) && carries(peer, p.Prefix)
+}
+
+// denyList returns, sorted, the prefixes of paths that must not be sent to
+// the session called name (its export deny set).
+func denyList(paths map[netip.Prefix]Path, name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range paths {
+		if !targets(p, name) {
+			out = append(out, p.Prefix)
+		}
+	}
+	slices.SortFunc(out, comparePrefix)
+	return out
+}
+
+// denyChange lists the sessions (among names) whose deny set must gain
+// (deny) or lose (allow) the prefix when its path changes from old (nil if
+// new) to p. Sessions in deny that old targeted already got the prefix and
+// must have it withdrawn.
+func denyChange(old *Path, p Path, names []string) (deny, allow []string) {
+	for _, name := range names {
+		was := old != nil && !targets(*old, name)
+		now := !targets(p, name)
+		switch {
+		case now && !was:
+			deny = append(deny, name)
+		case was && !now:
+			allow = append(allow, name)
+		}
+	}
+	return deny, allow
+}
+
+// sentCounts counts, for every peer, the paths it announces.
+func sentCounts(peers map[string]PeerConfig, paths map[netip.Prefix]Path) map[string]int {
+	out := make(map[string]int, len(peers))
+	for name, peer := range peers {
+		n := 0
+		for _, p := range paths {
+			if sends(peer, p) {
+				n++
+			}
+		}
+		out[name] = n
+	}
+	return out
+}
+
+// sortedNames returns the keys of m in order.
+func sortedNames[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+func comparePrefix(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return a.Bits() - b.Bits()
+}

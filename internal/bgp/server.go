@@ -1,0 +1,231 @@
+package bgp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/server"
+)
+
+var _ Speaker = (*Server)(nil)
+
+// Config configures a Server.
+type Config struct {
+	// RouterID is the BGP identifier of every session; it must be IPv4.
+	RouterID netip.Addr
+	// ASN is gobgp's global ASN. Sessions use PeerConfig.MyASN; this only
+	// has to be non-zero. 0 means 64512.
+	ASN uint32
+	// ListenPort is the TCP port to accept sessions on. 0 or -1 means never
+	// listen: every session is dialled by us, which needs no privilege.
+	ListenPort int32
+	// StatePollInterval is how often BFD states are read (gobgp emits no
+	// BFD events). 0 means 200 ms.
+	StatePollInterval time.Duration
+	// Logger receives our logs and gobgp's (its Info demoted to Debug).
+	// nil discards them.
+	Logger *slog.Logger
+}
+
+// Server runs an embedded gobgp speaker. Build it with New, run it with Run;
+// the Speaker methods may be called before Run (they wait for it).
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	reqs    chan request
+	changed chan struct{}
+	done    chan struct{}
+	started atomic.Bool
+	view    atomic.Pointer[[]SessionState]
+}
+
+// request is one call handed to the loop; fn runs on the loop goroutine.
+type request struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, st *loopState) error
+	errc chan error
+}
+
+// New validates cfg and builds a Server. It starts nothing.
+func New(cfg Config) (*Server, error) {
+	if !cfg.RouterID.IsValid() || !cfg.RouterID.Is4() || cfg.RouterID.IsUnspecified() {
+		return nil, invalid("router ID %q must be a non-zero IPv4 address", cfg.RouterID)
+	}
+	if cfg.ListenPort < -1 {
+		return nil, invalid("listen port %d", cfg.ListenPort)
+	}
+	if cfg.ListenPort == 0 {
+		cfg.ListenPort = -1
+	}
+	if cfg.ASN == 0 {
+		cfg.ASN = 64512
+	}
+	if cfg.StatePollInterval <= 0 {
+		cfg.StatePollInterval = 200 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		reqs:    make(chan request),
+		changed: make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+	s.view.Store(&[]SessionState{})
+	return s, nil
+}
+
+// Changed implements Speaker.
+func (s *Server) Changed() <-chan struct{} { return s.changed }
+
+// Sessions implements Speaker. The slice is a copy the caller may keep.
+func (s *Server) Sessions() []SessionState {
+	v := *s.view.Load()
+	out := make([]SessionState, len(v))
+	copy(out, v)
+	return out
+}
+
+// SetPeers implements Speaker. Invalid entries are reported in the error
+// (wrapping ErrInvalidConfig) and left out; the valid ones are applied.
+func (s *Server) SetPeers(ctx context.Context, peers []PeerConfig) error {
+	desired, verr := normalizePeers(peers, s.cfg.RouterID)
+	err := s.do(ctx, func(ctx context.Context, st *loopState) error {
+		return st.setPeers(ctx, desired)
+	})
+	return errors.Join(verr, err)
+}
+
+// SetPath implements Speaker.
+func (s *Server) SetPath(ctx context.Context, p Path) error {
+	np, err := normalizePath(p)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, func(ctx context.Context, st *loopState) error {
+		return st.setPath(ctx, np)
+	})
+}
+
+// DeletePath implements Speaker.
+func (s *Server) DeletePath(ctx context.Context, prefix netip.Prefix) error {
+	if !prefix.IsValid() {
+		return invalid("prefix %q is not valid", prefix)
+	}
+	return s.do(ctx, func(ctx context.Context, st *loopState) error {
+		return st.deletePath(ctx, prefix.Masked())
+	})
+}
+
+// do hands fn to the loop and waits for its result.
+func (s *Server) do(ctx context.Context, fn func(context.Context, *loopState) error) error {
+	r := request{ctx: ctx, fn: fn, errc: make(chan error, 1)}
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrStopped
+	}
+	return <-r.errc
+}
+
+func (s *Server) signal() {
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Run starts gobgp and serves until ctx ends, then stops gobgp: sessions with
+// graceful restart are closed without a NOTIFICATION, so their routers keep
+// our routes while we restart. Run may be called once.
+func (s *Server) Run(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("bgp: Run called twice")
+	}
+	defer close(s.done)
+	gl, mute := newGobgpLogger(s.log)
+	bs := server.NewBgpServer(server.LoggerOption(gl, nil))
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		bs.Serve()
+	}()
+	defer func() {
+		mute.Store(true)
+		<-served
+		bs.Stop()
+	}()
+	if err := s.start(ctx, bs); err != nil {
+		_ = bs.StopBgp(context.Background(), &api.StopBgpRequest{})
+		return err
+	}
+	watchCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := make(chan struct{}, 1)
+	err := bs.WatchEvent(watchCtx, server.WatchEventMessageCallbacks{
+		OnPeerUpdate: func(*apiutil.WatchEventMessage_PeerEvent, time.Time) { poke(events) },
+	}, server.WatchPeer())
+	if err != nil {
+		_ = bs.StopBgp(context.Background(), &api.StopBgpRequest{})
+		return fmt.Errorf("watch gobgp peer events: %w", err)
+	}
+	s.loop(ctx, newLoopState(s, bs), events)
+	if err := bs.StopBgp(context.Background(), &api.StopBgpRequest{AllowGracefulRestart: true}); err != nil {
+		return fmt.Errorf("stop gobgp: %w", err)
+	}
+	return nil
+}
+
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) start(ctx context.Context, bs *server.BgpServer) error {
+	err := bs.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{
+		Asn:        s.cfg.ASN,
+		RouterId:   s.cfg.RouterID.String(),
+		ListenPort: s.cfg.ListenPort,
+	}})
+	if err != nil {
+		return fmt.Errorf("start gobgp: %w", err)
+	}
+	if err := importNothing(ctx, bs); err != nil {
+		return err
+	}
+	return setExportPolicies(ctx, bs, nil)
+}
+
+// loop is the only goroutine touching st.
+func (s *Server) loop(ctx context.Context, st *loopState, events <-chan struct{}) {
+	tick := time.NewTicker(s.cfg.StatePollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-s.reqs:
+			r.errc <- r.fn(r.ctx, st)
+			st.publish()
+		case <-events:
+			st.pull(ctx)
+		case <-tick.C:
+			if st.hasBFD() {
+				st.pull(ctx)
+			}
+		}
+	}
+}

@@ -1,0 +1,306 @@
+package bgp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+
+	"github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/server"
+)
+
+// loopState is what the Run loop owns: the configuration applied to gobgp
+// and the last state read from it.
+type loopState struct {
+	srv    *Server
+	bs     *server.BgpServer
+	peers  map[string]PeerConfig   // applied sessions by name
+	paths  map[netip.Prefix]Path   // announced paths
+	sent   map[string]int          // per session, paths it carries
+	status map[string]peerStatus   // gobgp's view, by session name
+	bfd    map[string]BFDState     // by session name
+	last   map[string]SessionState // last published, for change detection
+	logged map[string]State        // last logged BGP state
+	addrs  map[netip.Addr]string   // session name by address
+}
+
+func newLoopState(s *Server, bs *server.BgpServer) *loopState {
+	return &loopState{
+		srv: s, bs: bs,
+		peers: map[string]PeerConfig{}, paths: map[netip.Prefix]Path{}, sent: map[string]int{},
+		status: map[string]peerStatus{}, bfd: map[string]BFDState{}, last: map[string]SessionState{},
+		logged: map[string]State{}, addrs: map[netip.Addr]string{},
+	}
+}
+
+// setPeers applies desired: removed and changed sessions are deleted first,
+// then added and changed ones are created with their export policies.
+func (st *loopState) setPeers(ctx context.Context, desired map[string]PeerConfig) error {
+	remove, add := peerDiff(st.peers, desired)
+	if len(remove) == 0 && len(add) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, name := range remove {
+		errs = append(errs, st.deletePeer(ctx, name))
+	}
+	if len(remove) > 0 {
+		errs = append(errs, setExportPolicies(ctx, st.bs, sortedNames(st.peers)))
+		for _, name := range remove {
+			errs = append(errs, deletePeerPolicy(ctx, st.bs, name))
+		}
+	}
+	var ready []string
+	for _, name := range add {
+		if err := addPeerPolicy(ctx, st.bs, desired[name], denyList(st.paths, name)); err != nil {
+			errs = append(errs, fmt.Errorf("peer %q: %w", name, err), deletePeerPolicy(ctx, st.bs, name))
+			continue
+		}
+		ready = append(ready, name)
+	}
+	listed := append(sortedNames(st.peers), ready...)
+	slices.Sort(listed)
+	if err := setExportPolicies(ctx, st.bs, listed); err != nil {
+		for _, name := range ready {
+			errs = append(errs, deletePeerPolicy(ctx, st.bs, name))
+		}
+		return errors.Join(append(errs, err)...)
+	}
+	for _, name := range ready {
+		errs = append(errs, st.addPeer(ctx, desired[name]))
+	}
+	st.pull(ctx)
+	return errors.Join(errs...)
+}
+
+func (st *loopState) deletePeer(ctx context.Context, name string) error {
+	p := st.peers[name]
+	delete(st.peers, name)
+	delete(st.sent, name)
+	delete(st.status, name)
+	delete(st.bfd, name)
+	delete(st.addrs, p.Address)
+	st.srv.log.Info("bgp session removed", "peer", name, "address", p.Address)
+	if err := st.bs.DeletePeer(ctx, &api.DeletePeerRequest{Address: p.Address.String()}); err != nil {
+		return fmt.Errorf("delete peer %q (%s): %w", name, p.Address, err)
+	}
+	return nil
+}
+
+// addPeer creates the gobgp neighbor. With graceful restart it announces
+// itself as restarting, so a router still holding our routes from a
+// previous run keeps them until our End-of-RIB.
+func (st *loopState) addPeer(ctx context.Context, p PeerConfig) error {
+	if err := st.bs.AddPeer(ctx, &api.AddPeerRequest{Peer: apiPeer(p, p.GracefulRestart)}); err != nil {
+		return fmt.Errorf("add peer %q (%s): %w", p.Name, p.Address, err)
+	}
+	st.peers[p.Name] = p
+	st.addrs[p.Address] = p.Name
+	n := 0
+	for _, path := range st.paths {
+		if sends(p, path) {
+			n++
+		}
+	}
+	st.sent[p.Name] = n
+	st.srv.log.Info("bgp session configured", "peer", p.Name, "address", p.Address, "bfd", p.BFD != nil, "gracefulRestart", p.GracefulRestart)
+	return nil
+}
+
+// setPath announces p (normalized). Deny sets change before the path is
+// (re)added so it never reaches a session it is not meant for; a session
+// that had the previous path and must lose it gets a soft reset out, since
+// gobgp judges the old path with the new policy and would not withdraw it.
+func (st *loopState) setPath(ctx context.Context, p Path) error {
+	old, had := st.paths[p.Prefix]
+	if had && pathEqual(old, p) {
+		return nil
+	}
+	var oldp *Path
+	if had {
+		oldp = &old
+	}
+	deny, allow := denyChange(oldp, p, sortedNames(st.peers))
+	for _, name := range allow {
+		if err := setDenied(ctx, st.bs, name, p.Prefix, false); err != nil {
+			return err
+		}
+	}
+	for _, name := range deny {
+		if err := setDenied(ctx, st.bs, name, p.Prefix, true); err != nil {
+			return err
+		}
+	}
+	gp, err := gobgpPath(p)
+	if err != nil {
+		return fmt.Errorf("build path %s: %w", p.Prefix, err)
+	}
+	if _, err := st.bs.AddPath(apiutil.AddPathRequest{Paths: []*apiutil.Path{gp}}); err != nil {
+		return fmt.Errorf("add path %s: %w", p.Prefix, err)
+	}
+	st.paths[p.Prefix] = p
+	st.recount(oldp, &p)
+	var errs []error
+	for _, name := range deny {
+		if peer := st.peers[name]; had && sends(peer, old) {
+			errs = append(errs, st.softResetOut(ctx, peer))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (st *loopState) softResetOut(ctx context.Context, p PeerConfig) error {
+	err := st.bs.ResetPeer(ctx, &api.ResetPeerRequest{
+		Address: p.Address.String(), Soft: true, Direction: api.ResetPeerRequest_DIRECTION_OUT,
+	})
+	if err != nil {
+		return fmt.Errorf("soft reset out of peer %q: %w", p.Name, err)
+	}
+	return nil
+}
+
+// deletePath withdraws prefix, then drops it from the deny sets.
+func (st *loopState) deletePath(ctx context.Context, prefix netip.Prefix) error {
+	old, had := st.paths[prefix]
+	if !had {
+		return nil
+	}
+	gp, err := gobgpPath(old)
+	if err != nil {
+		return fmt.Errorf("build path %s: %w", prefix, err)
+	}
+	if err := st.bs.DeletePath(apiutil.DeletePathRequest{Paths: []*apiutil.Path{gp}}); err != nil {
+		return fmt.Errorf("delete path %s: %w", prefix, err)
+	}
+	delete(st.paths, prefix)
+	st.recount(&old, nil)
+	var errs []error
+	for _, name := range sortedNames(st.peers) {
+		if !targets(old, name) {
+			errs = append(errs, setDenied(ctx, st.bs, name, prefix, false))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// recount updates per-session counts for a path going from old to new (nil
+// for none).
+func (st *loopState) recount(old, new *Path) {
+	for name, peer := range st.peers {
+		if old != nil && sends(peer, *old) {
+			st.sent[name]--
+		}
+		if new != nil && sends(peer, *new) {
+			st.sent[name]++
+		}
+	}
+}
+
+func (st *loopState) hasBFD() bool {
+	for _, p := range st.peers {
+		if p.BFD != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// pull reads session and BFD states from gobgp, enforces DynamicASNExternal
+// and publishes.
+func (st *loopState) pull(ctx context.Context) {
+	status := make(map[string]peerStatus, len(st.peers))
+	err := st.bs.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
+		addr, err := netip.ParseAddr(p.GetConf().GetNeighborAddress())
+		if name, ok := st.addrs[addr]; err == nil && ok {
+			status[name] = fromAPIPeer(p)
+		}
+	})
+	if err != nil {
+		st.srv.log.Warn("cannot list gobgp peers", "error", err)
+		return
+	}
+	st.status = status
+	bfd := make(map[string]BFDState, len(st.peers))
+	st.bs.ListBfdPeer(ctx, func(address string, s *api.BfdPeerState) {
+		addr, err := netip.ParseAddr(address)
+		if name, ok := st.addrs[addr]; err == nil && ok {
+			bfd[name] = fromAPIBFDState(s.GetSessionState())
+		}
+	})
+	st.bfd = bfd
+	st.enforceExternal(ctx)
+	st.publish()
+}
+
+// enforceExternal resets sessions learned with DynamicASNExternal that came
+// up with our own ASN: gobgp cannot refuse them in the OPEN.
+func (st *loopState) enforceExternal(ctx context.Context) {
+	for name, p := range st.peers {
+		s := st.status[name]
+		if p.DynamicASN != DynamicASNExternal || s.state != StateEstablished || s.peerASN != p.MyASN {
+			continue
+		}
+		st.srv.log.Warn("bgp peer uses our ASN but must be external, resetting", "peer", name, "asn", s.peerASN)
+		err := st.bs.ResetPeer(ctx, &api.ResetPeerRequest{Address: p.Address.String(), Communication: "peer AS must differ from local AS"})
+		if err != nil {
+			st.srv.log.Warn("cannot reset bgp peer", "peer", name, "error", err)
+		}
+	}
+}
+
+// publish stores a new snapshot and signals Changed when a BGP or BFD state
+// changed.
+func (st *loopState) publish() {
+	view := buildView(st.peers, st.status, st.bfd, st.sent)
+	changed := len(view) != len(st.last)
+	next := make(map[string]SessionState, len(view))
+	for _, s := range view {
+		prev, ok := st.last[s.Name]
+		if !ok || prev.State != s.State || prev.BFD != s.BFD {
+			changed = true
+		}
+		if st.logged[s.Name] != s.State {
+			st.srv.log.Info("bgp session state", "peer", s.Name, "address", s.Address, "state", s.State, "bfd", s.BFD, slog.String("lastError", s.LastError))
+			st.logged[s.Name] = s.State
+		}
+		next[s.Name] = s
+	}
+	for name := range st.logged {
+		if _, ok := next[name]; !ok {
+			delete(st.logged, name)
+		}
+	}
+	st.last = next
+	st.srv.view.Store(&view)
+	if changed {
+		st.srv.signal()
+	}
+}
+
+// buildView assembles the sorted session list.
+func buildView(peers map[string]PeerConfig, status map[string]peerStatus, bfd map[string]BFDState, sent map[string]int) []SessionState {
+	out := make([]SessionState, 0, len(peers))
+	for _, name := range sortedNames(peers) {
+		p, s := peers[name], status[name]
+		v := SessionState{Name: name, Address: p.Address, State: s.state, PeerASN: s.peerASN, LastError: s.lastError}
+		if p.PeerASN != 0 && v.PeerASN == 0 {
+			v.PeerASN = p.PeerASN
+		}
+		if p.BFD != nil {
+			v.BFD = BFDDown
+			if b, ok := bfd[name]; ok {
+				v.BFD = b
+			}
+		}
+		if s.state == StateEstablished {
+			v.PrefixesSent = sent[name]
+			v.EstablishedAt = s.establishedAt
+		}
+		out = append(out, v)
+	}
+	return out
+}
