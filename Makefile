@@ -1,0 +1,80 @@
+# Pylon's build, test and lab entry points. See README.md.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+
+GO        ?= go
+BIN       := $(CURDIR)/bin
+KUBE_BIN  := $(CURDIR)/.cache/kube/bin
+# Debian packages the lab and the end-to-end suites need.
+LAB_PACKAGES := frr bird2 iproute2 iputils-ping iputils-arping curl tcpdump
+GOTEST    := $(GO) test -race -count=1
+FUZZTIME  ?= 10s
+
+.PHONY: all generate build test test-unit test-e2e bench bench-lab lab lab-down deps kube-tools fuzz lint clean image
+
+all: build
+
+## generate: regenerate deep-copy code, CRDs and the all-in-one manifest.
+generate:
+	$(GO) tool controller-gen object paths=./api/...
+	$(GO) tool controller-gen crd:crdVersions=v1 paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(GO) run ./hack/manifests > config/manifests/pylon.yaml
+
+## build: build the controller, the speaker and the lab command into bin/.
+build:
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/controller ./controller
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/speaker ./speaker
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/pylon-lab ./e2etest/cmd/pylon-lab
+
+## kube-tools: build kube-apiserver and etcd from the Go module proxy (cached).
+kube-tools:
+	@hack/kube-tools.sh >/dev/null
+
+## deps: install the Debian packages the lab needs (as root, when missing).
+deps:
+	@hack/install-deps.sh $(LAB_PACKAGES)
+
+## test: every test: unit, integration against a real API server, fuzz seeds, end-to-end in the lab.
+test: deps kube-tools lint test-unit build test-e2e
+
+## lint: gofmt, go vet and generated files up to date.
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2etest/...
+
+## test-unit: unit and integration tests (the API server tests use the binaries from kube-tools).
+test-unit: kube-tools
+	KUBEBUILDER_ASSETS=$(KUBE_BIN) PYLON_BIN=$(BIN) $(GOTEST) ./...
+
+## test-e2e: end-to-end suites in the network-namespace lab (root).
+test-e2e: build kube-tools
+	KUBEBUILDER_ASSETS=$(KUBE_BIN) PYLON_BIN=$(BIN) $(GO) test -count=1 -tags e2e -timeout 20m ./e2etest/...
+
+## fuzz: run every fuzz target for FUZZTIME each.
+fuzz:
+	@hack/fuzz.sh $(FUZZTIME)
+
+## bench: in-process benchmarks, then the lab measurements with a report.
+bench: kube-tools
+	KUBEBUILDER_ASSETS=$(KUBE_BIN) $(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(MAKE) bench-lab
+
+## bench-lab: lab measurements (failover, latency, scale), printed as a report.
+bench-lab: deps build kube-tools
+	KUBEBUILDER_ASSETS=$(KUBE_BIN) PYLON_BIN=$(BIN) $(BIN)/pylon-lab bench
+
+## lab: bring up the one-machine lab cluster with Pylon running (Ctrl-C or `make lab-down` to stop).
+lab: deps kube-tools build
+	KUBEBUILDER_ASSETS=$(KUBE_BIN) PYLON_BIN=$(BIN) $(BIN)/pylon-lab up
+
+## lab-down: remove every lab namespace, bridge and process left on this machine.
+lab-down:
+	@if [ -x $(BIN)/pylon-lab ]; then $(BIN)/pylon-lab down; else $(GO) run ./e2etest/cmd/pylon-lab down; fi
+
+## image: build the container image (needs a container engine).
+image:
+	docker build -t pylon:dev .
+
+clean:
+	rm -rf $(BIN)
