@@ -75,4 +75,3 @@ func TestRangePrefixes(t *testing.T) {
 		}
 	}
 }
-

@@ -77,8 +77,8 @@ type BGPAdvertisement struct {
 	AggregationLength   int
 	AggregationLengthV6 int
 	LocalPref           uint32
-	Communities         []uint32           // standard communities, sorted
-	LargeCommunities    []LargeCommunity   // sorted
+	Communities         []uint32         // standard communities, sorted
+	LargeCommunities    []LargeCommunity // sorted
 	NodeSelectors       Selectors
 	Peers               []string // sorted peer names; empty: all peers
 	ServiceSelectors    Selectors

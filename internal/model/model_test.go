@@ -117,7 +117,9 @@ func TestFromInvalid(t *testing.T) {
 			[]string{`"pool" is neither a CIDR`}},
 		{"no addresses", func(o *Objects) { o.Pools[1].Spec.Addresses = nil },
 			[]string{`IPAddressPool "bgp": spec.addresses: at least one`}},
-		{"overlap across pools", func(o *Objects) { o.Pools[1].Spec.Addresses = append(o.Pools[1].Spec.Addresses, "192.168.10.8-192.168.10.20") },
+		{"overlap across pools", func(o *Objects) {
+			o.Pools[1].Spec.Addresses = append(o.Pools[1].Spec.Addresses, "192.168.10.8-192.168.10.20")
+		},
 			[]string{`IPAddressPool "bgp": spec.addresses[1]: 192.168.10.8-192.168.10.20 overlaps 192.168.10.0/28 of IPAddressPool "l2"`}},
 		{"overlap within pool", func(o *Objects) { o.Pools[0].Spec.Addresses = append(o.Pools[0].Spec.Addresses, "fd00:10::8/125") },
 			[]string{`IPAddressPool "l2": spec.addresses[2]: fd00:10::8/125 overlaps fd00:10::/124 of IPAddressPool "l2"`}},

@@ -63,8 +63,8 @@ type Reconciler struct {
 
 	mu       sync.Mutex
 	alloc    *ipam.Allocator
-	cfg      *model.Config // nil until the first valid configuration
-	restored bool          // existing assignments restored
+	cfg      *model.Config     // nil until the first valid configuration
+	restored bool              // existing assignments restored
 	failed   map[string]string // key -> last failure reported
 }
 
