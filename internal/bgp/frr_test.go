@@ -2,6 +2,7 @@ package bgp
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -152,6 +153,8 @@ func frrConf(asn uint32, routerID string, neighbors map[string]uint32, inRouter,
 	b.WriteString(after)
 	return b.String()
 }
+
+var errNotYet = errors.New("not yet")
 
 // waitFor polls fn every 20 ms until it returns nil or timeout passes. The
 // timeout is a generous upper bound, never a performance assertion.

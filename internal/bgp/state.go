@@ -112,9 +112,10 @@ func (st *loopState) addPeer(ctx context.Context, p PeerConfig) error {
 }
 
 // setPath announces p (normalized). Deny sets change before the path is
-// (re)added so it never reaches a session it is not meant for; a session
-// that had the previous path and must lose it gets a soft reset out, since
-// gobgp judges the old path with the new policy and would not withdraw it.
+// (re)added so it never reaches a session it is not meant for. When an
+// existing path changes targets, the sessions whose verdict changed get a
+// soft reset out: gobgp judges the old path with the new policy (so it would
+// not withdraw it) and does not re-send a path whose attributes are equal.
 func (st *loopState) setPath(ctx context.Context, p Path) error {
 	old, had := st.paths[p.Prefix]
 	if had && pathEqual(old, p) {
@@ -144,9 +145,17 @@ func (st *loopState) setPath(ctx context.Context, p Path) error {
 	}
 	st.paths[p.Prefix] = p
 	st.recount(oldp, &p)
+	if !had {
+		return nil
+	}
 	var errs []error
 	for _, name := range deny {
-		if peer := st.peers[name]; had && sends(peer, old) {
+		if peer := st.peers[name]; sends(peer, old) {
+			errs = append(errs, st.softResetOut(ctx, peer))
+		}
+	}
+	for _, name := range allow {
+		if peer := st.peers[name]; sends(peer, p) {
 			errs = append(errs, st.softResetOut(ctx, peer))
 		}
 	}
