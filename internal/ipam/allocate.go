@@ -3,6 +3,7 @@ package ipam
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 )
 
 // choice is a pool and the addresses picked in it, in the request's family
@@ -22,6 +23,10 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 	if err != nil {
 		return Assignment{}, fmt.Errorf("allocate an IP for service %s: %w", req.Key, err)
 	}
+	if s := a.svcs[r.Key]; s != nil && !a.slowOnly && a.unchanged(r, s) {
+		s.ports = slices.Clone(r.Ports)
+		return s.assignment(), nil
+	}
 	old := a.detach(r.Key)
 	c, err := a.choose(r, old)
 	if err != nil {
@@ -29,6 +34,40 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 		return Assignment{}, fmt.Errorf("allocate an IP for service %s: %w", r.Key, err)
 	}
 	return a.commit(r, c), nil
+}
+
+// unchanged reports, without touching any state, that choose would give s
+// back as it is: the common case of a controller resync. It accepts only
+// the plain case (one pool that admits the service, exactly the wanted
+// families, the same sharing keys); anything else takes the full path,
+// which reaches the same answer when the assignment is still valid.
+func (a *Allocator) unchanged(r *request, s *svc) bool {
+	if len(s.ips) != len(r.fams) || s.sharingKey != r.SharingKey || s.backendKey != r.BackendKey {
+		return false
+	}
+	p := a.pools[s.pool]
+	if p == nil || (r.Pool != "" && r.Pool != p.name) || !p.admits(r) {
+		return false
+	}
+	for i, ip := range s.ips {
+		f := r.fams[i]
+		if FamilyOf(ip) != f || (r.asked[f].IsValid() && r.asked[f] != ip) || a.ips[ip].pool != p ||
+			!p.fams[f].allocatable(toU128(ip)) || !a.compatibleExcept(ip, s, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// compatibleExcept reports whether r may share ip with its holders other
+// than s.
+func (a *Allocator) compatibleExcept(ip netip.Addr, s *svc, r *request) bool {
+	for _, h := range a.ips[ip].holders {
+		if h != s && !compatible(h, r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Assign claims exactly ips for the service, typically to restore what its

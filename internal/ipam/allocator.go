@@ -18,6 +18,8 @@ type Allocator struct {
 	ips     map[netip.Addr]*ipUse
 	svcs    map[string]*svc
 	shared  map[string]map[netip.Addr]struct{} // shareKey → held addresses
+
+	slowOnly bool // tests: skip the unchanged fast path, to compare both
 }
 
 // svc is a service's assignment with the request parameters that sharing
@@ -50,7 +52,8 @@ func New() *Allocator {
 
 // SetPools replaces the configuration. Every assignment is kept; addresses
 // outside every new pool become orphans until their service's next
-// Allocate. Pools whose ranges and AvoidBuggyIPs are unchanged keep their
+// Allocate. An assignment whose first address changed pool (a pool
+// renamed, a range moved) reports the new pool's name. Pools whose ranges and AvoidBuggyIPs are unchanged keep their
 // state, so a change of priority, selectors or AutoAssign costs
 // O(pools log pools). On error nothing changes.
 func (a *Allocator) SetPools(pools []Pool) error {
@@ -81,15 +84,24 @@ func (a *Allocator) SetPools(pools []Pool) error {
 	return nil
 }
 
-// rehome recomputes every held address's pool and builds the free sets of
-// the pools SetPools created.
+// rehome recomputes every held address's pool, renames assignments after
+// the pool that now holds their first address, and builds the free sets of
+// the pools SetPools created. Orphans keep their last pool name.
 func (a *Allocator) rehome() {
 	for ip, use := range a.ips {
 		p := lookup(a.index, ip)
 		use.pool = p
-		if p != nil && p.fresh {
+		if p == nil {
+			continue
+		}
+		if p.fresh {
 			f := FamilyOf(ip)
 			p.held[f] = append(p.held[f], toU128(ip))
+		}
+		for _, h := range use.holders {
+			if h.ips[0] == ip {
+				h.pool = p.name
+			}
 		}
 	}
 	for _, p := range a.pools {
@@ -97,11 +109,30 @@ func (a *Allocator) rehome() {
 			continue
 		}
 		for f := range p.fams {
-			slices.SortFunc(p.held[f], u128.cmp)
+			sortU128(p.held[f])
 			p.fams[f] = newFamState(Family(f), p.avoid, p.fams[f].ranges, p.held[f])
 			p.held[f] = nil
 		}
 		p.fresh = false
+	}
+}
+
+// sortU128 sorts addresses, as plain integers when they share their high
+// half (all IPv4 addresses, or IPv6 ones within a /64).
+func sortU128(xs []u128) {
+	for _, x := range xs {
+		if x.hi != xs[0].hi {
+			slices.SortFunc(xs, u128.cmp)
+			return
+		}
+	}
+	lo := make([]uint64, len(xs))
+	for i, x := range xs {
+		lo[i] = x.lo
+	}
+	slices.Sort(lo)
+	for i := range xs {
+		xs[i].lo = lo[i]
 	}
 }
 

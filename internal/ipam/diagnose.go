@@ -8,15 +8,11 @@ import (
 // diagnose explains why no automatic allocation was possible. It runs on
 // failure only and costs one step per pool.
 func (a *Allocator) diagnose(r *request) error {
-	var pools []*poolState
+	pools := a.ranked
 	if r.Pool != "" {
 		pools = []*poolState{a.pools[r.Pool]}
 	} else {
-		for _, p := range a.ranked {
-			if p.admits(r) {
-				pools = append(pools, p)
-			}
-		}
+		pools = slices.DeleteFunc(slices.Clone(pools), func(p *poolState) bool { return !p.admits(r) })
 	}
 	switch {
 	case len(a.pools) == 0:
@@ -24,19 +20,23 @@ func (a *Allocator) diagnose(r *request) error {
 	case len(pools) == 0:
 		return fmt.Errorf("none of the %d pools auto-assigns and admits the service: %w", len(a.pools), ErrNoPool)
 	}
+	modes := r.modes()
 	var fit []string
+	n := 0
 	for _, p := range pools {
-		if slices.ContainsFunc(r.modes(), func(m []Family) bool { return hasFamilies(p, m) }) {
-			fit = append(fit, p.name)
+		if slices.ContainsFunc(modes, func(m []Family) bool { return hasFamilies(p, m) }) {
+			if n++; len(fit) < 4 {
+				fit = append(fit, p.name)
+			}
 		}
 	}
-	if len(fit) == 0 {
+	switch n {
+	case 0:
 		return noFamilyPool(r, pools)
-	}
-	if len(fit) == 1 {
+	case 1:
 		return fmt.Errorf("pool %q has no free %s: %w", fit[0], wantText(r), ErrPoolExhausted)
 	}
-	return fmt.Errorf("eligible pools %s have no free %s: %w", quoteList(fit), wantText(r), ErrPoolExhausted)
+	return fmt.Errorf("all %d eligible pools %s have no free %s: %w", n, quoteList(fit), wantText(r), ErrPoolExhausted)
 }
 
 func hasFamilies(p *poolState, fams []Family) bool {

@@ -209,3 +209,5 @@ func tcp(p int32) Port                       { return Port{Protocol: "TCP", Port
 func udp(p int32) Port                       { return Port{Protocol: "UDP", Port: p} }
 func labelled(r Request, l labels) Request   { r.Labels = l; return r }
 func nsLabelled(r Request, l labels) Request { r.NamespaceLabels = l; return r }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

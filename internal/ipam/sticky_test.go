@@ -136,7 +136,7 @@ func TestStickiness(t *testing.T) {
 			setPools(a1),
 			alloc(v4("ns/s1"), "a: 10.0.0.1"),
 			setPools(pool("renamed", rng("10.0.0.1", "10.0.0.4"))),
-			get("ns/s1", "a: 10.0.0.1"),
+			get("ns/s1", "renamed: 10.0.0.1"),
 			alloc(v4("ns/s1"), "renamed: 10.0.0.1"),
 		}},
 		{name: "dual-stack assignment split across pools by a range change", steps: []step{
