@@ -131,7 +131,10 @@ func (l *loop) syncResponders(now time.Time) bool {
 		r.close()
 		delete(l.resp, name)
 		changed = true
-		if err != nil {
+		switch {
+		case !ok:
+			l.a.log.Info("stopped answering on interface", "interface", name)
+		case err != nil:
 			l.a.log.Warn("interface responder failed, reopening", "interface", name, "error", err)
 			l.reopenAt[name] = now.Add(reopenDelay)
 		}
@@ -151,7 +154,8 @@ func (l *loop) syncResponders(now time.Time) bool {
 func (l *loop) open(ifi Interface, now time.Time) bool {
 	deps := responderDeps{
 		stats: l.a.stats.get(ifi.Name), report: l.a.reportForeign,
-		wake: func() { signal(l.a.kick) }, log: l.a.log,
+		// A failed read usually means the link changed: list links again.
+		wake: func() { signal(l.a.linksChanged) }, log: l.a.log,
 	}
 	r, err := openResponder(l.a.host, ifi, l.view(ifi, nil, nil), deps)
 	if err != nil {
