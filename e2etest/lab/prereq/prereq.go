@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -49,4 +50,53 @@ func Check(t testing.TB, missing []string) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
+}
+
+// RepoRoot returns the directory of Pylon's go.mod, searched upward from
+// the working directory ("" when not inside the repository).
+func RepoRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/pylonlb/pylon\n") {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+// KubeBinDir returns where etcd and kube-apiserver are: $KUBEBUILDER_ASSETS,
+// else the cache hack/kube-tools.sh fills (.cache/kube/bin in the repository).
+func KubeBinDir() string {
+	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
+		return d
+	}
+	if root := RepoRoot(); root != "" {
+		return filepath.Join(root, ".cache", "kube", "bin")
+	}
+	return ""
+}
+
+// PylonBinDir returns where the controller and speaker binaries are:
+// $PYLON_BIN, else bin/ in the repository (filled by `make build`).
+func PylonBinDir() string {
+	if d := os.Getenv("PYLON_BIN"); d != "" {
+		return d
+	}
+	if root := RepoRoot(); root != "" {
+		return filepath.Join(root, "bin")
+	}
+	return ""
+}
+
+// KubeBinaries returns the paths of etcd and kube-apiserver in KubeBinDir.
+func KubeBinaries() []string {
+	d := KubeBinDir()
+	return []string{filepath.Join(d, "etcd"), filepath.Join(d, "kube-apiserver")}
 }
