@@ -68,6 +68,17 @@ func (f *frr) vtysh(cmd string) (string, error) {
 	return string(out), nil
 }
 
+// configure runs lines in vtysh's configuration mode (for what daemons do
+// not accept from the startup file, like bfdd's profiles).
+func (f *frr) configure(t testing.TB, lines ...string) {
+	t.Helper()
+	args := []string{"netns", "exec", f.l.NS, "vtysh", "--vty_socket", f.dir, "-c", "configure terminal"}
+	for _, l := range lines {
+		args = append(args, "-c", l)
+	}
+	mustRun(t, "ip", args...)
+}
+
 // frrRoute is the part of `show bgp ... json` the tests read.
 type frrRoute struct {
 	Valid    bool   `json:"valid"`

@@ -123,9 +123,14 @@ func waitRoute(t testing.TB, f *frr, family, prefix string, present bool) {
 func waitKernel(t testing.TB, l *link, family, dest string, present bool) {
 	t.Helper()
 	waitFor(t, 15*time.Second, fmt.Sprintf("kernel route %s present=%v", dest, present), func() error {
-		if strings.Contains(l.routes(t, family), dest+" ") != present {
+		if containsRoute(l.routes(t, family), dest) != present {
 			return errors.New("not yet")
 		}
 		return nil
 	})
+}
+
+// containsRoute reports whether `ip route` output has a route for dest.
+func containsRoute(routes, dest string) bool {
+	return strings.Contains(routes, dest+" ")
 }

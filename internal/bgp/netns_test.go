@@ -116,12 +116,21 @@ type link struct {
 	Remote4 netip.Addr
 	Local6  netip.Addr
 	Remote6 netip.Addr
+	// Switch, if set, is a namespace with a bridge between us ("s0") and
+	// the router ("s1"), so our link can be cut while the router keeps
+	// its carrier.
+	Switch string
 }
 
 // newLink creates a router namespace joined to ours by a veth pair with
 // 10.77.N.0/24 and fd00:77:N::/64 (N unique in this process). Cleanup kills
 // whatever runs in the namespace and deletes it.
-func newLink(t testing.TB) *link {
+func newLink(t testing.TB) *link { return makeLink(t, false) }
+
+// newSwitchedLink is newLink with a bridge in between (see link.Switch).
+func newSwitchedLink(t testing.TB) *link { return makeLink(t, true) }
+
+func makeLink(t testing.TB, switched bool) *link {
 	t.Helper()
 	needLab(t)
 	n := linkSeq.Add(1)
@@ -139,7 +148,24 @@ func newLink(t testing.TB) *link {
 		"net.ipv6.conf.all.forwarding=1", "net.ipv4.ip_forward=1"} {
 		mustRun(t, "ip", "netns", "exec", l.NS, "sysctl", "-qw", s)
 	}
-	mustRun(t, "ip", "link", "add", l.Dev, "type", "veth", "peer", "name", "eth0", "netns", l.NS)
+	if switched {
+		l.Switch = l.NS + "-sw"
+		mustRun(t, "ip", "netns", "add", l.Switch)
+		sw := func(args ...string) { mustRun(t, "ip", append([]string{"-n", l.Switch}, args...)...) }
+		for _, f := range []string{"iptables", "ip6tables", "arptables"} {
+			_, _ = run("ip", "netns", "exec", l.Switch, "sysctl", "-qw", "net.bridge.bridge-nf-call-"+f+"=0")
+		}
+		sw("link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0")
+		mustRun(t, "ip", "link", "add", l.Dev, "type", "veth", "peer", "name", "s0", "netns", l.Switch)
+		mustRun(t, "ip", "-n", l.NS, "link", "add", "eth0", "type", "veth", "peer", "name", "s1", "netns", l.Switch)
+		for _, dev := range []string{"s0", "s1"} {
+			sw("link", "set", dev, "master", "br0")
+			sw("link", "set", dev, "up")
+		}
+		sw("link", "set", "br0", "up")
+	} else {
+		mustRun(t, "ip", "link", "add", l.Dev, "type", "veth", "peer", "name", "eth0", "netns", l.NS)
+	}
 	mustRun(t, "ip", "addr", "add", l.Local4.String()+"/24", "dev", l.Dev)
 	mustRun(t, "ip", "addr", "add", l.Local6.String()+"/64", "dev", l.Dev)
 	mustRun(t, "ip", "link", "set", l.Dev, "up")
@@ -164,19 +190,26 @@ func (l *link) destroy(t testing.TB) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	_, _ = run("ip", "link", "del", l.Dev)
-	if _, err := run("ip", "netns", "del", l.NS); err != nil {
-		t.Logf("cleanup: %v", err)
+	for _, ns := range []string{l.NS, l.Switch} {
+		if ns == "" {
+			continue
+		}
+		if _, err := run("ip", "netns", "del", ns); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
 	}
 }
 
-// setUp sets our side of the link up or down (a cable cut).
-func (l *link) setUp(t testing.TB, up bool) {
+// cut cuts (up=false) or restores our side of a switched link: the switch
+// port facing us goes down, so our interface loses its carrier while the
+// router's keeps it, as when a node's cable is pulled behind a switch.
+func (l *link) cut(t testing.TB, up bool) {
 	t.Helper()
 	state := "down"
 	if up {
 		state = "up"
 	}
-	mustRun(t, "ip", "link", "set", l.Dev, state)
+	mustRun(t, "ip", "-n", l.Switch, "link", "set", "s0", state)
 }
 
 // routes returns the router namespace's kernel routes for family "-4"/"-6".
