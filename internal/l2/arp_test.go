@@ -176,3 +176,22 @@ func FuzzParseARP(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkARPRequest measures the per-request work of a responder: parse,
+// decide, build the reply.
+func BenchmarkARPRequest(b *testing.B) {
+	frame := arpBytes(b, arp.OperationRequest, clientMAC, client4, zeroMAC, svc4, bcast)
+	v := testView()
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := parseARP(frame)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if d := decideARP(v, f); d.reply {
+			if _, _, err := arpReply(ourMAC, f); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

@@ -15,10 +15,14 @@
 // the link-local address: no bind can fail while the link-local address is
 // still tentative, unicast Neighbor Unreachability Detection probes are seen
 // even when the IP is not a local address of the node, and answers go straight
-// to the requester's MAC without a neighbour lookup in the kernel. Solicited-
-// node multicast groups are joined through an ordinary IPv6 socket, so the
-// kernel programs the NIC's multicast filter and sends MLD reports for
-// snooping switches. Only CAP_NET_RAW is needed.
+// to the requester's MAC without a neighbour lookup in the kernel. The
+// solicited-node multicast groups are joined through an ordinary IPv6
+// socket, so the kernel programs the NIC's multicast filter and sends MLD
+// reports for snooping switches. Only CAP_NET_RAW is needed.
+//
+// A graceful hand-over uses the foreign sightings: the leaving node keeps
+// announcing an IP until Foreign reports the successor's claim on it (or a
+// timeout passes), then stops.
 //
 // The package decides purely and acts separately: frame parsing, the
 // answer-or-not decisions, the interface selection, the announcement plan and

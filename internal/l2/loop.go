@@ -9,7 +9,8 @@ import (
 // Timings of the loop. They bound how long a transient failure lasts, not
 // how fast anything normal happens.
 const (
-	// reopenDelay is the wait before reopening a failed responder.
+	// reopenDelay is the wait before reopening a failed responder or
+	// listing links again after a failure.
 	reopenDelay = time.Second
 	// relistInterval is how often links are listed even without a change
 	// notification, as a safety net against lost notifications.

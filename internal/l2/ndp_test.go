@@ -238,3 +238,22 @@ func fuzzNDP(t *testing.T, b []byte) {
 		t.Fatalf("reply does not parse: %v", err)
 	}
 }
+
+// BenchmarkNeighborSolicitation measures the per-request work of a
+// responder: parse (with checksum), decide, build the advertisement.
+func BenchmarkNeighborSolicitation(b *testing.B) {
+	frame := nsBytes(b, clientMAC, client6, svc6, 255, false)
+	v := testView()
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := parseNDP(frame)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if d := decideNDP(v, f); d.reply {
+			if _, _, err := ndpReply(v.ifi, f); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

@@ -43,6 +43,7 @@ func testHandover(t *testing.T, ip string) {
 	}
 	t.Logf("%s: announce → first ping reply %v", ip, time.Since(start).Round(time.Millisecond))
 	mon.waitMAC(t, macA, 2*time.Second)
+	l.checkArping(ip, macA)
 	if got := l.curl(ip); got != nodeANS {
 		t.Fatalf("HTTP to %s answered by %q, want %q", ip, got, nodeANS)
 	}
@@ -65,6 +66,7 @@ func testHandover(t *testing.T, ip string) {
 		if got := l.curl(ip); got != next.name {
 			t.Fatalf("round %d: HTTP answered by %q, want %q", round, got, next.name)
 		}
+		l.checkArping(ip, macs[next])
 		owner, next = next, owner
 	}
 	t.Logf("%s: SetAnnouncements on new owner → client neighbour entry changed: %s", ip, summarize(moves))
@@ -135,6 +137,19 @@ func TestWireSplitBrain(t *testing.T) {
 		for _, ip := range []string{labSvc4, labSvc6} {
 			c.n.waitFor("foreign", func(e event) bool { return e.IP == ip && e.MAC == c.mac })
 		}
+	}
+}
+
+// checkArping checks, for an IPv4 address and when arping is installed,
+// that an ARP request for ip is answered with mac.
+func (l *lab) checkArping(ip, mac string) {
+	l.t.Helper()
+	if _, err := exec.LookPath("arping"); err != nil || strings.Contains(ip, ":") {
+		return
+	}
+	out, ok := l.tryIn(clientNS, "arping", "-c1", "-w2", "-I", "eth0", ip)
+	if !ok || !strings.Contains(strings.ToLower(out), mac) {
+		l.t.Errorf("arping %s: want a reply from %s:\n%s", ip, mac, out)
 	}
 }
 
