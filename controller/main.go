@@ -1,0 +1,64 @@
+// Command controller runs Pylon's controller: it assigns external
+// addresses from IPAddressPools to Services of type LoadBalancer.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/pylonlb/pylon/internal/cmdutil"
+	"github.com/pylonlb/pylon/internal/controller"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "controller:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		kubeconfig = flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty: in-cluster configuration")
+		opts       controller.Options
+		logLevel   = flag.String("log-level", "info", "log level: debug, info, warn, error")
+		qps        = flag.Float64("kube-api-qps", 100, "client-side limit of API requests per second")
+		burst      = flag.Int("kube-api-burst", 200, "client-side burst of API requests")
+	)
+	flag.StringVar(&opts.Namespace, "namespace", cmdutil.EnvOr("POD_NAMESPACE", "pylon-system"), "namespace of Pylon's configuration objects")
+	flag.StringVar(&opts.LBClass, "lb-class", "", "spec.loadBalancerClass to serve; empty: Services without a class")
+	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":7472", "metrics listen address; 0 disables")
+	flag.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":7474", "health probe listen address; 0 disables")
+	flag.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect one active controller among replicas")
+	flag.DurationVar(&opts.PoolStatusInterval, "pool-status-interval", time.Second, "shortest time between two status writes of one pool")
+	flag.Parse()
+
+	_, log, err := cmdutil.Logger(*logLevel)
+	if err != nil {
+		return err
+	}
+	ctrl.SetLogger(log)
+	cfg, err := cmdutil.RESTConfig(*kubeconfig, float32(*qps), *burst, "pylon-controller")
+	if err != nil {
+		return err
+	}
+	scheme, err := cmdutil.Scheme()
+	if err != nil {
+		return err
+	}
+	opts.Registerer = ctrlmetrics.Registry
+	mgr, err := controller.NewManager(cfg, scheme, opts)
+	if err != nil {
+		return err
+	}
+	if err := controller.Setup(mgr, opts); err != nil {
+		return err
+	}
+	log.Info("starting controller", "namespace", opts.Namespace, "lbClass", opts.LBClass)
+	return mgr.Start(ctrl.SetupSignalHandler())
+}

@@ -1,0 +1,69 @@
+// Package cmdutil holds the small pieces both binaries' main packages
+// share: logging set-up, API client configuration and the scheme.
+package cmdutil
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/go-logr/logr"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/pylonlb/pylon/api/v1beta1"
+)
+
+// Logger returns a JSON slog logger at the named level (debug, info, warn,
+// error) and the same sink as a logr.Logger for controller-runtime.
+func Logger(level string) (*slog.Logger, logr.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		return nil, logr.Discard(), fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	h := slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})
+	return slog.New(h), logr.FromSlogHandler(h), nil
+}
+
+// RESTConfig loads a kubeconfig file, or the in-cluster configuration when
+// path is empty, and sets the client-side rate limits. The API server's
+// own priority and fairness protects it; the defaults of client-go (5/10
+// requests per second) would make a cold start with many Services crawl.
+func RESTConfig(path string, qps float32, burst int, userAgent string) (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if path == "" {
+		cfg, err = rest.InClusterConfig()
+	} else {
+		cfg, err = clientcmd.BuildConfigFromFlags("", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load API client configuration (kubeconfig %q): %w", path, err)
+	}
+	cfg.QPS, cfg.Burst, cfg.UserAgent = qps, burst, userAgent
+	return cfg, nil
+}
+
+// Scheme returns a new scheme with the Kubernetes built-in kinds and
+// Pylon's kinds.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("add built-in kinds to scheme: %w", err)
+	}
+	if err := v1beta1.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("add pylonlb.io kinds to scheme: %w", err)
+	}
+	return s, nil
+}
+
+// EnvOr returns the environment variable's value, or def when unset.
+func EnvOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,111 @@
+// Package controller assembles Pylon's controller: the configuration
+// watcher, the Service allocation reconciler and the pool status writer,
+// on one controller-runtime manager.
+package controller
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/configwatch"
+	"github.com/pylonlb/pylon/internal/controller/allocation"
+	"github.com/pylonlb/pylon/internal/controller/poolstatus"
+)
+
+// Options configures the controller.
+type Options struct {
+	// Namespace is Pylon's install namespace (configuration objects).
+	Namespace string
+	// LBClass is the loadBalancerClass served; "" serves Services without one.
+	LBClass string
+	// MetricsAddr and HealthAddr are listen addresses; "0" disables.
+	MetricsAddr, HealthAddr string
+	// LeaderElection makes replicas elect one active controller.
+	LeaderElection bool
+	// Registerer receives Pylon's metrics (normally controller-runtime's
+	// registry, served on MetricsAddr).
+	Registerer prometheus.Registerer
+	// PoolStatusInterval is the shortest time between two status writes of
+	// one pool.
+	PoolStatusInterval time.Duration
+	// SkipNameValidation lets tests run several managers in one process.
+	SkipNameValidation bool
+}
+
+// NewManager builds a manager whose cache holds only what the controller
+// reads: Services and Namespaces cluster-wide, and Pylon's objects and
+// Secrets in the install namespace. Managed fields are dropped to save
+// memory.
+func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options) (ctrl.Manager, error) {
+	inNS := cache.ByObject{Namespaces: map[string]cache.Config{opts.Namespace: {}}}
+	byObject := map[client.Object]cache.ByObject{&corev1.Secret{}: inNS}
+	for _, o := range []client.Object{&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{}, &v1beta1.BGPAdvertisement{},
+		&v1beta1.BGPPeer{}, &v1beta1.BFDProfile{}, &v1beta1.Community{}} {
+		byObject[o] = inNS
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()},
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:  opts.HealthAddr,
+		LeaderElection:          opts.LeaderElection,
+		LeaderElectionID:        "pylon-controller",
+		LeaderElectionNamespace: opts.Namespace,
+		Controller:              ctrlconfig.Controller{SkipNameValidation: &opts.SkipNameValidation},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create controller manager: %w", err)
+	}
+	return mgr, nil
+}
+
+// Setup registers the controller's reconcilers with the manager.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	recorder := mgr.GetEventRecorder("pylon-controller")
+	var pools *poolstatus.Reconciler
+	alloc := allocation.New(mgr.GetClient(), allocation.Options{
+		LBClass:    opts.LBClass,
+		Recorder:   recorder,
+		Registerer: opts.Registerer,
+		OnChange:   func() { pools.Changed() },
+	})
+	pools = poolstatus.New(mgr.GetClient(), alloc, poolstatus.Options{Namespace: opts.Namespace, MinInterval: opts.PoolStatusInterval})
+	watcher, err := configwatch.New(mgr.GetClient(), configwatch.Options{
+		Namespace:  opts.Namespace,
+		Component:  "controller",
+		OnConfig:   alloc.SetConfig,
+		Recorder:   recorder,
+		Registerer: opts.Registerer,
+	})
+	if err != nil {
+		return err
+	}
+	for name, setup := range map[string]func(ctrl.Manager) error{
+		"allocation": alloc.SetupWithManager, "poolstatus": pools.SetupWithManager, "configwatch": watcher.SetupWithManager,
+	} {
+		if err := setup(mgr); err != nil {
+			return fmt.Errorf("set up %s reconciler: %w", name, err)
+		}
+	}
+	if err := mgr.AddHealthzCheck("ping", func(*http.Request) error { return nil }); err != nil {
+		return fmt.Errorf("add health check: %w", err)
+	}
+	return mgr.AddReadyzCheck("config", func(*http.Request) error {
+		if !watcher.Status().Loaded {
+			return fmt.Errorf("no valid configuration loaded yet")
+		}
+		return nil
+	})
+}
