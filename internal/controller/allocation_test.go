@@ -106,7 +106,9 @@ func TestDualStack(t *testing.T) {
 	h.service("require", dualStack(corev1.IPFamilyPolicyRequireDualStack, corev1.IPv4Protocol, corev1.IPv6Protocol))
 	h.service("v6first", dualStack(corev1.IPFamilyPolicyRequireDualStack, corev1.IPv6Protocol, corev1.IPv4Protocol))
 	h.service("v6", dualStack(corev1.IPFamilyPolicySingleStack, corev1.IPv6Protocol))
-	inDual := func(ip string) bool { return strings.HasPrefix(ip, "192.168.25.") || strings.HasPrefix(ip, "fd00:25::") }
+	inDual := func(ip string) bool {
+		return strings.HasPrefix(ip, "192.168.25.") || strings.HasPrefix(ip, "fd00:25::")
+	}
 	isV6 := func(ip string) bool { return strings.Contains(ip, ":") }
 	req, v6first, v6 := h.waitIPs("require", 2), h.waitIPs("v6first", 2), h.waitIPs("v6", 1)
 	if isV6(req[0]) || !isV6(req[1]) || !inDual(req[0]) || !inDual(req[1]) {

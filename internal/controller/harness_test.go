@@ -106,7 +106,9 @@ func (h *harness) pool(name string, spec v1beta1.IPAddressPoolSpec, labels ...st
 // svcOpt modifies a Service before it is created.
 type svcOpt func(*corev1.Service)
 
-func annotate(k, v string) svcOpt { return func(s *corev1.Service) { metav1.SetMetaDataAnnotation(&s.ObjectMeta, k, v) } }
+func annotate(k, v string) svcOpt {
+	return func(s *corev1.Service) { metav1.SetMetaDataAnnotation(&s.ObjectMeta, k, v) }
+}
 func withPorts(proto corev1.Protocol, ports ...int32) svcOpt {
 	return func(s *corev1.Service) {
 		s.Spec.Ports = nil
@@ -119,7 +121,7 @@ func dualStack(policy corev1.IPFamilyPolicy, fams ...corev1.IPFamily) svcOpt {
 	return func(s *corev1.Service) { s.Spec.IPFamilyPolicy = &policy; s.Spec.IPFamilies = fams }
 }
 func withLabels(kv ...string) svcOpt { return func(s *corev1.Service) { s.Labels = labelMap(kv) } }
-func inNamespace(ns string) svcOpt { return func(s *corev1.Service) { s.Namespace = ns } }
+func inNamespace(ns string) svcOpt   { return func(s *corev1.Service) { s.Namespace = ns } }
 
 // service creates a LoadBalancer Service of the harness's class.
 func (h *harness) service(name string, opts ...svcOpt) *corev1.Service {
@@ -226,7 +228,9 @@ func labelMap(kv []string) map[string]string {
 	return m
 }
 
-func spec(addrs ...string) v1beta1.IPAddressPoolSpec { return v1beta1.IPAddressPoolSpec{Addresses: addrs} }
+func spec(addrs ...string) v1beta1.IPAddressPoolSpec {
+	return v1beta1.IPAddressPoolSpec{Addresses: addrs}
+}
 
 func ptr[T any](v T) *T { return &v }
 

@@ -1,6 +1,7 @@
 package depsprobe
 
 import (
+	_ "github.com/go-logr/logr"
 	_ "github.com/google/go-cmp/cmp"
 	_ "github.com/hashicorp/memberlist"
 	_ "github.com/mdlayher/arp"
@@ -28,8 +29,7 @@ import (
 	_ "k8s.io/utils/clock/testing"
 	_ "sigs.k8s.io/controller-runtime"
 	_ "sigs.k8s.io/controller-runtime/pkg/envtest"
-	_ "sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	_ "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	_ "sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	_ "sigs.k8s.io/yaml"
-	_ "github.com/go-logr/logr"
 )
