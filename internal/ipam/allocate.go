@@ -81,14 +81,15 @@ func (a *Allocator) compatibleExcept(ip netip.Addr, s *svc, r *request) bool {
 // service may take an address an existing one still announces.
 func (a *Allocator) Assign(req Request, ips []netip.Addr) (Assignment, error) {
 	r, err := prepare(req)
+	var ordered []netip.Addr
 	if err == nil {
-		ips, err = r.order(ips)
+		ordered, err = r.order(ips)
 	}
 	if err != nil {
 		return Assignment{}, fmt.Errorf("assign IPs %v to service %s: %w", ips, req.Key, err)
 	}
 	old := a.detach(r.Key)
-	c, err := a.forced(r, ips)
+	c, err := a.forced(r, ordered)
 	if err != nil {
 		a.restore(r, old)
 		return Assignment{}, fmt.Errorf("assign IPs %v to service %s: %w", ips, r.Key, err)

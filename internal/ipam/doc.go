@@ -52,8 +52,13 @@
 // # Cost
 //
 // Free addresses are kept per pool and family as an ordered set of free
-// intervals, and the pools that still have room are kept in a bitset in
-// try order. An allocation costs O(log intervals) plus one bit scan; it does
-// not grow with how full a pool is or with how many pools are full, and an
-// IPv6 /64 costs one interval up front.
+// intervals (a treap), and the auto-assign pools that still have room are
+// kept in a bitset in try order. A fresh allocation costs O(log intervals)
+// plus a scan of that bitset, 64 pools a word: it does not grow with how
+// full a pool is or with how many pools are full, and an IPv6 /64 costs one
+// interval up front. A service with a sharing key also looks at each
+// address already held under its sharing and backend keys. Only a failed
+// allocation walks the pools, to explain itself. SetPools costs
+// O(pools log pools) when no range changes, and O(held addresses) when one
+// does.
 package ipam

@@ -7,7 +7,7 @@ import "errors"
 var (
 	// ErrPoolExhausted: the eligible pools have no free address of the
 	// family needed.
-	ErrPoolExhausted = errors.New("no free address left")
+	ErrPoolExhausted = errors.New("pool exhausted")
 	// ErrIPInUse: a requested address is held by a service it cannot be
 	// shared with.
 	ErrIPInUse = errors.New("address already in use")

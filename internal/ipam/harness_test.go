@@ -3,6 +3,7 @@ package ipam
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -101,15 +102,24 @@ func genRequest(c chooser) Request {
 	return r
 }
 
-// runOps applies n generated operations to a and to a twin, checking the
-// invariants and the contracts of each call, and that the twin (fed the
-// same calls, always taking the full decision path) agrees: results must
-// depend neither on map order nor on the resync fast path.
+// run is the state of one generated operation sequence.
+type run struct {
+	c       chooser
+	a, twin *Allocator
+	cfg     []Pool             // the last configuration applied
+	last    map[string]Request // the last request of each key that holds something
+}
+
+// runOps applies n generated operations to an allocator and to a twin,
+// checking the invariants and the contracts of each call, and that the
+// twin (fed the same calls, always taking the full decision path) agrees:
+// results must depend neither on map order nor on the resync fast path.
 func runOps(c chooser, n int) error {
 	a, twin := New(), New()
 	twin.slowOnly = true
+	r := &run{c: c, a: a, twin: twin, last: map[string]Request{}}
 	for i := range n {
-		out, err := step1(c, a, twin)
+		out, err := r.step()
 		if err != nil {
 			return fmt.Errorf("op %d (%s): %w", i, out, err)
 		}
@@ -120,49 +130,138 @@ func runOps(c chooser, n int) error {
 	return nil
 }
 
-func step1(c chooser, a, twin *Allocator) (string, error) {
-	switch c.intn(10) {
+func (r *run) step() (string, error) {
+	switch r.c.intn(12) {
 	case 0:
-		pools := genPools(c)
-		e1, e2 := a.SetPools(pools), twin.SetPools(pools)
-		return fmt.Sprintf("SetPools(%d pools)", len(pools)), twinCheck(fmt.Sprint(e1), fmt.Sprint(e2))
+		return r.setPools(genPools(r.c))
 	case 1:
-		key := genRequest(c).Key
-		a.Release(key)
-		twin.Release(key)
-		return "Release " + key, nil
+		return r.harmlessChange()
 	case 2:
-		r := genRequest(c)
-		addrs := []netip.Addr{anyAddr(c), anyAddr(c)}[:1+c.intn(2)]
-		before, _ := a.Get(r.Key)
-		got, err := a.Assign(r, addrs)
-		g2, e2 := twin.Assign(r, addrs)
-		desc := fmt.Sprintf("Assign %+v %v → %s", r, addrs, show(got, err))
-		if e := twinCheck(show(got, err), show(g2, e2)); e != nil {
-			return desc, e
-		}
-		return desc, checkOutcome(a, r, before, got, err, false)
+		key := genRequest(r.c).Key
+		r.a.Release(key)
+		r.twin.Release(key)
+		delete(r.last, key)
+		return "Release " + key, nil
+	case 3:
+		return r.assign(genRequest(r.c))
 	default:
-		r := genRequest(c)
-		before, _ := a.Get(r.Key)
-		got, err := a.Allocate(r)
-		g2, e2 := twin.Allocate(r)
-		desc := fmt.Sprintf("Allocate %+v → %s", r, show(got, err))
-		if e := twinCheck(show(got, err), show(g2, e2)); e != nil {
-			return desc, e
+		return r.allocate(genRequest(r.c))
+	}
+}
+
+func (r *run) setPools(pools []Pool) (string, error) {
+	e1, e2 := r.a.SetPools(pools), r.twin.SetPools(pools)
+	if e1 == nil {
+		r.cfg = pools
+	}
+	return fmt.Sprintf("SetPools(%d pools) → %v", len(pools), e1), twinCheck(fmt.Sprint(e1), fmt.Sprint(e2))
+}
+
+func (r *run) assign(req Request) (string, error) {
+	addrs := []netip.Addr{anyAddr(r.c), anyAddr(r.c)}[:1+r.c.intn(2)]
+	before, _ := r.a.Get(req.Key)
+	got, err := r.a.Assign(req, addrs)
+	g2, e2 := r.twin.Assign(req, addrs)
+	desc := fmt.Sprintf("Assign %+v %v → %s", req, addrs, show(got, err))
+	r.remember(req)
+	if e := twinCheck(show(got, err), show(g2, e2)); e != nil {
+		return desc, e
+	}
+	return desc, checkOutcome(r.a, req, before, got, err, false)
+}
+
+func (r *run) allocate(req Request) (string, error) {
+	before, _ := r.a.Get(req.Key)
+	got, err := r.a.Allocate(req)
+	g2, e2 := r.twin.Allocate(req)
+	desc := fmt.Sprintf("Allocate %+v → %s", req, show(got, err))
+	r.remember(req)
+	if e := twinCheck(show(got, err), show(g2, e2)); e != nil {
+		return desc, e
+	}
+	if e := checkOutcome(r.a, req, before, got, err, true); e != nil || err != nil {
+		return desc, e
+	}
+	again, err := r.a.Allocate(req)
+	r.twin.Allocate(req)
+	if show(again, err) != show(got, nil) {
+		return desc, fmt.Errorf("not idempotent: second call gave %s", show(again, err))
+	}
+	return desc, nil
+}
+
+func (r *run) remember(req Request) {
+	if _, ok := r.a.Get(req.Key); ok {
+		r.last[req.Key] = req
+	} else {
+		delete(r.last, req.Key)
+	}
+}
+
+// harmlessChange settles every service, then changes priorities and
+// AutoAssign and adds an unused block to a pool: no settled service may
+// move (a PreferDualStack one may only gain its second family).
+func (r *run) harmlessChange() (string, error) {
+	keys := slices.Sorted(maps.Keys(r.last))
+	settled := map[string]Assignment{}
+	for _, k := range keys {
+		if got, err := r.a.Allocate(r.last[k]); err == nil {
+			settled[k] = got
 		}
-		if e := checkOutcome(a, r, before, got, err, true); e != nil {
-			return desc, e
+		r.twin.Allocate(r.last[k])
+		r.remember(r.last[k])
+	}
+	if _, err := r.setPools(r.harmless()); err != nil {
+		return "harmless SetPools", err
+	}
+	for _, k := range keys {
+		before, ok := settled[k]
+		if !ok {
+			continue
 		}
-		if err == nil {
-			again, err := a.Allocate(r)
-			twin.Allocate(r)
-			if show(again, err) != show(got, nil) {
-				return desc, fmt.Errorf("not idempotent: second call gave %s", show(again, err))
+		got, err := r.a.Allocate(r.last[k])
+		r.twin.Allocate(r.last[k])
+		if err != nil || !keeps(got, before, r.last[k].FamilyPolicy) {
+			return "harmless SetPools", fmt.Errorf("%s moved from %s to %s", k, show(before, nil), show(got, err))
+		}
+	}
+	return "harmless SetPools", nil
+}
+
+// keeps reports whether after still holds every address of before.
+func keeps(after, before Assignment, p FamilyPolicy) bool {
+	if p != PreferDualStack || len(before.IPs) == 2 {
+		return show(after, nil) == show(before, nil)
+	}
+	return after.Pool == before.Pool && slices.Contains(after.IPs, before.IPs[0])
+}
+
+func (r *run) harmless() []Pool {
+	used := map[Range]bool{}
+	pools := slices.Clone(r.cfg)
+	for i := range pools {
+		p := &pools[i]
+		for _, rg := range p.Ranges {
+			used[rg] = true
+		}
+		p.Ranges = slices.Clone(p.Ranges)
+		p.AutoAssign = r.c.intn(2) == 0
+		if p.Allocation != nil {
+			pol := *p.Allocation
+			pol.Priority = r.c.intn(4)
+			p.Allocation = &pol
+		}
+	}
+	if len(pools) > 0 {
+		for _, b := range blocks {
+			if !used[b] {
+				p := &pools[r.c.intn(len(pools))]
+				p.Ranges = append(p.Ranges, b)
+				break
 			}
 		}
-		return desc, nil
 	}
+	return pools
 }
 
 func twinCheck(x, y string) error {

@@ -208,3 +208,12 @@ func TestAssign(t *testing.T) {
 		}},
 	})
 }
+
+func TestAssignErrorNamesTheAddresses(t *testing.T) {
+	a := New()
+	_, err := a.Assign(v4("ns/s1"), ips("10.0.0.1", "10.0.0.2"))
+	want := "assign IPs [10.0.0.1 10.0.0.2] to service ns/s1: IPs 10.0.0.1 and 10.0.0.2 are both IPv4; at most one per family: invalid request"
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+}
