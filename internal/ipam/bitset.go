@@ -1,9 +1,6 @@
 package ipam
 
-import (
-	"math/bits"
-	"strconv"
-)
+import "math/bits"
 
 // bitset marks, by rank, the auto-assign pools that still have a free
 // address of one family. Scanning skips 64 full pools per word.
@@ -36,5 +33,3 @@ func nextBoth(a, b bitset, from int) int {
 	}
 	return -1
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

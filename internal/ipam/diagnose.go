@@ -36,7 +36,7 @@ func (a *Allocator) diagnose(r *request) error {
 	case 1:
 		return fmt.Errorf("pool %q has no free %s: %w", fit[0], wantText(r), ErrPoolExhausted)
 	}
-	return fmt.Errorf("all %d eligible pools %s have no free %s: %w", n, quoteList(fit), wantText(r), ErrPoolExhausted)
+	return fmt.Errorf("all %d eligible pools %s have no free %s: %w", n, quoteList(fit, n), wantText(r), ErrPoolExhausted)
 }
 
 func hasFamilies(p *poolState, fams []Family) bool {
@@ -54,9 +54,9 @@ func noFamilyPool(r *request, pools []*poolState) error {
 		names[i] = p.name
 	}
 	if r.FamilyPolicy == RequireDualStack {
-		return fmt.Errorf("no eligible pool %s has both IPv4 and IPv6 ranges: %w", quoteList(names), ErrDualStackUnavailable)
+		return fmt.Errorf("no eligible pool %s has both IPv4 and IPv6 ranges: %w", quoteList(names, len(names)), ErrDualStackUnavailable)
 	}
-	return fmt.Errorf("no eligible pool %s has %s ranges: %w", quoteList(names), orList(r.fams), ErrNoPool)
+	return fmt.Errorf("no eligible pool %s has %s ranges: %w", quoteList(names, len(names)), orList(r.fams), ErrNoPool)
 }
 
 // wantText names what the request needed.

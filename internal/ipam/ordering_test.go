@@ -137,3 +137,24 @@ func TestPolicies(t *testing.T) {
 		}},
 	})
 }
+
+func TestExhaustedManyPoolsMessage(t *testing.T) {
+	a := New()
+	var pools []Pool
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		pools = append(pools, pool(n, rng("10.0.0."+string(rune('1'+len(pools))), "10.0.0."+string(rune('1'+len(pools))))))
+	}
+	if err := a.SetPools(pools); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := a.Allocate(v4("ns/s" + string(rune('0'+i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := a.Allocate(v4("ns/x"))
+	want := `allocate an IP for service ns/x: all 5 eligible pools ["a", "b", "c" and 2 more] have no free IPv4 address: pool exhausted`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}

@@ -2,6 +2,7 @@ package ipam
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -31,7 +32,7 @@ func (p *poolState) refusal(r *request) string {
 		return ""
 	case len(pol.Namespaces) > 0 && !slices.Contains(pol.Namespaces, r.Namespace):
 		return "namespace " + quote(r.Namespace) + " is not among the pool's namespaces " +
-			quoteList(pol.Namespaces)
+			quoteList(pol.Namespaces, len(pol.Namespaces))
 	case len(pol.NamespaceSelectors) > 0 && !anyMatches(pol.NamespaceSelectors, r.NamespaceLabels):
 		return "the labels of namespace " + quote(r.Namespace) + " match none of the pool's namespace selectors"
 	case len(pol.ServiceSelectors) > 0 && !anyMatches(pol.ServiceSelectors, r.Labels):
@@ -82,14 +83,14 @@ func comparePriority(a, b int) int {
 
 func quote(s string) string { return `"` + s + `"` }
 
-// quoteList renders at most three names, then how many more.
-func quoteList(names []string) string {
-	const max = 3
+// quoteList renders at most three names, then how many more of total.
+func quoteList(names []string, total int) string {
+	const shown = 3
 	var b strings.Builder
 	b.WriteByte('[')
 	for i, n := range names {
-		if i == max {
-			b.WriteString(" and " + itoa(len(names)-max) + " more")
+		if i == shown {
+			b.WriteString(" and " + strconv.Itoa(total-shown) + " more")
 			break
 		}
 		if i > 0 {
