@@ -125,7 +125,7 @@ func TestGracefulLeaveRemovesAtOnce(t *testing.T) {
 		errc := make(chan error, 1)
 		go func() { errc <- b.Leave(time.Second) }()
 		// Failure detection would need at least ProbeInterval plus the
-		// suspicion minimum (500 ms): well under that means the leave
+		// suspicion minimum (400 ms): well under that means the leave
 		// message did it. Simulated time, so this bound is exact.
 		for _, r := range []*runner{a, cc} {
 			waitNames(t, r.Membership, liveness, "a", "c")
@@ -156,6 +156,9 @@ func TestRunStopLeaves(t *testing.T) {
 		}
 		if _, err := b.Join(nil); !errors.Is(err, ErrNotRunning) {
 			t.Errorf("Join after Run returned: got %v, want ErrNotRunning", err)
+		}
+		if got := a.HealthScore(); got != 0 {
+			t.Errorf("HealthScore() of a healthy member = %d, want 0", got)
 		}
 	})
 }
@@ -364,6 +367,9 @@ func TestNotRunning(t *testing.T) {
 	}
 	if got := m.LocalAddr(); got.IsValid() {
 		t.Errorf("LocalAddr() = %v, want zero", got)
+	}
+	if got := m.HealthScore(); got != -1 {
+		t.Errorf("HealthScore() = %d, want -1", got)
 	}
 }
 

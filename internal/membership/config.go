@@ -91,7 +91,7 @@ type Config struct {
 }
 
 // DefaultConfig returns the fast LAN failure-detection defaults: a dead
-// member of a 3-member cluster is declared dead after 0.5–0.7 s (see the
+// member of a 3-member cluster is declared dead after 0.4–0.7 s (see the
 // package doc for the maths and the trade-off). NodeName and SecretKey (or
 // Insecure) are left for the caller.
 func DefaultConfig() Config {
@@ -104,10 +104,11 @@ func DefaultConfig() Config {
 		// still 100× a LAN round trip, and a slow direct ack is not
 		// fatal: indirect and TCP probes keep going until P.
 		ProbeTimeout: 40 * time.Millisecond,
-		// 400 ms of suspicion up to 10 members: four gossip round trips
-		// for the suspect to refute, and k = 2 confirmations from 4 up.
-		SuspicionMult: 4,
-		// 800 ms when nobody confirms (a lone, possibly sick accuser).
+		// k = SuspicionMult-2 = 1: a suspicion another member confirms
+		// times out after 300 ms (up to 10 members); the suspect has
+		// three gossip round trips to refute.
+		SuspicionMult: 3,
+		// 600 ms when nobody confirms: a lone accuser may be the sick one.
 		SuspicionMaxTimeoutMult: 2,
 		// News spreads in ~10 ms on average; the ticker sends nothing
 		// while there is no news.

@@ -80,12 +80,12 @@ func TestSuspicionTimeouts(t *testing.T) {
 		minT, maxT time.Duration
 		k          int
 	}{
-		{1, 400 * ms, 800 * ms, 0},
-		{3, 400 * ms, 800 * ms, 0},
-		{4, 400 * ms, 800 * ms, 2},
-		{10, 400 * ms, 800 * ms, 2},
-		{20, 520400 * time.Microsecond, 1040800 * time.Microsecond, 2},
-		{100, 800 * ms, 1600 * ms, 2},
+		{1, 300 * ms, 600 * ms, 0},
+		{2, 300 * ms, 600 * ms, 0},
+		{3, 300 * ms, 600 * ms, 1},
+		{10, 300 * ms, 600 * ms, 1},
+		{20, 390300 * time.Microsecond, 780600 * time.Microsecond, 1},
+		{100, 600 * ms, 1200 * ms, 1},
 	} {
 		minT, maxT, k := c.suspicionTimeouts(tc.n)
 		if minT != tc.minT || maxT != tc.maxT || k != tc.k {
@@ -119,7 +119,7 @@ func TestMemberlistConfig(t *testing.T) {
 		mc.SuspicionMult, mc.SuspicionMaxTimeoutMult, mc.RetransmitMult, mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing}
 	want := view{"n1", "0.0.0.0", "192.0.2.1", "pylon", 7946, 7946, testKey,
 		100 * time.Millisecond, 40 * time.Millisecond, 20 * time.Millisecond, 2 * time.Second, time.Second,
-		4, 2, 4, true, true}
+		3, 2, 4, true, true}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("memberlist config (-want +got):\n%s", diff)
 	}

@@ -100,9 +100,10 @@ func New(cfg Config) (*Membership, error) {
 
 // Run creates the member list (binding its TCP and UDP sockets), joins the
 // peers given to SetPeers and keeps rejoining missing ones, until ctx ends.
-// Then it leaves the cluster (at most LeaveTimeout), shuts memberlist down
-// and returns nil. It returns an error at once if memberlist cannot start,
-// and ErrAlreadyStarted if called twice.
+// Then it waits for joins in flight (at most TCPTimeout), leaves the
+// cluster (at most LeaveTimeout), shuts memberlist down and returns nil.
+// memberlist's own goroutines end shortly after. It returns an error at
+// once if memberlist cannot start, and ErrAlreadyStarted if called twice.
 func (m *Membership) Run(ctx context.Context) error {
 	if !m.started.CompareAndSwap(false, true) {
 		return ErrAlreadyStarted
@@ -167,6 +168,20 @@ func (m *Membership) LocalAddr() netip.AddrPort {
 	m.lifeMu.RLock()
 	defer m.lifeMu.RUnlock()
 	return m.local
+}
+
+// HealthScore returns memberlist's Lifeguard awareness score: 0 when our
+// probes of peers are answered as expected, up to 7 when they are not (our
+// own network or CPU is probably in trouble); each point stretches our
+// probe interval by one ProbeInterval, slowing failure detection. It is -1
+// when Run is not running. Meant for a metric.
+func (m *Membership) HealthScore() int {
+	m.lifeMu.RLock()
+	defer m.lifeMu.RUnlock()
+	if m.list == nil {
+		return -1
+	}
+	return m.list.GetHealthScore()
 }
 
 // Changed signals that Members may have changed. It has capacity 1 and is
