@@ -51,18 +51,19 @@ func (a *Allocator) unchanged(r *request, s *svc) bool {
 	}
 	for i, ip := range s.ips {
 		f := r.fams[i]
-		if FamilyOf(ip) != f || (r.asked[f].IsValid() && r.asked[f] != ip) || a.ips[ip].pool != p ||
-			!p.fams[f].allocatable(toU128(ip)) || !a.compatibleExcept(ip, s, r) {
+		use := a.ips[ip]
+		if FamilyOf(ip) != f || (r.asked[f].IsValid() && r.asked[f] != ip) || use.pool != p ||
+			!p.fams[f].allocatable(toU128(ip)) || !use.compatibleExcept(s, r) {
 			return false
 		}
 	}
 	return true
 }
 
-// compatibleExcept reports whether r may share ip with its holders other
-// than s.
-func (a *Allocator) compatibleExcept(ip netip.Addr, s *svc, r *request) bool {
-	for _, h := range a.ips[ip].holders {
+// compatibleExcept reports whether r may share the address with its
+// holders other than s.
+func (u *ipUse) compatibleExcept(s *svc, r *request) bool {
+	for _, h := range u.holders {
 		if h != s && !compatible(h, r) {
 			return false
 		}

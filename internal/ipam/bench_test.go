@@ -243,7 +243,8 @@ func BenchmarkSetPools65536(b *testing.B) {
 	b.Run("range-added", func(b *testing.B) {
 		grown := base
 		grown.Ranges = append([]Range{rng("10.2.0.1", "10.2.0.1")}, base.Ranges...)
-		i := 0
+		i, cpu := 0, cpuTime()
+		defer func() { b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1e3/float64(b.N), "cpu-ms/op") }()
 		for b.Loop() {
 			p := base
 			if i%2 == 0 {
