@@ -208,8 +208,11 @@ func (m *Membership) Members() []Member {
 
 // SetPeers sets the addresses of the speakers to join (for example every
 // node's internal IP with the gossip port). It does not block: Run joins
-// the peers that are not members at once and retries every
-// RejoinInterval. It may be called before Run and whenever nodes change.
+// the peers that no member advertises at once, and retries every
+// RejoinInterval. Give the addresses members advertise (AdvertiseAddr):
+// another address of a member looks missing and is joined again every
+// RejoinInterval (harmless, but wasted). It may be called before Run and
+// whenever nodes change.
 func (m *Membership) SetPeers(peers []netip.AddrPort) {
 	m.memMu.Lock()
 	m.peers = slices.Clone(peers)
