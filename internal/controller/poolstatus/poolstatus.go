@@ -6,6 +6,7 @@ package poolstatus
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -118,9 +119,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if wait := r.wait(pool.Name); wait > 0 {
 		return reconcile.Result{RequeueAfter: wait}, nil
 	}
-	orig := pool.DeepCopy()
-	pool.Status = want
-	if err := r.client.Status().Patch(ctx, pool, client.MergeFrom(orig)); err != nil {
+	// The whole status goes in the patch: a diff against the old status
+	// would leave out fields that stay zero, which the schema requires.
+	data, err := json.Marshal(map[string]any{"status": want})
+	if err != nil {
+		return reconcile.Result{}, fmt.Errorf("encode status: %w", err)
+	}
+	if err := r.client.Status().Patch(ctx, pool, client.RawPatch(types.MergePatchType, data)); err != nil {
 		return reconcile.Result{}, fmt.Errorf("write status of IPAddressPool %s: %w", pool.Name, err)
 	}
 	return reconcile.Result{}, nil

@@ -1,0 +1,94 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/configwatch"
+)
+
+func TestConfigChangesTakeEffect(t *testing.T) {
+	h := newHarness(t, "")
+	h.service("early")
+	// No pool yet: the Service waits.
+	stays(t, 200*time.Millisecond, func() (bool, string) { return len(h.ips(h.app, "early")) == 0, "address without a pool" })
+	p := h.pool("grow", spec("192.168.40.1/32"))
+	if got := h.waitIPs("early", 1); got[0] != "192.168.40.1" {
+		t.Fatalf("early = %v", got)
+	}
+	h.service("late")
+	h.waitEvent(h.app, "late", "AllocationFailed", "no free")
+	// Adding a range serves the waiting Service and moves nobody.
+	h.update(p, func() { p.Spec.Addresses = append(p.Spec.Addresses, "192.168.40.2/31") })
+	h.waitIPs("late", 1)
+	if got := h.ips(h.app, "early"); got[0] != "192.168.40.1" {
+		t.Errorf("early moved to %v after a range was added", got)
+	}
+}
+
+func TestInvalidConfigKeepsLastGood(t *testing.T) {
+	h := newHarness(t, "")
+	good := h.pool("good", spec("192.168.41.0/29"))
+	h.service("a")
+	if got := h.waitIPs("a", 1); got[0] != "192.168.41.0" {
+		t.Fatalf("a = %v", got)
+	}
+	// A malformed pool makes the configuration invalid...
+	h.pool("bad", spec("192.168.41.300/32"))
+	h.waitEvent(h.ns, "bad", configwatch.ReasonInvalidConfiguration, `spec.addresses[0]: invalid CIDR "192.168.41.300/32"`)
+	// ...so moving the good pool elsewhere must not take effect.
+	h.update(good, func() { good.Spec.Addresses = []string{"192.168.42.0/29"} })
+	h.service("b")
+	if got := h.waitIPs("b", 1); got[0] != "192.168.41.1" {
+		t.Errorf("b = %v, want an address from the last valid configuration", got)
+	}
+	stays(t, 300*time.Millisecond, func() (bool, string) {
+		got := h.ips(h.app, "a")
+		return len(got) == 1 && got[0] == "192.168.41.0", fmt.Sprintf("a changed to %v under an invalid configuration", got)
+	})
+	// Fixing the configuration applies the newest valid state: the
+	// Services move into the good pool's new range.
+	bad := &v1beta1.IPAddressPool{}
+	bad.Name, bad.Namespace = "bad", h.ns
+	if err := h.c.Delete(context.Background(), bad); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b"} {
+		eventually(t, func() (bool, string) {
+			got := h.ips(h.app, name)
+			return len(got) == 1 && strings.HasPrefix(got[0], "192.168.42."), fmt.Sprintf("%s = %v, want the new range", name, got)
+		})
+	}
+}
+
+func TestPoolStatus(t *testing.T) {
+	h := newHarness(t, "")
+	p := h.pool("counted", spec("192.168.43.0/29", "fd00:43::/120"))
+	for i := range 3 {
+		h.service(fmt.Sprintf("s%d", i))
+	}
+	want := v1beta1.IPAddressPoolStatus{AssignedIPv4: 3, AvailableIPv4: 5, AssignedIPv6: 0, AvailableIPv6: 256}
+	eventually(t, func() (bool, string) {
+		_ = h.c.Get(context.Background(), client.ObjectKeyFromObject(p), p)
+		return p.Status == want, fmt.Sprintf("status = %+v, want %+v", p.Status, want)
+	})
+}
+
+// update applies a change to a pool, retrying on conflicts.
+func (h *harness) update(p *v1beta1.IPAddressPool, change func()) {
+	h.t.Helper()
+	for range 10 {
+		_ = h.c.Get(context.Background(), client.ObjectKeyFromObject(p), p)
+		change()
+		if err := h.c.Update(context.Background(), p); err == nil {
+			return
+		}
+	}
+	h.t.Fatalf("update pool %s: too many conflicts", p.Name)
+}
