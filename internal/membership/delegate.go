@@ -21,7 +21,7 @@ var (
 
 // NodeMeta returns our metadata for the alive messages memberlist sends.
 func (d *delegate) NodeMeta(limit int) []byte {
-	b := encodeMeta(nodeMeta{Draining: d.m.draining.Load()})
+	b := encodeMeta(nodeMeta{Draining: d.m.draining.Load(), Interfaces: d.m.interfaces()})
 	if len(b) > limit {
 		return nil
 	}
@@ -55,8 +55,9 @@ func memberOf(n *memberlist.Node) Member {
 	meta, _ := decodeMeta(n.Meta)
 	addr, _ := netip.AddrFromSlice(n.Addr)
 	return Member{
-		Name:     n.Name,
-		Addr:     netip.AddrPortFrom(addr.Unmap(), n.Port),
-		Draining: meta.Draining,
+		Name:       n.Name,
+		Addr:       netip.AddrPortFrom(addr.Unmap(), n.Port),
+		Draining:   meta.Draining,
+		Interfaces: meta.Interfaces,
 	}
 }

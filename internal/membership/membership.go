@@ -36,6 +36,9 @@ type Member struct {
 	// Draining: the member is stopping and should not be elected, but
 	// still answers for what it owns until it leaves.
 	Draining bool
+	// Interfaces are the member's usable interfaces for L2 announcements,
+	// as it published them (SetInterfaces).
+	Interfaces []string
 }
 
 // Active returns the sorted names of the members that are not draining:
@@ -75,6 +78,7 @@ type Membership struct {
 	members      map[string]Member
 	stopped      bool
 	peers        []netip.AddrPort
+	ifaces       []string      // published in our metadata
 	peersChanged chan struct{} // capacity 1: "SetPeers changed the peers"
 }
 
@@ -204,6 +208,37 @@ func (m *Membership) Members() []Member {
 	}
 	slices.SortFunc(out, func(a, b Member) int { return cmp.Compare(a.Name, b.Name) })
 	return out
+}
+
+// SetInterfaces publishes this member's usable interface names (at most
+// 16, names cut to 15 bytes) in its metadata, waiting up to timeout for the
+// update to be sent. It may be called before Run; unchanged lists send
+// nothing.
+func (m *Membership) SetInterfaces(names []string, timeout time.Duration) error {
+	names = slices.Sorted(slices.Values(names))
+	m.memMu.Lock()
+	same := slices.Equal(m.ifaces, names)
+	m.ifaces = names
+	m.memMu.Unlock()
+	if same {
+		return nil
+	}
+	m.lifeMu.RLock()
+	defer m.lifeMu.RUnlock()
+	if m.list == nil || m.left.Load() {
+		return nil
+	}
+	if err := m.list.UpdateNode(timeout); err != nil {
+		return fmt.Errorf("announce interfaces %v: %w", names, err)
+	}
+	return nil
+}
+
+// interfaces returns the published interface names.
+func (m *Membership) interfaces() []string {
+	m.memMu.Lock()
+	defer m.memMu.Unlock()
+	return m.ifaces
 }
 
 // SetPeers sets the addresses of the speakers to join (for example every

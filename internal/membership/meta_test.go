@@ -2,6 +2,7 @@ package membership
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -21,6 +22,8 @@ func TestDecodeMeta(t *testing.T) {
 		{"empty", nil, nodeMeta{}, true},
 		{"short", []byte{1}, nodeMeta{}, true},
 		{"version 0", []byte{0, 1}, nodeMeta{}, true},
+		{"interfaces", []byte{1, 0, 2, 4, 'e', 't', 'h', '0', 2, 'b', 'r'}, nodeMeta{Interfaces: []string{"eth0", "br"}}, false},
+		{"truncated interfaces", []byte{1, 0, 2, 4, 'e', 't', 'h', '0', 9, 'b'}, nodeMeta{Interfaces: []string{"eth0"}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := decodeMeta(tc.in)
@@ -35,11 +38,23 @@ func TestDecodeMeta(t *testing.T) {
 }
 
 func TestMetaRoundTrip(t *testing.T) {
-	for _, m := range []nodeMeta{{}, {Draining: true}} {
+	for _, m := range []nodeMeta{{}, {Draining: true}, {Interfaces: []string{"eth0", "bond0.100"}}} {
 		got, err := decodeMeta(encodeMeta(m))
-		if err != nil || got != m {
+		if err != nil || !cmp.Equal(got, m) {
 			t.Errorf("round trip of %+v: got %+v, %v", m, got, err)
 		}
+	}
+	many := nodeMeta{}
+	for i := range 40 {
+		many.Interfaces = append(many.Interfaces, fmt.Sprintf("interface-name-%03d", i))
+	}
+	b := encodeMeta(many)
+	if len(b) > 512 {
+		t.Errorf("metadata of %d bytes exceeds memberlist's limit", len(b))
+	}
+	got, _ := decodeMeta(b)
+	if len(got.Interfaces) != maxMetaInterfaces || got.Interfaces[0] != "interface-name-"[:15] {
+		t.Errorf("long list decoded as %v", got.Interfaces)
 	}
 }
 
@@ -52,9 +67,15 @@ func FuzzDecodeMeta(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again, err := decodeMeta(encodeMeta(m))
-		if err != nil || again != m {
-			t.Fatalf("re-encoding %+v (from %v) gave %+v, %v", m, b, again, err)
+		// Encoding normalises (bounds names and count) once; after that
+		// the form is stable.
+		norm, err := decodeMeta(encodeMeta(m))
+		if err != nil {
+			t.Fatalf("re-decoding %+v: %v", m, err)
+		}
+		again, err := decodeMeta(encodeMeta(norm))
+		if err != nil || !cmp.Equal(again, norm) {
+			t.Fatalf("re-encoding %+v (from %v) gave %+v, %v", norm, b, again, err)
 		}
 	})
 }
