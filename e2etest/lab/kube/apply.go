@@ -20,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/pylonlb/pylon/e2etest/lab/wait"
 )
 
 var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
@@ -159,7 +161,7 @@ func (c *Client) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error)
 func (c *Client) waitEstablished(ctx context.Context, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err := Poll(ctx, 20*time.Millisecond, func(ctx context.Context) (bool, error) {
+	err := wait.Until(ctx, 20*time.Millisecond, func(ctx context.Context) (bool, error) {
 		u, err := c.Dynamic.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -178,26 +180,4 @@ func (c *Client) waitEstablished(ctx context.Context, name string) error {
 	}
 	c.mapper.Reset()
 	return nil
-}
-
-// Poll calls cond every interval until it returns true or ctx ends. An
-// error from cond does not stop polling (conditions are often read through
-// a server that is still settling); the last one is reported if ctx ends.
-func Poll(ctx context.Context, interval time.Duration, cond func(context.Context) (bool, error)) error {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		ok, err := cond(ctx)
-		if err == nil && ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			if err != nil {
-				return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
-			}
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
 }

@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+
+	"github.com/pylonlb/pylon/e2etest/lab/wait"
 )
 
 // HTTPPort is the port of every node's HTTP server, and of test Services.
@@ -146,7 +148,7 @@ func IngressIPs(svc *corev1.Service) []netip.Addr {
 // and returns them.
 func (c *Client) WaitIngress(ctx context.Context, svc types.NamespacedName, n int) ([]netip.Addr, error) {
 	var ips []netip.Addr
-	err := Poll(ctx, 10*time.Millisecond, func(ctx context.Context) (bool, error) {
+	err := wait.Until(ctx, 10*time.Millisecond, func(ctx context.Context) (bool, error) {
 		s, err := c.Kube.CoreV1().Services(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err

@@ -162,11 +162,23 @@ func (t *Topology) HostByMAC(mac net.HardwareAddr) (Host, bool) {
 	return Host{}, false
 }
 
-// HostByAddr returns the host with interface address a.
+// LinkLocal returns the interface's IPv6 link-local address, derived from
+// its MAC (modified EUI-64), as the kernel makes it. Routers often use it as
+// the next hop of IPv6 routes.
+func (i Iface) LinkLocal() netip.Addr {
+	if len(i.MAC) != 6 {
+		return netip.Addr{}
+	}
+	m := i.MAC
+	return netip.AddrFrom16([16]byte{0xfe, 0x80, 8: m[0] ^ 0x02, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]})
+}
+
+// HostByAddr returns the host with interface address a (global or
+// link-local).
 func (t *Topology) HostByAddr(a netip.Addr) (Host, bool) {
 	for _, h := range t.Hosts {
 		for _, i := range h.Ifaces {
-			if i.V4.Addr() == a || i.V6.Addr() == a {
+			if i.V4.Addr() == a || i.V6.Addr() == a || (i.MAC != nil && i.LinkLocal() == a) {
 				return h, true
 			}
 		}

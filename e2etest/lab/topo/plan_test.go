@@ -71,6 +71,9 @@ func TestLookups(t *testing.T) {
 	if h, ok := topo.HostByAddr(netip.MustParseAddr("fd00:77::12")); !ok || h.Name != "node2" {
 		t.Errorf("HostByAddr(fd00:77::12) = %q, %v; want node2", h.Name, ok)
 	}
+	if h, ok := topo.HostByAddr(netip.MustParseAddr("fe80::77:ff:fe00:b")); !ok || h.Name != "node1" {
+		t.Errorf("HostByAddr(fe80::77:ff:fe00:b) = %q, %v; want node1", h.Name, ok)
+	}
 	if got := len(topo.Nodes()); got != 3 {
 		t.Errorf("Nodes() has %d hosts, want 3", got)
 	}
