@@ -1,0 +1,158 @@
+package plan
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+
+	"github.com/pylonlb/pylon/internal/model"
+)
+
+// Route is one prefix this node advertises for one Service.
+type Route struct {
+	Prefix netip.Prefix
+	// Peers are the names of the BGPPeers to send to, sorted.
+	Peers []string
+	// LocalPref is 0 when unset.
+	LocalPref uint32
+	// Communities and LargeCommunities are sorted and unique.
+	Communities      []uint32
+	LargeCommunities []model.LargeCommunity
+	// Advertisement names the BGPAdvertisement the route comes from.
+	Advertisement string
+}
+
+// SessionPeers returns the peers whose node selectors select this node,
+// sorted by name. An excluded node opens no session.
+func SessionPeers(cfg *model.Config, self Node) []*model.Peer {
+	if self.Excluded {
+		return nil
+	}
+	var out []*model.Peer
+	for _, p := range cfg.Peers {
+		if p.NodeSelectors.MatchAny(self.Labels) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// BGPRoutes returns the routes this node advertises for one Service:
+// for each address in a pool covered by a BGPAdvertisement that selects
+// the Service and this node, the address's prefix at the advertisement's
+// aggregation length, sent to the advertisement's peers among this node's
+// sessions. Cluster Services need a ready endpoint anywhere; Local ones
+// one on this node. Skipped addresses are reported.
+func BGPRoutes(cfg *model.Config, self Node, sessions []*model.Peer, s *Service) ([]Route, []Skipped) {
+	var routes []Route
+	var skipped []Skipped
+	for _, ip := range s.IPs {
+		r, reason := bgpRoutesFor(cfg, self, sessions, s, ip)
+		if reason != "" {
+			skipped = append(skipped, Skipped{IP: ip, Service: s.Key, Reason: reason})
+		}
+		routes = append(routes, r...)
+	}
+	slices.SortFunc(routes, func(a, b Route) int {
+		return cmp.Or(a.Prefix.Addr().Compare(b.Prefix.Addr()), cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits()),
+			cmp.Compare(a.Advertisement, b.Advertisement))
+	})
+	return routes, skipped
+}
+
+// bgpRoutesFor returns the routes of one address.
+func bgpRoutesFor(cfg *model.Config, self Node, sessions []*model.Peer, s *Service, ip netip.Addr) ([]Route, Reason) {
+	pool := cfg.PoolFor(ip)
+	if pool == nil {
+		return nil, ReasonNoPool
+	}
+	var out []Route
+	covered := false
+	for _, a := range cfg.BGPAdvertisements {
+		if !slices.Contains(a.Pools, pool.Name) || !a.ServiceSelectors.MatchAny(s.Labels) {
+			continue
+		}
+		covered = true
+		if self.Excluded || !a.NodeSelectors.MatchAny(self.Labels) || !s.hasReadyOn(self.Name) {
+			continue
+		}
+		peers := routePeers(a, sessions)
+		if len(peers) == 0 {
+			continue
+		}
+		bits := a.AggregationLength
+		if ip.Is6() {
+			bits = a.AggregationLengthV6
+		}
+		prefix, _ := ip.Prefix(bits)
+		out = append(out, Route{Prefix: prefix, Peers: peers, LocalPref: a.LocalPref,
+			Communities: a.Communities, LargeCommunities: a.LargeCommunities, Advertisement: a.Name})
+	}
+	switch {
+	case !covered:
+		return nil, ReasonNoAdvertisement
+	case len(out) == 0 && !s.hasReadyOn(self.Name):
+		return nil, ReasonNoEndpoints
+	case len(out) == 0:
+		return nil, ReasonNoCandidate
+	}
+	return out, ""
+}
+
+// routePeers returns the advertisement's peers among this node's sessions.
+func routePeers(a *model.BGPAdvertisement, sessions []*model.Peer) []string {
+	var out []string
+	for _, p := range sessions {
+		if len(a.Peers) == 0 || slices.Contains(a.Peers, p.Name) {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// Path is a prefix's merged announcement: identical prefixes from several
+// Services or advertisements are announced once.
+type Path struct {
+	Prefix           netip.Prefix
+	Peers            []string
+	LocalPref        uint32
+	Communities      []uint32
+	LargeCommunities []model.LargeCommunity
+	// Conflict names advertisements that asked for different localPref
+	// values; the value of the first by name is used and the conflict is
+	// reported.
+	Conflict []string
+}
+
+// Merge combines the routes of one prefix: peers and communities are
+// unioned; different localPref values are a conflict.
+func Merge(prefix netip.Prefix, routes []Route) Path {
+	p := Path{Prefix: prefix}
+	sorted := slices.Clone(routes)
+	slices.SortFunc(sorted, func(a, b Route) int { return cmp.Compare(a.Advertisement, b.Advertisement) })
+	prefs := map[uint32][]string{}
+	for i, r := range sorted {
+		p.Peers = append(p.Peers, r.Peers...)
+		p.Communities = append(p.Communities, r.Communities...)
+		p.LargeCommunities = append(p.LargeCommunities, r.LargeCommunities...)
+		if i == 0 {
+			p.LocalPref = r.LocalPref
+		}
+		prefs[r.LocalPref] = append(prefs[r.LocalPref], r.Advertisement)
+	}
+	if len(prefs) > 1 {
+		for _, r := range sorted {
+			p.Conflict = append(p.Conflict, r.Advertisement)
+		}
+		p.Conflict = slices.Compact(p.Conflict)
+	}
+	slices.Sort(p.Peers)
+	p.Peers = slices.Compact(p.Peers)
+	slices.Sort(p.Communities)
+	p.Communities = slices.Compact(p.Communities)
+	slices.SortFunc(p.LargeCommunities, func(a, b model.LargeCommunity) int {
+		return cmp.Or(cmp.Compare(a.GlobalAdmin, b.GlobalAdmin), cmp.Compare(a.LocalData1, b.LocalData1), cmp.Compare(a.LocalData2, b.LocalData2))
+	})
+	p.LargeCommunities = slices.Compact(p.LargeCommunities)
+	return p
+}

@@ -1,0 +1,218 @@
+package plan
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+
+	"github.com/pylonlb/pylon/internal/election"
+	"github.com/pylonlb/pylon/internal/model"
+)
+
+// L2Input is everything the L2 plan depends on.
+type L2Input struct {
+	Config   *model.Config
+	Services []Service
+	Nodes    map[string]Node
+	Members  []Member
+}
+
+// L2Announcement is one address and the node that answers for it.
+type L2Announcement struct {
+	IP netip.Addr
+	// Node is the owner.
+	Node string
+	// Interfaces on the owner that answer; empty means every usable one.
+	Interfaces []string
+	// Services are the keys of the Services using the address, sorted.
+	Services []string
+}
+
+// L2Plan is the cluster-wide L2 decision.
+type L2Plan struct {
+	// Announcements are sorted by address.
+	Announcements []L2Announcement
+	// Skipped lists addresses not announced, sorted by Service and address.
+	Skipped []Skipped
+}
+
+// candidate is a node able to answer for one (Service, address) pair.
+type candidate struct {
+	node       string
+	interfaces []string // nil: every usable interface
+}
+
+// use is one Service using one address, with its candidates.
+type use struct {
+	svc        *Service
+	ip         netip.Addr
+	candidates []candidate // sorted by node
+}
+
+// L2 computes the owner of every announceable address. Addresses that are
+// linked (a dual-stack Service's two addresses, an address shared by
+// several Services) form a group that lands on one node: the winner of
+// the group's key among the nodes every use in the group can live on.
+func L2(in L2Input) L2Plan {
+	var out L2Plan
+	var uses []use
+	var sets [][]netip.Addr
+	for i := range in.Services {
+		s := &in.Services[i]
+		sets = append(sets, s.IPs)
+		for _, ip := range s.IPs {
+			u, reason := l2Use(in, s, ip)
+			if reason != "" {
+				out.Skipped = append(out.Skipped, Skipped{IP: ip, Service: s.Key, Reason: reason})
+				continue
+			}
+			uses = append(uses, u)
+		}
+	}
+	byIP := map[netip.Addr][]*use{}
+	for i := range uses {
+		byIP[uses[i].ip] = append(byIP[uses[i].ip], &uses[i])
+	}
+	for _, g := range election.GroupIPs(sets) {
+		out.add(g, byIP)
+	}
+	slices.SortFunc(out.Announcements, func(a, b L2Announcement) int { return a.IP.Compare(b.IP) })
+	slices.SortFunc(out.Skipped, func(a, b Skipped) int {
+		return cmp.Or(cmp.Compare(a.Service, b.Service), a.IP.Compare(b.IP))
+	})
+	return out
+}
+
+// add elects the owner of one group and records its announcements.
+func (p *L2Plan) add(g election.Group, byIP map[netip.Addr][]*use) {
+	var groupUses []*use
+	for _, ip := range g.Members {
+		groupUses = append(groupUses, byIP[ip]...)
+	}
+	if len(groupUses) == 0 {
+		return
+	}
+	common := commonNodes(groupUses)
+	owner, ok := election.Winner(g.Key, common)
+	if !ok {
+		for _, u := range groupUses {
+			p.Skipped = append(p.Skipped, Skipped{IP: u.ip, Service: u.svc.Key, Reason: ReasonNoCandidate})
+		}
+		return
+	}
+	for _, ip := range g.Members {
+		if a, ok := announcementFor(ip, owner, byIP[ip]); ok {
+			p.Announcements = append(p.Announcements, a)
+		}
+	}
+}
+
+// announcementFor builds the announcement of one address on its owner.
+func announcementFor(ip netip.Addr, owner string, uses []*use) (L2Announcement, bool) {
+	if len(uses) == 0 {
+		return L2Announcement{}, false
+	}
+	a := L2Announcement{IP: ip, Node: owner}
+	all := false
+	for _, u := range uses {
+		a.Services = append(a.Services, u.svc.Key)
+		i, _ := slices.BinarySearchFunc(u.candidates, owner, func(c candidate, n string) int { return cmp.Compare(c.node, n) })
+		if c := u.candidates[i]; c.interfaces == nil {
+			all = true
+		} else {
+			a.Interfaces = append(a.Interfaces, c.interfaces...)
+		}
+	}
+	if all {
+		a.Interfaces = nil
+	} else {
+		slices.Sort(a.Interfaces)
+		a.Interfaces = slices.Compact(a.Interfaces)
+	}
+	slices.Sort(a.Services)
+	a.Services = slices.Compact(a.Services)
+	return a, true
+}
+
+// commonNodes returns the nodes that are candidates for every use.
+func commonNodes(uses []*use) []string {
+	var out []string
+	for _, c := range uses[0].candidates {
+		inAll := true
+		for _, u := range uses[1:] {
+			if _, ok := slices.BinarySearchFunc(u.candidates, c.node, func(c candidate, n string) int { return cmp.Compare(c.node, n) }); !ok {
+				inAll = false
+				break
+			}
+		}
+		if inAll {
+			out = append(out, c.node)
+		}
+	}
+	return out
+}
+
+// l2Use finds the candidates for one (Service, address) pair, or why there
+// are none.
+func l2Use(in L2Input, s *Service, ip netip.Addr) (use, Reason) {
+	pool := in.Config.PoolFor(ip)
+	if pool == nil {
+		return use{}, ReasonNoPool
+	}
+	var advs []*model.L2Advertisement
+	for _, a := range in.Config.L2Advertisements {
+		if slices.Contains(a.Pools, pool.Name) && a.ServiceSelectors.MatchAny(s.Labels) {
+			advs = append(advs, a)
+		}
+	}
+	if len(advs) == 0 {
+		return use{}, ReasonNoAdvertisement
+	}
+	if !s.AnyReady {
+		return use{}, ReasonNoEndpoints
+	}
+	u := use{svc: s, ip: ip}
+	for _, m := range in.Members {
+		if c, ok := memberCandidate(in.Nodes, m, s, advs); ok {
+			u.candidates = append(u.candidates, c)
+		}
+	}
+	if len(u.candidates) == 0 {
+		if s.Local {
+			return use{}, ReasonNoEndpoints
+		}
+		return use{}, ReasonNoCandidate
+	}
+	slices.SortFunc(u.candidates, func(a, b candidate) int { return cmp.Compare(a.node, b.node) })
+	return u, ""
+}
+
+// memberCandidate decides whether a member can answer for a Service under
+// the matching advertisements, and on which interfaces.
+func memberCandidate(nodes map[string]Node, m Member, s *Service, advs []*model.L2Advertisement) (candidate, bool) {
+	node, known := nodes[m.Name]
+	if !known || node.Excluded || m.Draining || len(m.Interfaces) == 0 || !s.hasReadyOn(m.Name) {
+		return candidate{}, false
+	}
+	c := candidate{node: m.Name}
+	ok, all := false, false
+	for _, a := range advs {
+		if !a.NodeSelectors.MatchAny(node.Labels) {
+			continue
+		}
+		if len(a.Interfaces) == 0 {
+			ok, all = true, true
+			continue
+		}
+		for _, name := range a.Interfaces {
+			if slices.Contains(m.Interfaces, name) {
+				ok = true
+				c.interfaces = append(c.interfaces, name)
+			}
+		}
+	}
+	if all {
+		c.interfaces = nil
+	}
+	return c, ok
+}

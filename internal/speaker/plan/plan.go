@@ -1,0 +1,82 @@
+// Package plan decides, as pure functions, what a speaker announces: in L2
+// mode, which node owns each Service address and on which interfaces; in
+// BGP mode, which prefixes this node advertises with which attributes.
+//
+// Every speaker computes the same L2 plan from the same inputs (live
+// members, Nodes, Services, configuration), so exactly one node answers
+// for an address without any coordination beyond membership. Inputs are
+// plain values converted from Kubernetes objects at the edge.
+package plan
+
+import (
+	"net/netip"
+	"slices"
+)
+
+// Service is what the plans need to know of one LoadBalancer Service.
+type Service struct {
+	// Key is "namespace/name".
+	Key string
+	// IPs are the Service's ingress addresses.
+	IPs []netip.Addr
+	// Labels are the Service's labels, for advertisement selectors.
+	Labels map[string]string
+	// Local is true for externalTrafficPolicy: Local.
+	Local bool
+	// ReadyNodes are the sorted names of nodes hosting a ready endpoint.
+	ReadyNodes []string
+	// AnyReady is true when the Service has a ready endpoint anywhere
+	// (including endpoints not bound to a node).
+	AnyReady bool
+}
+
+// Node is what the plans need to know of one Kubernetes node.
+type Node struct {
+	// Name is the node's name.
+	Name string
+	// Labels are the node's labels, for node selectors.
+	Labels map[string]string
+	// Excluded is true when the node must not announce anything: it carries
+	// the exclude-from-external-load-balancers label or its network is
+	// unavailable.
+	Excluded bool
+}
+
+// Member is one live speaker.
+type Member struct {
+	// Name is the speaker's node name.
+	Name string
+	// Interfaces are the speaker's usable L2 interfaces.
+	Interfaces []string
+	// Draining is true while the speaker hands its addresses over.
+	Draining bool
+}
+
+// Reason says why an address is not announced.
+type Reason string
+
+// Reasons for not announcing an address.
+const (
+	ReasonNoPool          Reason = "NotInAnyPool"
+	ReasonNoAdvertisement Reason = "NoAdvertisement"
+	ReasonNoEndpoints     Reason = "NoReadyEndpoints"
+	ReasonNoCandidate     Reason = "NoEligibleNode"
+)
+
+// Skipped is an address of a Service that is not announced, and why.
+type Skipped struct {
+	IP      netip.Addr
+	Service string
+	Reason  Reason
+}
+
+// hasReadyOn reports whether the Service may be announced from node: any
+// ready endpoint for Cluster policy, a ready endpoint on that node for
+// Local.
+func (s *Service) hasReadyOn(node string) bool {
+	if !s.Local {
+		return s.AnyReady
+	}
+	_, ok := slices.BinarySearch(s.ReadyNodes, node)
+	return ok
+}
