@@ -45,11 +45,7 @@ func pathEqual(a, b Path) bool {
 
 // targets reports whether p is meant for the session called name.
 func targets(p Path, name string) bool {
-	if len(p.Peers) == 0 {
-		return true
-	}
-	_, found := slices.BinarySearch(p.Peers, name)
-	return found
+	return len(p.Peers) == 0 || slices.Contains(p.Peers, name)
 }
 
 // carries reports whether the session can carry prefix: its own family
@@ -61,8 +57,11 @@ func carries(peer PeerConfig, prefix netip.Prefix) bool {
 	return peer.Address.Is6() || peer.IPv6NextHop.IsValid()
 }
 
-// sends reports whether the session called name announces p.
-func sends(peer PeerConfig, p Path) bool {
+// AnnouncedTo reports whether a Server announces p on the session peer
+// (while it is Established): p must target it (Path.Peers) and the session
+// must carry p's address family (its own, or the other one with a next hop
+// for it).
+func (p Path) AnnouncedTo(peer PeerConfig) bool {
 	return targets(p, peer.Name) && carries(peer, p.Prefix)
 }
 
@@ -103,7 +102,7 @@ func sentCounts(peers map[string]PeerConfig, paths map[netip.Prefix]Path) map[st
 	for name, peer := range peers {
 		n := 0
 		for _, p := range paths {
-			if sends(peer, p) {
+			if p.AnnouncedTo(peer) {
 				n++
 			}
 		}

@@ -102,7 +102,7 @@ func (st *loopState) addPeer(ctx context.Context, p PeerConfig) error {
 	st.addrs[p.Address] = p.Name
 	n := 0
 	for _, path := range st.paths {
-		if sends(p, path) {
+		if path.AnnouncedTo(p) {
 			n++
 		}
 	}
@@ -150,12 +150,12 @@ func (st *loopState) setPath(ctx context.Context, p Path) error {
 	}
 	var errs []error
 	for _, name := range deny {
-		if peer := st.peers[name]; sends(peer, old) {
+		if peer := st.peers[name]; old.AnnouncedTo(peer) {
 			errs = append(errs, st.softResetOut(ctx, peer))
 		}
 	}
 	for _, name := range allow {
-		if peer := st.peers[name]; sends(peer, p) {
+		if peer := st.peers[name]; p.AnnouncedTo(peer) {
 			errs = append(errs, st.softResetOut(ctx, peer))
 		}
 	}
@@ -200,10 +200,10 @@ func (st *loopState) deletePath(ctx context.Context, prefix netip.Prefix) error 
 // for none).
 func (st *loopState) recount(old, new *Path) {
 	for name, peer := range st.peers {
-		if old != nil && sends(peer, *old) {
+		if old != nil && old.AnnouncedTo(peer) {
 			st.sent[name]--
 		}
-		if new != nil && sends(peer, *new) {
+		if new != nil && new.AnnouncedTo(peer) {
 			st.sent[name]++
 		}
 	}

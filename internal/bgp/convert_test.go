@@ -1,0 +1,121 @@
+package bgp
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
+)
+
+func TestAPIPeer(t *testing.T) {
+	p := np("r1", func(p *PeerConfig) {
+		p.Port, p.Password, p.GracefulRestart = 1179, "k", true
+		p.SourceAddress = netip.MustParseAddr("10.0.0.1")
+		p.IPv6NextHop = addr6
+		p.HoldTime = 9 * time.Second
+		p.BFD = &BFDConfig{ReceiveInterval: 100 * time.Millisecond, DetectMultiplier: 5}
+	})
+	got := apiPeer(p, true)
+	type summary struct {
+		Addr, Password, Local   string
+		LocalASN, PeerASN, Port uint32
+		Hold, Keepalive, Retry  uint64
+		Families                []string
+		GR                      bool
+		GRTime, Deferral        uint32
+		Restarting, Multihop    bool
+		BFDRx, BFDTx, BFDMult   uint32
+	}
+	s := summary{
+		Addr: got.Conf.NeighborAddress, Password: got.Conf.AuthPassword, Local: got.Transport.LocalAddress,
+		LocalASN: got.Conf.LocalAsn, PeerASN: got.Conf.PeerAsn, Port: got.Transport.RemotePort,
+		Hold: got.Timers.Config.HoldTime, Keepalive: got.Timers.Config.KeepaliveInterval, Retry: got.Timers.Config.ConnectRetry,
+		GR: got.GracefulRestart.Enabled, GRTime: got.GracefulRestart.RestartTime, Deferral: got.GracefulRestart.DeferralTime,
+		Restarting: got.GracefulRestart.LocalRestarting, Multihop: got.EbgpMultihop != nil,
+		BFDRx: got.Bfd.RequiredMinimumReceive, BFDTx: got.Bfd.DesiredMinimumTxInterval, BFDMult: got.Bfd.DetectionMultiplier,
+	}
+	for _, as := range got.AfiSafis {
+		f := as.Config.Family.Afi.String()
+		if as.MpGracefulRestart.GetConfig().GetEnabled() {
+			f += "+gr"
+		}
+		s.Families = append(s.Families, f)
+	}
+	want := summary{
+		Addr: "10.0.0.2", Password: "k", Local: "10.0.0.1", LocalASN: 64512, PeerASN: 64513, Port: 1179,
+		Hold: 9, Keepalive: 3, Retry: 5, Families: []string{"AFI_IP+gr", "AFI_IP6+gr"},
+		GR: true, GRTime: 120, Deferral: 10, Restarting: true,
+		BFDRx: 100000, BFDTx: 300000, BFDMult: 5,
+	}
+	if diff := cmp.Diff(want, s, cmpNet); diff != "" {
+		t.Errorf("apiPeer (-want +got):\n%s", diff)
+	}
+	if mh := apiPeer(np("mh", func(p *PeerConfig) { p.EBGPMultiHop = true }), false); !mh.EbgpMultihop.Enabled || mh.EbgpMultihop.MultihopTtl != 255 {
+		t.Errorf("multi-hop: %v", mh.EbgpMultihop)
+	}
+	plain := apiPeer(np("v6", func(p *PeerConfig) { p.Address = addr6 }), false)
+	if len(plain.AfiSafis) != 1 || plain.AfiSafis[0].Config.Family.Afi != api.Family_AFI_IP6 || plain.GracefulRestart != nil || plain.Bfd != nil {
+		t.Errorf("plain IPv6 peer: %v", plain)
+	}
+}
+
+func TestGobgpPath(t *testing.T) {
+	p, err := gobgpPath(Path{
+		Prefix: netip.MustParsePrefix("2001:db8::1/128"), LocalPref: 200,
+		Communities: []uint32{1<<16 | 2}, LargeCommunities: []LargeCommunity{{1, 2, 3}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []bgp.BGPAttrType
+	for _, a := range p.Attrs {
+		types = append(types, a.GetType())
+	}
+	want := []bgp.BGPAttrType{bgp.BGP_ATTR_TYPE_ORIGIN, bgp.BGP_ATTR_TYPE_MP_REACH_NLRI, bgp.BGP_ATTR_TYPE_LOCAL_PREF,
+		bgp.BGP_ATTR_TYPE_COMMUNITIES, bgp.BGP_ATTR_TYPE_LARGE_COMMUNITY}
+	if diff := cmp.Diff(want, types, cmpNet); diff != "" || p.Family != bgp.RF_IPv6_UC {
+		t.Errorf("attributes (-want +got):\n%s family %v", diff, p.Family)
+	}
+	p4, err := gobgpPath(Path{Prefix: netip.MustParsePrefix("192.0.2.1/32")})
+	if err != nil || p4.Family != bgp.RF_IPv4_UC || len(p4.Attrs) != 2 || p4.Attrs[1].GetType() != bgp.BGP_ATTR_TYPE_NEXT_HOP {
+		t.Errorf("IPv4 path %+v, %v", p4, err)
+	}
+}
+
+func TestFromAPI(t *testing.T) {
+	if got := fromAPIPeer(&api.Peer{State: &api.PeerState{SessionState: api.PeerState_SESSION_STATE_ACTIVE, PeerAsn: 7, DisconnectMessage: "x"}}); got != (peerStatus{state: StateActive, peerASN: 7, lastError: "x"}) {
+		t.Errorf("fromAPIPeer = %+v", got)
+	}
+	for in, want := range map[api.BfdSessionState]BFDState{
+		api.BfdSessionState_BFD_SESSION_STATE_UP: BFDUp, api.BfdSessionState_BFD_SESSION_STATE_INIT: BFDInit,
+		api.BfdSessionState_BFD_SESSION_STATE_DOWN: BFDDown, api.BfdSessionState_BFD_SESSION_STATE_ADMIN_DOWN: BFDAdminDown,
+	} {
+		if got := fromAPIBFDState(in); got != want {
+			t.Errorf("fromAPIBFDState(%v) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestGobgpLogger(t *testing.T) {
+	var buf bytes.Buffer
+	base := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	l, mute := newGobgpLogger(base)
+	l.Info("peer up")
+	l.Warn("bfd expired", "peer", "10.0.0.2")
+	mute.Store(true)
+	l.Error("failed to stop BGP server")
+	out := buf.String()
+	if strings.Contains(out, "peer up") || !strings.Contains(out, "bfd expired") || !strings.Contains(out, "component=gobgp") || strings.Contains(out, "failed to stop") {
+		t.Errorf("log output:\n%s", out)
+	}
+	if l.Handler().Enabled(context.Background(), slog.LevelError) {
+		t.Error("muted handler enabled")
+	}
+}
