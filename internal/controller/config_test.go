@@ -7,10 +7,12 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/configwatch"
+	"github.com/pylonlb/pylon/internal/controller"
 )
 
 func TestConfigChangesTakeEffect(t *testing.T) {
@@ -91,4 +93,20 @@ func (h *harness) update(p *v1beta1.IPAddressPool, change func()) {
 		}
 	}
 	h.t.Fatalf("update pool %s: too many conflicts", p.Name)
+}
+
+func TestCreatesMemberlistSecret(t *testing.T) {
+	h := newHarness(t, "")
+	s := &corev1.Secret{}
+	eventually(t, func() (bool, string) {
+		err := h.c.Get(context.Background(), client.ObjectKey{Namespace: h.ns, Name: controller.MemberlistSecretName}, s)
+		return err == nil && len(s.Data[controller.MemberlistSecretKey]) >= 32, fmt.Sprintf("no gossip key Secret: %v", err)
+	})
+	key := string(s.Data[controller.MemberlistSecretKey])
+	h.restart()
+	time.Sleep(200 * time.Millisecond)
+	_ = h.c.Get(context.Background(), client.ObjectKey{Namespace: h.ns, Name: controller.MemberlistSecretName}, s)
+	if string(s.Data[controller.MemberlistSecretKey]) != key {
+		t.Error("a restart replaced the gossip key")
+	}
 }

@@ -4,6 +4,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
@@ -98,6 +100,12 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		if err := setup(mgr); err != nil {
 			return fmt.Errorf("set up %s reconciler: %w", name, err)
 		}
+	}
+	secret := manager.RunnableFunc(func(ctx context.Context) error {
+		return ensureMemberlistSecret(ctx, mgr.GetAPIReader(), mgr.GetClient(), opts.Namespace)
+	})
+	if err := mgr.Add(secret); err != nil {
+		return fmt.Errorf("add memberlist secret check: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("ping", func(*http.Request) error { return nil }); err != nil {
 		return fmt.Errorf("add health check: %w", err)

@@ -1,0 +1,245 @@
+// Package speaker is Pylon's per-node agent. It watches Services,
+// EndpointSlices, Nodes and the configuration, learns the live speakers
+// through membership, and makes this node announce what the pure plans in
+// package plan say: ARP/NDP answers for the addresses it owns in L2 mode,
+// BGP routes in BGP mode.
+//
+// One loop owns all state. Informer handlers, the configuration watcher,
+// membership, the L2 announcer and the BGP speaker only mark what changed
+// and signal the loop, which recomputes and applies the difference.
+package speaker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+
+	"github.com/pylonlb/pylon/internal/bgp"
+	"github.com/pylonlb/pylon/internal/l2"
+	"github.com/pylonlb/pylon/internal/membership"
+	"github.com/pylonlb/pylon/internal/model"
+)
+
+// Members is the membership seam (membership.Membership satisfies it).
+type Members interface {
+	Run(ctx context.Context) error
+	Members() []membership.Member
+	Changed() <-chan struct{}
+	SetInterfaces(names []string, timeout time.Duration) error
+	SetDraining(draining bool, timeout time.Duration) error
+	SetPeers(peers []netip.AddrPort)
+}
+
+// Announcer is the L2 seam (l2.Announcer satisfies it).
+type Announcer interface {
+	Run(ctx context.Context) error
+	SetAnnouncements(want map[netip.Addr][]string)
+	SetWatched(ips []netip.Addr)
+	Interfaces() []l2.Interface
+	Changed() <-chan struct{}
+	Foreign() <-chan l2.ForeignSighting
+}
+
+// Router is the BGP seam (bgp.Server satisfies it).
+type Router interface {
+	bgp.Speaker
+	Run(ctx context.Context) error
+}
+
+// Config configures an Agent.
+type Config struct {
+	// NodeName is this node's name.
+	NodeName string
+	// LBClass is the loadBalancerClass served; "" serves Services without one.
+	LBClass string
+	// Cache reads Services, EndpointSlices and Nodes and delivers their
+	// changes (the manager's cache).
+	Cache cache.Cache
+	// Recorder emits events on Services.
+	Recorder events.EventRecorder
+	// Members, Announcer: the membership and L2 components; the agent runs them.
+	Members   Members
+	Announcer Announcer
+	// NewRouter builds the BGP component once the router ID is known (the
+	// first time this node has BGP sessions); the agent runs it.
+	NewRouter func(routerID netip.Addr) (Router, error)
+	// MemberPort is the gossip port of every speaker, to join the speakers
+	// of the Nodes' internal addresses.
+	MemberPort uint16
+	// ExtraPeers are joined in addition to the Nodes' addresses.
+	ExtraPeers []netip.AddrPort
+	// StartupGrace bounds how long a starting speaker waits to meet its
+	// peers before it answers ARP/NDP alone (it would otherwise claim every
+	// address while it still believes it is the only member). Default 3s.
+	StartupGrace time.Duration
+	// HandoffTimeout bounds how long a stopping speaker keeps answering for
+	// its addresses while waiting for their new owners to announce them.
+	// Default 2s.
+	HandoffTimeout time.Duration
+	// Registerer receives the metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+	// Logger receives logs; nil discards them.
+	Logger *slog.Logger
+	// Clock is injected for tests; nil means the real clock.
+	Clock clock.WithTicker
+}
+
+// Agent is the speaker's core. Build it with New and run it with Run.
+type Agent struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	wake    chan struct{} // capacity 1: inputs changed
+
+	inMu  sync.Mutex // guards the pending inputs below
+	in    pending
+
+	st state // owned by Run's loop
+}
+
+// pending is what changed since the loop last looked.
+type pending struct {
+	config       *model.Config // newest valid configuration, nil if none yet
+	configDirty  bool
+	services     map[string]struct{} // Service keys to re-read
+	nodesChanged bool
+}
+
+// New validates the configuration. It starts nothing.
+func New(cfg Config) (*Agent, error) {
+	if cfg.NodeName == "" || cfg.Cache == nil || cfg.Recorder == nil || cfg.Members == nil || cfg.Announcer == nil || cfg.NewRouter == nil {
+		return nil, errors.New("speaker: NodeName, Cache, Recorder, Members, Announcer and NewRouter are required")
+	}
+	if cfg.StartupGrace == 0 {
+		cfg.StartupGrace = 3 * time.Second
+	}
+	if cfg.HandoffTimeout == 0 {
+		cfg.HandoffTimeout = 2 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &Agent{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		metrics: newMetrics(cfg.Registerer),
+		wake:    make(chan struct{}, 1),
+		in:      pending{services: map[string]struct{}{}},
+	}
+	a.st = newState()
+	return a, nil
+}
+
+// SetConfig hands the agent a new valid configuration. It is configwatch's
+// OnConfig and never blocks.
+func (a *Agent) SetConfig(_ context.Context, cfg *model.Config) {
+	a.inMu.Lock()
+	a.in.config, a.in.configDirty = cfg, true
+	a.inMu.Unlock()
+	a.signal()
+}
+
+// signal wakes the loop without blocking.
+func (a *Agent) signal() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// markService records a Service to re-read and wakes the loop.
+func (a *Agent) markService(key string) {
+	a.inMu.Lock()
+	a.in.services[key] = struct{}{}
+	a.inMu.Unlock()
+	a.signal()
+}
+
+// markNodes records that Nodes changed and wakes the loop.
+func (a *Agent) markNodes() {
+	a.inMu.Lock()
+	a.in.nodesChanged = true
+	a.inMu.Unlock()
+	a.signal()
+}
+
+// takePending returns and clears what changed.
+func (a *Agent) takePending() pending {
+	a.inMu.Lock()
+	defer a.inMu.Unlock()
+	p := a.in
+	a.in = pending{config: p.config, services: map[string]struct{}{}}
+	return p
+}
+
+// Run runs the agent and its components until ctx ends, then hands the
+// node's L2 addresses over to their new owners (bounded by
+// HandoffTimeout), leaves the cluster and stops.
+func (a *Agent) Run(ctx context.Context) error {
+	if err := a.registerHandlers(ctx); err != nil {
+		return err
+	}
+	compCtx, stopComponents := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopComponents()
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	a.runComponent(compCtx, &wg, errs, "membership", a.cfg.Members.Run)
+	a.runComponent(compCtx, &wg, errs, "l2", a.cfg.Announcer.Run)
+	a.st.start = a.cfg.Clock.Now()
+	err := a.loop(ctx, compCtx, &wg, errs)
+	a.drain()
+	stopComponents()
+	wg.Wait()
+	return err
+}
+
+// runComponent runs one component's Run in a goroutine.
+func (a *Agent) runComponent(ctx context.Context, wg *sync.WaitGroup, errs chan<- error, name string, run func(context.Context) error) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := run(ctx); err != nil && ctx.Err() == nil {
+			errs <- fmt.Errorf("%s stopped: %w", name, err)
+		}
+	}()
+}
+
+// loop waits for changes and syncs until ctx ends or a component fails.
+func (a *Agent) loop(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan error) error {
+	grace := a.cfg.Clock.NewTimer(a.cfg.StartupGrace)
+	defer grace.Stop()
+	for {
+		var routerChanged <-chan struct{}
+		if a.st.router != nil {
+			routerChanged = a.st.router.Changed()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errs:
+			return err
+		case <-a.wake:
+		case <-a.cfg.Members.Changed():
+		case <-a.cfg.Announcer.Changed():
+		case <-routerChanged:
+		case <-grace.C():
+			a.st.graceOver = true
+		case s := <-a.cfg.Announcer.Foreign():
+			a.foreign(s)
+			continue
+		}
+		a.sync(ctx, compCtx, wg, errs)
+	}
+}

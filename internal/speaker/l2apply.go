@@ -1,0 +1,180 @@
+package speaker
+
+import (
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/pylonlb/pylon/internal/l2"
+	"github.com/pylonlb/pylon/internal/speaker/plan"
+)
+
+// Event reasons on Services for L2 mode.
+const (
+	ReasonL2Announced = "L2Announced"
+	ReasonL2Skipped   = "L2NotAnnounced"
+)
+
+// syncL2 elects the owners of every address and makes this node answer
+// for exactly the ones it owns.
+func (a *Agent) syncL2() {
+	members := a.planMembers()
+	if !a.l2Open(members) {
+		return
+	}
+	p := plan.L2(plan.L2Input{Config: a.st.config, Services: a.serviceList(), Nodes: a.st.nodes, Members: members})
+	owned := map[netip.Addr]plan.L2Announcement{}
+	want := map[netip.Addr][]string{}
+	for _, ann := range p.Announcements {
+		if ann.Node == a.cfg.NodeName {
+			owned[ann.IP] = ann
+			want[ann.IP] = ann.Interfaces
+		}
+	}
+	a.reportL2(owned, p.Skipped)
+	if !maps.EqualFunc(owned, a.st.l2Owned, sameAnnouncement) {
+		a.cfg.Announcer.SetAnnouncements(want)
+	}
+	a.st.l2Owned = owned
+	a.metrics.l2Owned.Set(float64(len(owned)))
+}
+
+// l2Open reports whether this speaker may answer ARP/NDP yet: it has met
+// another speaker, knows no other node to meet, or waited StartupGrace.
+// Until then it would believe it is alone and claim every address.
+func (a *Agent) l2Open(members []plan.Member) bool {
+	if a.st.l2Open {
+		return true
+	}
+	if len(members) > 1 || len(a.st.peersSet) == 0 || a.st.graceOver {
+		a.st.l2Open = true
+		a.log.Info("L2 announcing enabled", "members", len(members), "waited", a.cfg.Clock.Since(a.st.start).String())
+	}
+	return a.st.l2Open
+}
+
+// planMembers converts the live members; this node's interfaces come from
+// the announcer directly, so they are current even before gossip echoes.
+func (a *Agent) planMembers() []plan.Member {
+	ms := a.cfg.Members.Members()
+	out := make([]plan.Member, 0, len(ms))
+	for _, m := range ms {
+		pm := plan.Member{Name: m.Name, Interfaces: m.Interfaces, Draining: m.Draining}
+		if m.Name == a.cfg.NodeName {
+			pm.Interfaces = a.st.ifaces
+		}
+		out = append(out, pm)
+	}
+	return out
+}
+
+// serviceList returns the Services sorted by key.
+func (a *Agent) serviceList() []plan.Service {
+	keys := slices.Sorted(maps.Keys(a.st.services))
+	out := make([]plan.Service, len(keys))
+	for i, k := range keys {
+		out[i] = a.st.services[k]
+	}
+	return out
+}
+
+// reportL2 emits events for addresses this node starts announcing and
+// for Services whose addresses cannot be announced (reported by the
+// elected node's view being empty, so every speaker would report it: only
+// the alphabetically first live member does).
+func (a *Agent) reportL2(owned map[netip.Addr]plan.L2Announcement, skipped []plan.Skipped) {
+	for ip, ann := range owned {
+		if _, had := a.st.l2Owned[ip]; had {
+			continue
+		}
+		a.metrics.l2Takeovers.Inc()
+		on := "all usable interfaces"
+		if len(ann.Interfaces) > 0 {
+			on = strings.Join(ann.Interfaces, ",")
+		}
+		for _, key := range ann.Services {
+			if svc := a.st.objects[key]; svc != nil {
+				a.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonL2Announced, "Announce",
+					"Node %s announces %s (ARP/NDP on %s)", a.cfg.NodeName, ip, on)
+			}
+		}
+	}
+	a.reportSkips(a.st.l2Skips, skipped, ReasonL2Skipped, a.firstMember())
+}
+
+// firstMember reports whether this node is the first live member by name,
+// the one that reports cluster-wide L2 problems.
+func (a *Agent) firstMember() bool {
+	ms := a.cfg.Members.Members()
+	return len(ms) == 0 || ms[0].Name == a.cfg.NodeName
+}
+
+// reportSkips emits a Warning event when an address's reason for not
+// being announced appears or changes (if emit is set), and remembers the
+// reasons.
+func (a *Agent) reportSkips(seen map[string]plan.Reason, skipped []plan.Skipped, reason string, emit bool) {
+	now := map[string]plan.Reason{}
+	for _, s := range skipped {
+		k := s.Service + " " + s.IP.String()
+		now[k] = s.Reason
+		if seen[k] == s.Reason || !emit || s.Reason == plan.ReasonNoAdvertisement || s.Reason == plan.ReasonNoPool {
+			continue
+		}
+		if svc := a.st.objects[s.Service]; svc != nil {
+			a.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, reason, "Announce", "%s is not announced: %s", s.IP, s.Reason)
+		}
+	}
+	clear(seen)
+	maps.Copy(seen, now)
+}
+
+// sameAnnouncement compares two announcements of one address.
+func sameAnnouncement(x, y plan.L2Announcement) bool {
+	return x.Node == y.Node && slices.Equal(x.Interfaces, y.Interfaces)
+}
+
+// foreign handles another host claiming an address: expected while
+// handing over, a conflict otherwise.
+func (a *Agent) foreign(s l2.ForeignSighting) {
+	if _, owned := a.st.l2Owned[s.IP]; owned {
+		a.metrics.l2Conflicts.Inc()
+		a.log.Warn("another host claims an address this node announces", "ip", s.IP, "mac", s.MAC.String(), "interface", s.Interface)
+	}
+}
+
+// drain hands this node's L2 addresses over before it stops: it tells the
+// peers it is draining (they elect new owners, which announce), keeps
+// answering until each address has been claimed by its new owner or
+// HandoffTimeout passes, then stops answering.
+func (a *Agent) drain() {
+	defer a.cfg.Announcer.SetAnnouncements(nil)
+	owned := slices.Collect(maps.Keys(a.st.l2Owned))
+	if len(owned) == 0 || len(a.cfg.Members.Members()) < 2 {
+		return
+	}
+	start := a.cfg.Clock.Now()
+	a.cfg.Announcer.SetWatched(owned)
+	if err := a.cfg.Members.SetDraining(true, 500*time.Millisecond); err != nil {
+		a.log.Warn("announce draining", "error", err)
+	}
+	remaining := map[netip.Addr]bool{}
+	for _, ip := range owned {
+		remaining[ip] = true
+	}
+	timeout := a.cfg.Clock.NewTimer(a.cfg.HandoffTimeout)
+	defer timeout.Stop()
+	for len(remaining) > 0 {
+		select {
+		case s := <-a.cfg.Announcer.Foreign():
+			delete(remaining, s.IP)
+		case <-timeout.C():
+			a.log.Warn("handover timed out; stopping anyway", "unclaimed", len(remaining))
+			return
+		}
+	}
+	a.log.Info("addresses handed over", "addresses", len(owned), "took", a.cfg.Clock.Since(start).String())
+}

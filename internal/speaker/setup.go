@@ -1,0 +1,152 @@
+package speaker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/bgp"
+	"github.com/pylonlb/pylon/internal/configwatch"
+	"github.com/pylonlb/pylon/internal/l2"
+	"github.com/pylonlb/pylon/internal/membership"
+)
+
+// Options configures a speaker process.
+type Options struct {
+	// NodeName is this node's name; Namespace is Pylon's install namespace.
+	NodeName, Namespace string
+	// LBClass is the loadBalancerClass served.
+	LBClass string
+	// MetricsAddr serves /metrics, /healthz and /readyz; "0" disables.
+	MetricsAddr string
+	// Membership configures gossip (node name and logger are filled in).
+	Membership membership.Config
+	// L2 configures the ARP/NDP responders (logger filled in).
+	L2 l2.Config
+	// BGPListenPort is gobgp's listen port; -1 never listens.
+	BGPListenPort int32
+	// ExtraPeers are joined in addition to the Nodes' addresses.
+	ExtraPeers []netip.AddrPort
+	// StartupGrace and HandoffTimeout: see Config.
+	StartupGrace, HandoffTimeout time.Duration
+	// Registerer receives the metrics.
+	Registerer prometheus.Registerer
+	// Logger receives the speaker's logs.
+	Logger *slog.Logger
+	// SkipNameValidation lets tests run several managers in one process.
+	SkipNameValidation bool
+}
+
+// NewManager builds a manager whose cache holds what the speaker reads:
+// Services, EndpointSlices and Nodes cluster-wide, Pylon's objects and
+// Secrets in the install namespace.
+func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options, health *Health) (ctrl.Manager, error) {
+	inNS := cache.ByObject{Namespaces: map[string]cache.Config{opts.Namespace: {}}}
+	byObject := map[client.Object]cache.ByObject{&corev1.Secret{}: inNS}
+	for _, o := range []client.Object{&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{}, &v1beta1.BGPAdvertisement{},
+		&v1beta1.BGPPeer{}, &v1beta1.BFDProfile{}, &v1beta1.Community{}} {
+		byObject[o] = inNS
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme: scheme,
+		Cache:  cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()},
+		Metrics: metricsserver.Options{BindAddress: opts.MetricsAddr, ExtraHandlers: map[string]http.Handler{
+			"/healthz": http.HandlerFunc(health.live), "/readyz": http.HandlerFunc(health.ready),
+		}},
+		HealthProbeBindAddress:  "0",
+		GracefulShutdownTimeout: ptrTo(opts.HandoffTimeout + 10*time.Second),
+		Controller:              ctrlconfig.Controller{SkipNameValidation: &opts.SkipNameValidation},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create speaker manager: %w", err)
+	}
+	return mgr, nil
+}
+
+// Setup builds the speaker's components and registers them with the
+// manager: the configuration watcher and the agent, which runs membership,
+// the L2 announcer and (when needed) BGP.
+func Setup(mgr ctrl.Manager, opts Options, health *Health) (*Agent, error) {
+	mcfg := opts.Membership
+	mcfg.NodeName, mcfg.Logger = opts.NodeName, opts.Logger.With("component", "membership")
+	members, err := membership.New(mcfg)
+	if err != nil {
+		return nil, fmt.Errorf("set up membership: %w", err)
+	}
+	lcfg := opts.L2
+	lcfg.Logger = opts.Logger.With("component", "l2")
+	announcer, err := l2.New(lcfg)
+	if err != nil {
+		return nil, fmt.Errorf("set up L2 announcer: %w", err)
+	}
+	recorder := mgr.GetEventRecorder("pylon-speaker")
+	agent, err := New(Config{
+		NodeName: opts.NodeName, LBClass: opts.LBClass, Cache: mgr.GetCache(), Recorder: recorder,
+		Members: members, Announcer: announcer, NewRouter: routerFactory(opts),
+		MemberPort: uint16(mcfg.BindPort), ExtraPeers: opts.ExtraPeers,
+		StartupGrace: opts.StartupGrace, HandoffTimeout: opts.HandoffTimeout,
+		Registerer: opts.Registerer, Logger: opts.Logger.With("component", "agent"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	watcher, err := configwatch.New(mgr.GetClient(), configwatch.Options{
+		Namespace: opts.Namespace, Component: "speaker", OnConfig: agent.SetConfig,
+		Recorder: recorder, Registerer: opts.Registerer,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := watcher.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("set up configuration watcher: %w", err)
+	}
+	health.watcher = watcher
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		return agent.Run(logr.NewContext(ctx, logr.FromSlogHandler(opts.Logger.Handler())))
+	})); err != nil {
+		return nil, fmt.Errorf("add speaker agent: %w", err)
+	}
+	return agent, nil
+}
+
+// routerFactory builds gobgp-backed routers.
+func routerFactory(opts Options) func(netip.Addr) (Router, error) {
+	return func(id netip.Addr) (Router, error) {
+		return bgp.New(bgp.Config{RouterID: id, ListenPort: opts.BGPListenPort, Logger: opts.Logger.With("component", "bgp")})
+	}
+}
+
+// Health serves the speaker's liveness and readiness.
+type Health struct {
+	watcher *configwatch.Watcher
+}
+
+// live answers liveness: the process serves HTTP.
+func (h *Health) live(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
+
+// ready answers readiness: a valid configuration has been loaded.
+func (h *Health) ready(w http.ResponseWriter, _ *http.Request) {
+	if h.watcher == nil || !h.watcher.Status().Loaded {
+		http.Error(w, "no valid configuration loaded yet", http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func ptrTo[T any](v T) *T { return &v }

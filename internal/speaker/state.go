@@ -1,0 +1,193 @@
+package speaker
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/internal/bgp"
+	"github.com/pylonlb/pylon/internal/model"
+	"github.com/pylonlb/pylon/internal/speaker/plan"
+)
+
+// state is everything the loop owns.
+type state struct {
+	start     time.Time
+	graceOver bool
+	l2Open    bool // L2 announcing allowed (peers met or grace over)
+
+	config   *model.Config
+	services map[string]plan.Service // announceable Services by key
+	objects  map[string]*corev1.Service
+	nodes    map[string]plan.Node
+	self     plan.Node
+	selfV4   netip.Addr
+	selfV6   netip.Addr
+	selfSeen bool
+	peersSet []netip.AddrPort
+	ifaces   []string // usable interfaces last published
+
+	l2Owned map[netip.Addr]plan.L2Announcement
+	l2Skips map[string]plan.Reason // "svc ip" -> reason last reported
+
+	router       Router
+	routerID     netip.Addr
+	routerCancel context.CancelFunc
+	routerDone   chan struct{}
+	peers        []bgp.PeerConfig
+	routes       map[string][]plan.Route           // per Service
+	byPrefix     map[netip.Prefix]map[string]bool // prefix -> contributing Services
+	announced    map[netip.Prefix]plan.Path
+	bgpSkips     map[string]plan.Reason
+}
+
+// newState returns an empty state.
+func newState() state {
+	return state{
+		services:  map[string]plan.Service{},
+		objects:   map[string]*corev1.Service{},
+		nodes:     map[string]plan.Node{},
+		l2Owned:   map[netip.Addr]plan.L2Announcement{},
+		l2Skips:   map[string]plan.Reason{},
+		routes:    map[string][]plan.Route{},
+		byPrefix:  map[netip.Prefix]map[string]bool{},
+		announced: map[netip.Prefix]plan.Path{},
+		bgpSkips:  map[string]plan.Reason{},
+	}
+}
+
+// sync folds pending changes into the state and applies both plans.
+func (a *Agent) sync(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan error) {
+	p := a.takePending()
+	a.st.config = p.config
+	selfChanged := false
+	if p.nodesChanged {
+		selfChanged = a.refreshNodes(ctx)
+	}
+	changed := make([]string, 0, len(p.services))
+	for key := range p.services {
+		a.refreshService(ctx, key)
+		changed = append(changed, key)
+	}
+	slices.Sort(changed)
+	a.publishInterfaces()
+	if a.st.config == nil || !a.st.selfSeen {
+		return
+	}
+	a.syncL2()
+	a.syncBGP(ctx, compCtx, wg, errs, p.configDirty || selfChanged, changed)
+}
+
+// refreshService re-reads one Service and its EndpointSlices.
+func (a *Agent) refreshService(ctx context.Context, key string) {
+	ns, name := splitKey(key)
+	svc := &corev1.Service{}
+	err := a.cfg.Cache.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, svc)
+	if err != nil || !announceable(svc, a.cfg.LBClass) {
+		if err != nil && !apierrors.IsNotFound(err) {
+			a.log.Error("read Service", "service", key, "error", err)
+		}
+		delete(a.st.services, key)
+		delete(a.st.objects, key)
+		return
+	}
+	var eps discoveryv1.EndpointSliceList
+	if err := a.cfg.Cache.List(ctx, &eps, client.InNamespace(ns), client.MatchingLabels{discoveryv1.LabelServiceName: name}); err != nil {
+		a.log.Error("list EndpointSlices", "service", key, "error", err)
+	}
+	a.st.services[key] = serviceFrom(svc, eps.Items)
+	a.st.objects[key] = svc
+}
+
+// refreshNodes re-reads every Node, updates the peers to join, and reports
+// whether this node's own view changed.
+func (a *Agent) refreshNodes(ctx context.Context) bool {
+	var list corev1.NodeList
+	if err := a.cfg.Cache.List(ctx, &list); err != nil {
+		a.log.Error("list Nodes", "error", err)
+		return false
+	}
+	nodes := make(map[string]plan.Node, len(list.Items))
+	var peers []netip.AddrPort
+	oldSelf, oldV4, oldV6 := a.st.self, a.st.selfV4, a.st.selfV6
+	for i := range list.Items {
+		n := &list.Items[i]
+		nodes[n.Name] = nodeFrom(n)
+		v4, v6 := nodeAddresses(n)
+		if n.Name == a.cfg.NodeName {
+			a.st.self, a.st.selfV4, a.st.selfV6, a.st.selfSeen = nodes[n.Name], v4, v6, true
+			continue
+		}
+		if addr := firstValid(v4, v6); addr.IsValid() && a.cfg.MemberPort != 0 {
+			peers = append(peers, netip.AddrPortFrom(addr, a.cfg.MemberPort))
+		}
+	}
+	a.st.nodes = nodes
+	peers = append(peers, a.cfg.ExtraPeers...)
+	slices.SortFunc(peers, func(x, y netip.AddrPort) int { return x.Compare(y) })
+	if !slices.Equal(peers, a.st.peersSet) {
+		a.st.peersSet = peers
+		a.cfg.Members.SetPeers(peers)
+	}
+	return !sameNode(oldSelf, a.st.self) || oldV4 != a.st.selfV4 || oldV6 != a.st.selfV6
+}
+
+// publishInterfaces tells the other speakers which interfaces this node
+// can answer on, when that changed.
+func (a *Agent) publishInterfaces() {
+	var names []string
+	for _, i := range a.cfg.Announcer.Interfaces() {
+		names = append(names, i.Name)
+	}
+	slices.Sort(names)
+	if slices.Equal(names, a.st.ifaces) && a.st.ifaces != nil {
+		return
+	}
+	a.st.ifaces = names
+	if a.st.ifaces == nil {
+		a.st.ifaces = []string{}
+	}
+	if err := a.cfg.Members.SetInterfaces(names, 200*time.Millisecond); err != nil {
+		a.log.Warn("publish interfaces to peers", "interfaces", names, "error", err)
+	}
+}
+
+// sameNode compares the parts of a node the plans use.
+func sameNode(x, y plan.Node) bool {
+	if x.Name != y.Name || x.Excluded != y.Excluded || len(x.Labels) != len(y.Labels) {
+		return false
+	}
+	for k, v := range x.Labels {
+		if w, ok := y.Labels[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// firstValid returns the first valid address.
+func firstValid(addrs ...netip.Addr) netip.Addr {
+	for _, a := range addrs {
+		if a.IsValid() {
+			return a
+		}
+	}
+	return netip.Addr{}
+}
+
+// splitKey splits "namespace/name".
+func splitKey(key string) (string, string) {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return key[:i], key[i+1:]
+		}
+	}
+	return "", key
+}

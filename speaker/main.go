@@ -1,0 +1,151 @@
+// Command speaker runs Pylon's per-node speaker: it makes the Service
+// addresses reachable by answering ARP/NDP (L2 mode) or announcing routes
+// over BGP (BGP mode).
+package main
+
+import (
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/pylonlb/pylon/internal/cmdutil"
+	"github.com/pylonlb/pylon/internal/l2"
+	"github.com/pylonlb/pylon/internal/membership"
+	"github.com/pylonlb/pylon/internal/speaker"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "speaker:", err)
+		os.Exit(1)
+	}
+}
+
+// flags holds the command line.
+type flags struct {
+	kubeconfig, logLevel, keyFile, join, exclude string
+	insecure                                     bool
+	qps                                          float64
+	burst                                        int
+	opts                                         speaker.Options
+}
+
+func parseFlags() *flags {
+	f := &flags{opts: speaker.Options{Membership: membership.DefaultConfig(), L2: l2.DefaultConfig()}}
+	o, m := &f.opts, &f.opts.Membership
+	flag.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty: in-cluster configuration")
+	flag.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	flag.Float64Var(&f.qps, "kube-api-qps", 50, "client-side limit of API requests per second")
+	flag.IntVar(&f.burst, "kube-api-burst", 100, "client-side burst of API requests")
+	flag.StringVar(&o.NodeName, "node-name", os.Getenv("NODE_NAME"), "this node's name (env NODE_NAME)")
+	flag.StringVar(&o.Namespace, "namespace", cmdutil.EnvOr("POD_NAMESPACE", "pylon-system"), "namespace of Pylon's configuration objects")
+	flag.StringVar(&o.LBClass, "lb-class", "", "spec.loadBalancerClass to serve; empty: Services without a class")
+	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", ":7473", "listen address of /metrics, /healthz and /readyz; 0 disables")
+	flag.StringVar(&m.BindAddr, "memberlist-bind-addr", "", "gossip listen address; empty: all addresses")
+	flag.IntVar(&m.BindPort, "memberlist-port", membership.DefaultPort, "gossip TCP and UDP port")
+	flag.StringVar(&m.AdvertiseAddr, "memberlist-advertise-addr", os.Getenv("NODE_IP"), "address peers reach this speaker at (env NODE_IP); empty: the bind address")
+	flag.StringVar(&f.keyFile, "memberlist-key-file", "/etc/pylon/memberlist/key", "file holding the gossip encryption secret")
+	flag.BoolVar(&f.insecure, "memberlist-insecure", false, "gossip without encryption (not recommended)")
+	flag.DurationVar(&m.ProbeInterval, "memberlist-probe-interval", m.ProbeInterval, "failure detection probe interval")
+	flag.DurationVar(&m.ProbeTimeout, "memberlist-probe-timeout", m.ProbeTimeout, "failure detection probe timeout")
+	flag.IntVar(&m.SuspicionMult, "memberlist-suspicion-mult", m.SuspicionMult, "suspicion timeout multiplier")
+	flag.StringVar(&f.join, "join", "", "extra speakers to join, comma-separated host:port")
+	flag.StringVar(&f.exclude, "interfaces-exclude", strings.Join(l2.DefaultExcludes(), ","), "interface name patterns never used for ARP/NDP")
+	flag.DurationVar(&o.L2.RefreshInterval, "l2-refresh-interval", o.L2.RefreshInterval, "interval of gratuitous ARP/NA refreshes; 0 disables")
+	flag.DurationVar(&o.StartupGrace, "startup-grace", 3*time.Second, "longest wait to meet peers before answering ARP/NDP")
+	flag.DurationVar(&o.HandoffTimeout, "handoff-timeout", 2*time.Second, "longest wait for successors to take over addresses on shutdown")
+	bgpPort := flag.Int("bgp-listen-port", -1, "TCP port gobgp listens on; -1: dial out only")
+	flag.Parse()
+	o.BGPListenPort = int32(*bgpPort)
+	return f
+}
+
+func run() error {
+	f := parseFlags()
+	log, rlog, err := cmdutil.Logger(f.logLevel)
+	if err != nil {
+		return err
+	}
+	ctrl.SetLogger(rlog)
+	opts := f.opts
+	if opts.NodeName == "" {
+		return fmt.Errorf("--node-name (or NODE_NAME) is required")
+	}
+	if err := gossipKey(f, &opts); err != nil {
+		return err
+	}
+	if opts.ExtraPeers, err = parsePeers(f.join); err != nil {
+		return err
+	}
+	opts.L2.ExcludeInterfaces = splitList(f.exclude)
+	opts.Registerer, opts.Logger = ctrlmetrics.Registry, log
+	cfg, err := cmdutil.RESTConfig(f.kubeconfig, float32(f.qps), f.burst, "pylon-speaker")
+	if err != nil {
+		return err
+	}
+	scheme, err := cmdutil.Scheme()
+	if err != nil {
+		return err
+	}
+	health := &speaker.Health{}
+	mgr, err := speaker.NewManager(cfg, scheme, opts, health)
+	if err != nil {
+		return err
+	}
+	if _, err := speaker.Setup(mgr, opts, health); err != nil {
+		return err
+	}
+	log.Info("starting speaker", "node", opts.NodeName, "namespace", opts.Namespace)
+	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// gossipKey reads the gossip secret. Any text works: the AES key is its
+// SHA-256, so a Secret of any length gives a 32-byte key.
+func gossipKey(f *flags, opts *speaker.Options) error {
+	if f.insecure {
+		opts.Membership.Insecure = true
+		return nil
+	}
+	b, err := os.ReadFile(f.keyFile)
+	if err != nil {
+		return fmt.Errorf("read gossip key (or pass --memberlist-insecure): %w", err)
+	}
+	text := strings.TrimSpace(string(b))
+	if text == "" {
+		return fmt.Errorf("gossip key file %s is empty", f.keyFile)
+	}
+	sum := sha256.Sum256([]byte(text))
+	opts.Membership.SecretKey = sum[:]
+	return nil
+}
+
+// parsePeers parses a comma-separated list of host:port.
+func parsePeers(s string) ([]netip.AddrPort, error) {
+	var out []netip.AddrPort
+	for _, p := range splitList(s) {
+		ap, err := netip.ParseAddrPort(p)
+		if err != nil {
+			return nil, fmt.Errorf("--join %q: %w", p, err)
+		}
+		out = append(out, ap)
+	}
+	return out, nil
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
