@@ -100,8 +100,8 @@ type Agent struct {
 	metrics *metrics
 	wake    chan struct{} // capacity 1: inputs changed
 
-	inMu  sync.Mutex // guards the pending inputs below
-	in    pending
+	inMu sync.Mutex // guards the pending inputs below
+	in   pending
 
 	st state // owned by Run's loop
 }

@@ -42,7 +42,7 @@ type state struct {
 	routerCancel context.CancelFunc
 	routerDone   chan struct{}
 	peers        []bgp.PeerConfig
-	routes       map[string][]plan.Route           // per Service
+	routes       map[string][]plan.Route          // per Service
 	byPrefix     map[netip.Prefix]map[string]bool // prefix -> contributing Services
 	announced    map[netip.Prefix]plan.Path
 	bgpSkips     map[string]plan.Reason
