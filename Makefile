@@ -5,20 +5,25 @@ SHELL := /usr/bin/env bash
 GO        ?= go
 BIN       := $(CURDIR)/bin
 KUBE_BIN  := $(CURDIR)/.cache/kube/bin
+TOOLS_BIN := $(CURDIR)/.cache/tools/bin
 # Debian packages the lab and the end-to-end suites need.
 LAB_PACKAGES := frr bird2 iproute2 iputils-ping iputils-arping curl tcpdump
 GOTEST    := $(GO) test -race -count=1
 FUZZTIME  ?= 10s
 
-.PHONY: all generate build test test-unit test-e2e bench bench-lab lab lab-down deps kube-tools fuzz lint clean image
+.PHONY: all generate build test test-unit test-e2e bench bench-lab lab lab-down deps kube-tools tools manifests fuzz lint clean image
 
 all: build
 
-## generate: regenerate deep-copy code, CRDs and the all-in-one manifest.
-generate:
+## generate: regenerate deep-copy code, CRDs, the chart's CRD copies and the all-in-one manifest.
+generate: tools
 	$(GO) tool controller-gen object paths=./api/...
 	$(GO) tool controller-gen crd:crdVersions=v1 paths=./api/... output:crd:artifacts:config=config/crd/bases
-	$(GO) run ./hack/manifests > config/manifests/pylon.yaml
+	$(MAKE) manifests
+
+## manifests: render config/crd/kustomization.yaml, charts/pylon/crds and config/manifests/pylon.yaml.
+manifests: tools
+	KUSTOMIZE=$(TOOLS_BIN)/kustomize $(GO) run ./hack/manifests
 
 ## build: build the controller, the speaker and the lab command into bin/.
 build:
@@ -30,12 +35,16 @@ build:
 kube-tools:
 	@hack/kube-tools.sh >/dev/null
 
+## tools: build kustomize and helm from the Go module proxy into .cache/tools/bin (cached).
+tools:
+	@hack/tools.sh >/dev/null
+
 ## deps: install the Debian packages the lab needs (as root, when missing).
 deps:
 	@hack/install-deps.sh $(LAB_PACKAGES)
 
 ## test: every test: unit, integration against a real API server, fuzz seeds, end-to-end in the lab.
-test: deps kube-tools lint test-unit build test-e2e
+test: deps kube-tools tools lint test-unit build test-e2e
 
 ## lint: gofmt, go vet and generated files up to date.
 lint:
@@ -44,7 +53,7 @@ lint:
 	$(GO) vet -tags e2e ./e2etest/...
 
 ## test-unit: unit and integration tests (the API server tests use the binaries from kube-tools).
-test-unit: kube-tools
+test-unit: kube-tools tools
 	KUBEBUILDER_ASSETS=$(KUBE_BIN) PYLON_BIN=$(BIN) $(GOTEST) ./...
 
 ## test-e2e: end-to-end suites in the network-namespace lab (root).
