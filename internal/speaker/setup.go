@@ -79,9 +79,15 @@ func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options, health *
 	return mgr, nil
 }
 
-// Setup builds the speaker's components and registers them with the
-// manager: the configuration watcher and the agent, which runs membership,
-// the L2 announcer and (when needed) BGP.
+// Components are the speaker's I/O components.
+type Components struct {
+	Members   Members
+	Announcer Announcer
+	NewRouter func(routerID netip.Addr) (Router, error)
+}
+
+// Setup builds the speaker's real components (memberlist gossip, ARP/NDP
+// responders, gobgp) and registers everything with the manager.
 func Setup(mgr ctrl.Manager, opts Options, health *Health) (*Agent, error) {
 	mcfg := opts.Membership
 	mcfg.NodeName, mcfg.Logger = opts.NodeName, opts.Logger.With("component", "membership")
@@ -95,11 +101,17 @@ func Setup(mgr ctrl.Manager, opts Options, health *Health) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set up L2 announcer: %w", err)
 	}
+	return SetupWith(mgr, opts, health, Components{Members: members, Announcer: announcer, NewRouter: routerFactory(opts)})
+}
+
+// SetupWith registers the configuration watcher and the agent, running
+// the given components, with the manager.
+func SetupWith(mgr ctrl.Manager, opts Options, health *Health, c Components) (*Agent, error) {
 	recorder := mgr.GetEventRecorder("pylon-speaker")
 	agent, err := New(Config{
 		NodeName: opts.NodeName, LBClass: opts.LBClass, Cache: mgr.GetCache(), Recorder: recorder,
-		Members: members, Announcer: announcer, NewRouter: routerFactory(opts),
-		MemberPort: uint16(mcfg.BindPort), ExtraPeers: opts.ExtraPeers,
+		Members: c.Members, Announcer: c.Announcer, NewRouter: c.NewRouter,
+		MemberPort: uint16(opts.Membership.BindPort), ExtraPeers: opts.ExtraPeers,
 		StartupGrace: opts.StartupGrace, HandoffTimeout: opts.HandoffTimeout,
 		Registerer: opts.Registerer, Logger: opts.Logger.With("component", "agent"),
 	})

@@ -1,0 +1,145 @@
+package speaker_test
+
+import (
+	"context"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/election"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// winner returns the short name of the expected owner of ip among nodes.
+func (h *harness) winner(ip string, shorts ...string) string {
+	var names []string
+	for _, s := range shorts {
+		names = append(names, h.nodeName(s))
+	}
+	w, _ := election.Winner(ip, names)
+	for _, s := range shorts {
+		if h.nodeName(s) == w {
+			return s
+		}
+	}
+	return ""
+}
+
+func TestL2ElectsOneOwnerAndFailsOver(t *testing.T) {
+	h := newHarness(t, "a", "b", "c")
+	h.apply(l2Pool("l2", "192.168.77.100/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	h.service("web", false, []string{"192.168.77.100"}, "a")
+	first := h.winner("192.168.77.100", "a", "b", "c")
+	h.waitOwner("192.168.77.100", first)
+	// The owner dies: the next node by hash takes over.
+	h.cluster.Kill(h.nodeName(first))
+	rest := []string{}
+	for _, s := range []string{"a", "b", "c"} {
+		if s != first {
+			rest = append(rest, s)
+		}
+	}
+	h.nodes[first].announcer.SetAnnouncements(nil) // a dead node answers nothing
+	h.waitOwner("192.168.77.100", h.winner("192.168.77.100", rest...))
+}
+
+func TestL2WithdrawsWithoutReadyEndpoints(t *testing.T) {
+	h := newHarness(t, "a", "b")
+	h.apply(l2Pool("l2", "192.168.77.104/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	h.service("web", false, []string{"192.168.77.104"}, "a", "b")
+	h.waitOwner("192.168.77.104", h.winner("192.168.77.104", "a", "b"))
+	h.endpoints("web", false, "a", "b")
+	h.waitOwner("192.168.77.104", "")
+	h.endpoints("web", true, "b")
+	h.waitOwner("192.168.77.104", h.winner("192.168.77.104", "a", "b"))
+}
+
+func TestL2LocalFollowsEndpoints(t *testing.T) {
+	h := newHarness(t, "a", "b", "c")
+	h.apply(l2Pool("l2", "192.168.77.108/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	h.service("local", true, []string{"192.168.77.108"}, "b")
+	h.waitOwner("192.168.77.108", "b")
+	h.endpoints("local", true, "c")
+	h.waitOwner("192.168.77.108", "c")
+	h.endpoints("local", true, "b")
+	h.waitOwner("192.168.77.108", "b")
+}
+
+func TestL2ExclusionLabelAndSelectors(t *testing.T) {
+	h := newHarness(t, "a", "b", "c")
+	h.apply(l2Pool("l2", "192.168.77.112/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"},
+		Spec: v1beta1.L2AdvertisementSpec{NodeSelectors: []metav1.LabelSelector{{MatchExpressions: []metav1.LabelSelectorRequirement{
+			{Key: "short", Operator: metav1.LabelSelectorOpIn, Values: []string{"a", "b"}}}}}}})
+	h.service("web", false, []string{"192.168.77.112"}, "a", "b", "c")
+	owner := h.winner("192.168.77.112", "a", "b")
+	h.waitOwner("192.168.77.112", owner)
+	other := map[string]string{"a": "b", "b": "a"}[owner]
+	n := &corev1.Node{}
+	if err := h.c.Get(context.Background(), client.ObjectKey{Name: h.nodeName(owner)}, n); err != nil {
+		t.Fatal(err)
+	}
+	n.Labels[v1beta1.LabelExcludeFromLB] = ""
+	if err := h.c.Update(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	h.waitOwner("192.168.77.112", other)
+}
+
+func TestL2InterfaceSelection(t *testing.T) {
+	h := newHarness(t, "a", "b")
+	h.nodes["b"].announcer.SetInterfaces("eth0", "eth1")
+	h.apply(l2Pool("l2", "192.168.77.116/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"},
+		Spec: v1beta1.L2AdvertisementSpec{Interfaces: []string{"eth1"}}})
+	h.service("web", false, []string{"192.168.77.116"}, "a", "b")
+	h.waitOwner("192.168.77.116", "b")
+	if got := h.nodes["b"].announcer.Announced()[addr("192.168.77.116")]; len(got) != 1 || got[0] != "eth1" {
+		t.Errorf("interfaces = %v, want [eth1]", got)
+	}
+	// eth1 disappears from b: nobody can announce.
+	h.nodes["b"].announcer.SetInterfaces("eth0")
+	h.waitOwner("192.168.77.116", "")
+}
+
+func TestL2SharedAndDualStackLandTogether(t *testing.T) {
+	h := newHarness(t, "a", "b", "c")
+	h.apply(l2Pool("l2", "192.168.77.120/30", "fd00:77::120/126"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	h.service("dual", false, []string{"192.168.77.120", "fd00:77::121"}, "a")
+	h.service("shared", false, []string{"fd00:77::121"}, "b")
+	eventually(t, func() (bool, string) {
+		v4, v6 := h.l2Owners("192.168.77.120"), h.l2Owners("fd00:77::121")
+		return len(v4) == 1 && len(v6) == 1 && v4[0] == v6[0], "dual-stack and shared addresses on different nodes"
+	})
+}
+
+func TestGracefulHandover(t *testing.T) {
+	h := newHarness(t, "a", "b", "c")
+	h.apply(l2Pool("l2", "192.168.77.124/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	h.service("web", false, []string{"192.168.77.124"}, "a", "b", "c")
+	first := h.winner("192.168.77.124", "a", "b", "c")
+	h.waitOwner("192.168.77.124", first)
+	leaving := h.nodes[first]
+	stopped := make(chan struct{})
+	go func() { leaving.stop(); close(stopped) }()
+	// While it drains, the successor announces and the leaving node still
+	// answers: no gap.
+	var successor string
+	eventually(t, func() (bool, string) {
+		got := h.l2Owners("192.168.77.124")
+		for _, o := range got {
+			if o != first {
+				successor = o
+			}
+		}
+		return successor != "", "no successor while draining"
+	})
+	select {
+	case <-stopped:
+		t.Fatal("the leaving speaker stopped answering before its successor announced")
+	default:
+	}
+	leaving.announcer.Sight(addr("192.168.77.124")) // the successor's gratuitous ARP
+	<-stopped
+	h.waitOwner("192.168.77.124", successor)
+}

@@ -1,0 +1,198 @@
+// Package speakertest provides in-memory stand-ins for the speaker's
+// membership and L2 components, so the agent's Kubernetes side can be
+// tested against a real API server without gossip or raw sockets.
+package speakertest
+
+import (
+	"context"
+	"maps"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pylonlb/pylon/internal/l2"
+	"github.com/pylonlb/pylon/internal/membership"
+)
+
+// Cluster is a set of fake members that see each other at once.
+type Cluster struct {
+	mu      sync.Mutex
+	members map[string]*Members
+}
+
+// NewCluster returns an empty cluster.
+func NewCluster() *Cluster { return &Cluster{members: map[string]*Members{}} }
+
+// Join adds a member; it is alive until Kill or its Run ends.
+func (c *Cluster) Join(name string) *Members {
+	m := &Members{cluster: c, name: name, changed: make(chan struct{}, 1)}
+	c.mu.Lock()
+	c.members[name] = m
+	c.mu.Unlock()
+	c.notify()
+	return m
+}
+
+// Kill removes a member at once, as memberlist declaring it dead.
+func (c *Cluster) Kill(name string) {
+	c.mu.Lock()
+	delete(c.members, name)
+	c.mu.Unlock()
+	c.notify()
+}
+
+// notify signals every member.
+func (c *Cluster) notify() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.members {
+		select {
+		case m.changed <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Members is one fake member; it satisfies the speaker's Members seam.
+type Members struct {
+	cluster *Cluster
+	name    string
+	changed chan struct{}
+
+	mu         sync.Mutex
+	draining   bool
+	interfaces []string
+	peers      []netip.AddrPort
+}
+
+// Run waits for ctx, then leaves the cluster.
+func (m *Members) Run(ctx context.Context) error {
+	<-ctx.Done()
+	m.cluster.Kill(m.name)
+	return nil
+}
+
+// Members returns the live members sorted by name.
+func (m *Members) Members() []membership.Member {
+	m.cluster.mu.Lock()
+	all := slices.Sorted(maps.Keys(m.cluster.members))
+	ms := make([]*Members, len(all))
+	for i, n := range all {
+		ms[i] = m.cluster.members[n]
+	}
+	m.cluster.mu.Unlock()
+	out := make([]membership.Member, 0, len(ms))
+	for _, x := range ms {
+		x.mu.Lock()
+		out = append(out, membership.Member{Name: x.name, Draining: x.draining, Interfaces: slices.Clone(x.interfaces)})
+		x.mu.Unlock()
+	}
+	return out
+}
+
+// Changed signals membership changes.
+func (m *Members) Changed() <-chan struct{} { return m.changed }
+
+// SetInterfaces publishes interfaces.
+func (m *Members) SetInterfaces(names []string, _ time.Duration) error {
+	m.mu.Lock()
+	m.interfaces = slices.Clone(names)
+	m.mu.Unlock()
+	m.cluster.notify()
+	return nil
+}
+
+// SetDraining publishes the draining flag.
+func (m *Members) SetDraining(d bool, _ time.Duration) error {
+	m.mu.Lock()
+	m.draining = d
+	m.mu.Unlock()
+	m.cluster.notify()
+	return nil
+}
+
+// SetPeers records the peers to join.
+func (m *Members) SetPeers(p []netip.AddrPort) {
+	m.mu.Lock()
+	m.peers = slices.Clone(p)
+	m.mu.Unlock()
+}
+
+// Peers returns the peers last set.
+func (m *Members) Peers() []netip.AddrPort {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.peers)
+}
+
+// Announcer is a fake L2 announcer with one interface, eth0.
+type Announcer struct {
+	changed chan struct{}
+	foreign chan l2.ForeignSighting
+
+	mu       sync.Mutex
+	ifaces   []l2.Interface
+	announce map[netip.Addr][]string
+	watched  []netip.Addr
+}
+
+// NewAnnouncer returns a fake with interface eth0.
+func NewAnnouncer() *Announcer {
+	return &Announcer{changed: make(chan struct{}, 1), foreign: make(chan l2.ForeignSighting, 64),
+		ifaces: []l2.Interface{{Name: "eth0", HasIPv4: true, HasIPv6: true, Multicast: true}}}
+}
+
+// Run waits for ctx.
+func (a *Announcer) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// SetAnnouncements records what is announced.
+func (a *Announcer) SetAnnouncements(want map[netip.Addr][]string) {
+	a.mu.Lock()
+	a.announce = maps.Clone(want)
+	a.mu.Unlock()
+}
+
+// SetWatched records the watched addresses.
+func (a *Announcer) SetWatched(ips []netip.Addr) {
+	a.mu.Lock()
+	a.watched = slices.Clone(ips)
+	a.mu.Unlock()
+}
+
+// Interfaces returns the fake's interfaces.
+func (a *Announcer) Interfaces() []l2.Interface {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.ifaces)
+}
+
+// SetInterfaces replaces the interfaces and signals Changed.
+func (a *Announcer) SetInterfaces(names ...string) {
+	a.mu.Lock()
+	a.ifaces = nil
+	for _, n := range names {
+		a.ifaces = append(a.ifaces, l2.Interface{Name: n, HasIPv4: true, HasIPv6: true, Multicast: true})
+	}
+	a.mu.Unlock()
+	select {
+	case a.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Changed signals interface changes.
+func (a *Announcer) Changed() <-chan struct{} { return a.changed }
+
+// Foreign delivers injected sightings.
+func (a *Announcer) Foreign() <-chan l2.ForeignSighting { return a.foreign }
+
+// Sight injects a sighting of another host claiming ip.
+func (a *Announcer) Sight(ip netip.Addr) { a.foreign <- l2.ForeignSighting{IP: ip, Interface: "eth0"} }
+
+// Announced returns the announced addresses and their interfaces.
+func (a *Announcer) Announced() map[netip.Addr][]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.announce)
+}
