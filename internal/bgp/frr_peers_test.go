@@ -78,3 +78,37 @@ func TestFRRChangeOnePeer(t *testing.T) {
 		return nil
 	})
 }
+
+// TestFRRDynamicASN: an external session learns the router's ASN; one that
+// meets a router using our own ASN is reset.
+func TestFRRDynamicASN(t *testing.T) {
+	l1, l2 := newLink(t), newLink(t)
+	startFRR(t, l1, frrConf(routerASN, l1.Remote4.String(), map[string]uint32{l1.Local4.String(): speakerASN}, "", ""), false)
+	f2 := startFRR(t, l2, frrConf(speakerASN, l2.Remote4.String(), map[string]uint32{l2.Local4.String(): speakerASN}, "", ""), false)
+	s := startServer(t, Config{})
+	ctx := ctxT(t)
+	ext := func(name string, l *link) PeerConfig {
+		return PeerConfig{Name: name, MyASN: speakerASN, DynamicASN: DynamicASNExternal, Address: l.Remote4, HoldTime: 9 * time.Second}
+	}
+	if err := s.SetPeers(ctx, []PeerConfig{ext("ebgp", l1), ext("ibgp", l2)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.Changed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no Changed signal after SetPeers")
+	}
+	waitEstablished(t, s, "ebgp")
+	if st, _ := sessionOf(s, "ebgp"); st.PeerASN != routerASN {
+		t.Errorf("learned ASN %d, want %d", st.PeerASN, routerASN)
+	}
+	waitFor(t, 30*time.Second, "session with our own ASN reset", func() error {
+		if p := f2.neighbor(t, l2.Local4.String()); p.EstablishedCount == 0 || p.State == "Established" {
+			return errNotYet
+		}
+		return nil
+	})
+	if st, _ := sessionOf(s, "ibgp"); st.State == StateEstablished {
+		t.Errorf("session with our own ASN is %s", st.State)
+	}
+}

@@ -26,6 +26,9 @@ const childEnv = "PYLON_BGP_NETNS_CHILD"
 var inLab bool
 
 func TestMain(m *testing.M) {
+	if os.Getenv(rssChildEnv) != "" {
+		os.Exit(rssChild())
+	}
 	if os.Getenv(childEnv) == "1" {
 		if err := setupChild(); err != nil {
 			fmt.Fprintln(os.Stderr, "bgp netns lab:", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/osrg/gobgp/v4/api"
 	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/config/oc"
 	"github.com/osrg/gobgp/v4/pkg/server"
 )
 
@@ -195,10 +196,17 @@ func poke(c chan struct{}) {
 }
 
 func (s *Server) start(ctx context.Context, bs *server.BgpServer) error {
+	// Only the unicast families get tables: gobgp otherwise builds one
+	// (2,048-shard) table per known family, ~15 MiB of heap.
+	families := []uint32{
+		uint32(oc.AfiSafiTypeToIntMap[oc.AFI_SAFI_TYPE_IPV4_UNICAST]),
+		uint32(oc.AfiSafiTypeToIntMap[oc.AFI_SAFI_TYPE_IPV6_UNICAST]),
+	}
 	err := bs.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{
 		Asn:        s.cfg.ASN,
 		RouterId:   s.cfg.RouterID.String(),
 		ListenPort: s.cfg.ListenPort,
+		Families:   families,
 	}})
 	if err != nil {
 		return fmt.Errorf("start gobgp: %w", err)
