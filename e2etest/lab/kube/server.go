@@ -187,9 +187,9 @@ func (s *Server) WaitReady(ctx context.Context) error {
 		case <-ctx.Done():
 			return fmt.Errorf("wait for kube-apiserver: %w (last: %v)", ctx.Err(), last)
 		case <-s.etcd.Done():
-			return fmt.Errorf("wait for kube-apiserver: etcd exited: %s", Tail(s.etcd.LogPath(), 10))
+			return fmt.Errorf("wait for kube-apiserver: etcd exited: %s", proc.Tail(s.etcd.LogPath(), 10))
 		case <-s.apiserver.Done():
-			return fmt.Errorf("wait for kube-apiserver: it exited: %s", Tail(s.apiserver.LogPath(), 10))
+			return fmt.Errorf("wait for kube-apiserver: it exited: %s", proc.Tail(s.apiserver.LogPath(), 10))
 		case <-tick.C:
 		}
 	}
@@ -220,12 +220,25 @@ func (s *Server) httpClient() *http.Client {
 	}}
 }
 
-// Stop stops kube-apiserver, then etcd. Safe on a partly started server.
+// Stop stops kube-apiserver, then etcd, gracefully (SIGTERM; about a
+// second). Safe on a partly started server.
 func (s *Server) Stop(ctx context.Context) error {
 	var errs []error
 	for _, p := range []*proc.Process{s.apiserver, s.etcd} {
 		if p != nil {
 			errs = append(errs, p.Stop(ctx, 5*time.Second))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Kill kills kube-apiserver and etcd at once: for a throw-away cluster
+// whose data nobody will read again. Safe on a partly started server.
+func (s *Server) Kill(ctx context.Context) error {
+	var errs []error
+	for _, p := range []*proc.Process{s.apiserver, s.etcd} {
+		if p != nil {
+			errs = append(errs, p.Kill(ctx))
 		}
 	}
 	return errors.Join(errs...)
@@ -247,16 +260,3 @@ func (s *Server) AdminToken() string { return s.adminToken }
 
 // Processes returns etcd and kube-apiserver (for reports and leak checks).
 func (s *Server) Processes() []*proc.Process { return []*proc.Process{s.etcd, s.apiserver} }
-
-// Tail returns the last n lines of a log file, for error messages.
-func Tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(no log %s: %v)", path, err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return fmt.Sprintf("last lines of %s:\n%s", path, strings.Join(lines, "\n"))
-}

@@ -65,6 +65,7 @@ func Main(args []string) int {
 	fs := flag.NewFlagSet(Role, flag.ContinueOnError)
 	name := fs.String("name", "", "node name to answer with (required)")
 	listen := fs.String("listen", "[::]:80", "address to listen on (:: serves IPv4 and IPv6)")
+	fs.String("run", "", "lab run directory (unused: it marks the process as the run's in process listings)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -177,3 +177,34 @@ func (p *Process) Stop(ctx context.Context, grace time.Duration) error {
 func (p *Process) String() string {
 	return fmt.Sprintf("%s (pid %d in %s, log %s)", p.spec.Name, p.pid, p.spec.NS, p.spec.LogPath)
 }
+
+// Usage is a process's resource use, read from /proc.
+type Usage struct {
+	RSSBytes uint64        // resident set size
+	CPU      time.Duration // user + system time so far
+}
+
+// Usage reads the process's current memory and CPU use.
+func (p *Process) Usage() (Usage, error) {
+	if p.Exited() {
+		return Usage{}, fmt.Errorf("usage of %s: %w", p.spec.Name, ErrNotRunning)
+	}
+	u, err := ReadUsage(p.pid)
+	if err != nil {
+		return Usage{}, fmt.Errorf("usage of %s: %w", p.spec.Name, err)
+	}
+	return u, nil
+}
+
+// Tail returns the last n lines of a log file, for error messages.
+func Tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(no log %s: %v)", path, err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return fmt.Sprintf("last lines of %s:\n%s", path, strings.Join(lines, "\n"))
+}

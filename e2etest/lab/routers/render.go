@@ -2,8 +2,11 @@ package routers
 
 import "fmt"
 
-// FRRZebra renders zebra.conf.
-func FRRZebra(hostname string) string { return "hostname " + hostname + "\n" }
+// FRRZebra renders zebra.conf. Next hops may resolve through the default
+// route, which multi-hop sessions (router2) need: by default FRR refuses.
+func FRRZebra(hostname string) string {
+	return "hostname " + hostname + "\nip nht resolve-via-default\nipv6 nht resolve-via-default\n"
+}
 
 // FRRBGPD renders bgpd.conf for c. It is pure.
 func FRRBGPD(c BGPConfig) string {

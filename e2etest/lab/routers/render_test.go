@@ -98,7 +98,7 @@ func TestConfigsParse(t *testing.T) {
 		if err := chownFRR(dir); err != nil {
 			t.Fatal(err)
 		}
-		for name, text := range map[string]string{"bgpd": FRRBGPD(fullConfig), "bfdd": FRRBFDD(fullConfig)} {
+		for name, text := range map[string]string{"bgpd": FRRBGPD(fullConfig), "bfdd": FRRBFDD(fullConfig), "zebra": FRRZebra("r")} {
 			p := filepath.Join(dir, name+".conf")
 			os.WriteFile(p, []byte(text), 0o644)
 			out, err := exec.Command(filepath.Join(FRRDir, name), "-C", "-f", p, "-u", "frr", "-g", "frr",

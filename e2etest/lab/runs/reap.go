@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +43,13 @@ func Reap(ctx context.Context, stateDir string, info Info) ([]string, error) {
 		return done, fmt.Errorf("reap run %s: %w", info.ID, err)
 	}
 	return done, nil
+}
+
+// ForceReap reaps a run even if its owner still holds the lock (an owner
+// that does not answer Stop). Use with care: the owner's processes die.
+func ForceReap(ctx context.Context, stateDir string, info Info) ([]string, error) {
+	info.Alive = false
+	return Reap(ctx, stateDir, info)
 }
 
 // reapNames removes the namespaces and root link named from id.
@@ -151,4 +159,33 @@ func Stop(ctx context.Context, stateDir string, info Info) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// Leftovers lists what of run id still exists on the machine: namespaces,
+// the root-link interface, and processes whose command line mentions
+// marker (the run directory, which every process of a run has among its
+// arguments). An empty result means the run cleaned up after itself.
+func Leftovers(id ID, marker string) []string {
+	var out []string
+	nss, _ := netns.List(id.Prefix())
+	for _, ns := range nss {
+		out = append(out, "namespace "+string(ns))
+	}
+	if _, err := os.Stat(filepath.Join("/sys/class/net", id.LinkName())); err == nil {
+		out = append(out, "interface "+id.LinkName())
+	}
+	if marker == "" {
+		return out
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if cmd := netns.Cmdline(pid); strings.Contains(cmd, marker) {
+			out = append(out, fmt.Sprintf("process %d: %s", pid, cmd))
+		}
+	}
+	return out
 }

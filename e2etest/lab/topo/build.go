@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/pylonlb/pylon/e2etest/lab/netns"
@@ -48,6 +49,14 @@ func Build(ctx context.Context, t *Topology) (err error) {
 // inside first); the veth pairs, including the root link, go with them. It
 // does not fail on namespaces that are already gone.
 func Destroy(ctx context.Context, t *Topology) error {
+	// The kernel destroys a deleted namespace's interfaces asynchronously:
+	// delete the root link explicitly so it is gone when Destroy returns.
+	var rootErr error
+	if rl := t.Spec.RootLink; rl != nil {
+		if _, err := os.Stat("/sys/class/net/" + rl.Name); err == nil {
+			_, rootErr = netns.Root.IP(ctx, "link", "del", rl.Name)
+		}
+	}
 	var wg sync.WaitGroup
 	nss := t.Namespaces()
 	errs := make([]error, len(nss))
@@ -55,5 +64,5 @@ func Destroy(ctx context.Context, t *Topology) error {
 		wg.Go(func() { errs[i] = ns.Delete(ctx) })
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return errors.Join(append(errs, rootErr)...)
 }

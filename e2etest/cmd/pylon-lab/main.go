@@ -1,0 +1,49 @@
+// Command pylon-lab runs Pylon's one-machine lab (see package
+// e2etest/lab): `up` builds a lab and keeps it until Ctrl-C, `down` removes
+// running or leftover labs, `list` shows them, and `serve-http` is the
+// per-node HTTP server the lab starts inside each node namespace.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/pylonlb/pylon/e2etest/lab/nodehttp"
+)
+
+const usage = `usage: pylon-lab COMMAND [flags]
+
+commands:
+  up          bring a lab up, print what it made, keep it until Ctrl-C
+  down [ID..] remove the given labs, or every lab and leftover (no ID)
+  list        list the labs on this machine
+  serve-http  the node HTTP server (run by the lab inside node namespaces)
+
+Run "pylon-lab COMMAND -h" for a command's flags.
+`
+
+func main() {
+	nodehttp.MaybeRun() // the lab re-executes this binary as the node HTTP server
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	var code int
+	switch cmd {
+	case "up":
+		code = up(args)
+	case "down":
+		code = down(args)
+	case "list":
+		code = list(args)
+	case "serve-http":
+		code = nodehttp.Main(args)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "pylon-lab: unknown command %q\n%s", cmd, usage)
+		code = 2
+	}
+	os.Exit(code)
+}
