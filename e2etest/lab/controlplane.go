@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"os"
@@ -119,7 +120,9 @@ func (l *Lab) writeComponentCredentials(ctx context.Context) error {
 	key := make([]byte, 32)
 	rand.Read(key)
 	l.MemberlistKeyFile = l.path("memberlist.key")
-	if err := os.WriteFile(l.MemberlistKeyFile, key, 0o600); err != nil {
+	// The speaker reads the file as text (a mounted Secret value) and
+	// derives the AES key from it.
+	if err := os.WriteFile(l.MemberlistKeyFile, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write memberlist key: %w", err)
 	}
 	return nil

@@ -101,6 +101,26 @@ func Require(t testing.TB, opts lab.Options) {
 	prereq.Check(t, Missing(opts))
 }
 
+// RequirePylon skips t (fails it with CI=true) when Pylon's binaries
+// (controller, speaker) are missing from opts.PylonBinDir (default
+// prereq.PylonBinDir()): call it before Start.
+func RequirePylon(t testing.TB, opts lab.Options) {
+	t.Helper()
+	dir := opts.PylonBinDir
+	if dir == "" {
+		dir = prereq.PylonBinDir()
+	}
+	var missing []string
+	for _, name := range []string{"controller", "speaker"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			missing = append(missing, filepath.Join(dir, name))
+		}
+	}
+	if len(missing) > 0 {
+		prereq.Check(t, []string{fmt.Sprintf("Pylon binaries %v (run make build, or set PYLON_BIN)", missing)})
+	}
+}
+
 // Start brings a lab up for t and closes it when t ends. Missing
 // prerequisites skip t (fail it with CI=true). The run directory is kept
 // when t failed.
