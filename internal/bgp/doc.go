@@ -13,8 +13,9 @@
 //     are not touched. Addresses must be unique (gobgp keys by address).
 //   - One loop (Server.Run) owns all state and is the only caller of gobgp
 //     after start-up. Public methods hand it closures; gobgp's WatchEvent
-//     callback only pokes a channel. BFD states are polled (gobgp has no BFD
-//     events) every Config.StatePollInterval while a session uses BFD.
+//     callback only pokes a channel, and the loop then reads gobgp's state.
+//     It also reads it every Config.StatePollInterval: gobgp has no BFD
+//     events, and it sends the Established event before ListPeer shows it.
 //   - Received routes are dropped by a global import policy (default reject).
 //   - Per-session targeting (Path.Peers) is done with gobgp's global export
 //     policy: one policy per session, whose deny prefix sets hold the

@@ -27,8 +27,9 @@ type Config struct {
 	// ListenPort is the TCP port to accept sessions on. 0 or -1 means never
 	// listen: every session is dialled by us, which needs no privilege.
 	ListenPort int32
-	// StatePollInterval is how often BFD states are read (gobgp emits no
-	// BFD events). 0 means 200 ms.
+	// StatePollInterval is how often session and BFD states are read from
+	// gobgp besides its peer events: gobgp emits no BFD events, and it emits
+	// the Established event before ListPeer reports it. 0 means 200 ms.
 	StatePollInterval time.Duration
 	// Logger receives our logs and gobgp's (its Info demoted to Debug).
 	// nil discards them.
@@ -231,7 +232,7 @@ func (s *Server) loop(ctx context.Context, st *loopState, events <-chan struct{}
 		case <-events:
 			st.pull(ctx)
 		case <-tick.C:
-			if st.hasBFD() {
+			if len(st.peers) > 0 {
 				st.pull(ctx)
 			}
 		}

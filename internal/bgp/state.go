@@ -209,15 +209,6 @@ func (st *loopState) recount(old, new *Path) {
 	}
 }
 
-func (st *loopState) hasBFD() bool {
-	for _, p := range st.peers {
-		if p.BFD != nil {
-			return true
-		}
-	}
-	return false
-}
-
 // pull reads session and BFD states from gobgp, enforces DynamicASNExternal
 // and publishes.
 func (st *loopState) pull(ctx context.Context) {
