@@ -143,35 +143,68 @@ func TestFRRTargeting(t *testing.T) {
 	}
 }
 
-// TestFRRIPv6OverIPv4Session: with IPv6NextHop, an IPv4 session carries
-// IPv6 prefixes that FRR can install.
-func TestFRRIPv6OverIPv4Session(t *testing.T) {
-	l := newLink(t)
-	conf := frrConf(routerASN, l.Remote4.String(), map[string]uint32{l.Local4.String(): speakerASN}, "",
-		"router bgp 64513\n address-family ipv6 unicast\n  neighbor "+l.Local4.String()+" activate\n exit-address-family\nexit\n")
-	f := startFRR(t, l, conf, false)
-	s := startServer(t, Config{})
-	ctx := ctxT(t)
-	p := ebgpPeer("r4", l.Remote4)
-	p.IPv6NextHop = l.Local6
-	if err := s.SetPeers(ctx, []PeerConfig{p}); err != nil {
-		t.Fatal(err)
+// TestFRRCrossFamily: with a next hop of the other family, a session
+// carries prefixes of both families and FRR installs them via that next hop.
+func TestFRRCrossFamily(t *testing.T) {
+	for _, v6session := range []bool{false, true} {
+		t.Run(map[bool]string{false: "IPv6 over IPv4", true: "IPv4 over IPv6"}[v6session], func(t *testing.T) {
+			l := newLink(t)
+			us, them, otherAF, nh := l.Local4, l.Remote4, "ipv6", l.Local6
+			if v6session {
+				us, them, otherAF, nh = l.Local6, l.Remote6, "ipv4", l.Local4
+			}
+			conf := frrConf(routerASN, l.Remote4.String(), map[string]uint32{us.String(): speakerASN}, "",
+				"router bgp 64513\n address-family "+otherAF+" unicast\n  neighbor "+us.String()+" activate\n exit-address-family\nexit\n")
+			f := startFRR(t, l, conf, false)
+			s := startServer(t, Config{})
+			ctx := ctxT(t)
+			p := ebgpPeer("r", them)
+			if v6session {
+				p.IPv4NextHop = nh
+			} else {
+				p.IPv6NextHop = nh
+			}
+			if err := s.SetPeers(ctx, []PeerConfig{p}); err != nil {
+				t.Fatal(err)
+			}
+			waitEstablished(t, s, "r")
+			for _, pfx := range []string{"2001:db8::20/128", "198.51.100.20/32"} {
+				if err := s.SetPath(ctx, Path{Prefix: netip.MustParsePrefix(pfx)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitRoute(t, f, "ipv6", "2001:db8::20/128", true)
+			waitRoute(t, f, "ipv4", "198.51.100.20/32", true)
+			waitKernel(t, l, "-6", "2001:db8::20", true)
+			waitKernel(t, l, "-4", "198.51.100.20", true)
+			for dest, want := range map[string]netip.Addr{"2001:db8::20": l.Local6, "198.51.100.20": l.Local4} {
+				if got := routeVia(t, l, dest); !strings.Contains(got, "via "+want.String()) {
+					t.Errorf("route to %s: %q, want via %s", dest, got, want)
+				}
+			}
+			if st, _ := sessionOf(s, "r"); st.PrefixesSent != 2 {
+				t.Errorf("prefixes sent = %d, want 2", st.PrefixesSent)
+			}
+		})
 	}
-	waitEstablished(t, s, "r4")
-	for _, pfx := range []string{"2001:db8::20/128", "198.51.100.20/32"} {
-		if err := s.SetPath(ctx, Path{Prefix: netip.MustParsePrefix(pfx)}); err != nil {
-			t.Fatal(err)
+}
+
+// routeVia returns the router's kernel route to dest with its next hop
+// object (if any) resolved.
+func routeVia(t testing.TB, l *link, dest string) string {
+	t.Helper()
+	fam := "-4"
+	if strings.Contains(dest, ":") {
+		fam = "-6"
+	}
+	route := strings.TrimSpace(mustRun(t, "ip", fam, "-n", l.NS, "route", "show", dest))
+	f := strings.Fields(route)
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "nhid" {
+			return route + " / " + strings.TrimSpace(mustRun(t, "ip", "-n", l.NS, "nexthop", "show", "id", f[i+1]))
 		}
 	}
-	waitRoute(t, f, "ipv6", "2001:db8::20/128", true)
-	waitKernel(t, l, "-6", "2001:db8::20", true)
-	waitKernel(t, l, "-4", "198.51.100.20", true)
-	if r := l.routes(t, "-6"); !strings.Contains(r, "2001:db8::20 nhid") && !strings.Contains(r, "via "+l.Local6.String()) {
-		t.Errorf("IPv6 route does not use %s:\n%s", l.Local6, r)
-	}
-	if st, _ := sessionOf(s, "r4"); st.PrefixesSent != 2 {
-		t.Errorf("prefixes sent = %d, want 2", st.PrefixesSent)
-	}
+	return route
 }
 
 // TestReceivedRoutesIgnored: routes the router announces never enter

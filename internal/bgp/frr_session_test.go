@@ -30,11 +30,10 @@ func TestFRREBGPDualStack(t *testing.T) {
 	waitRoute(t, f, "ipv6", v6.String(), true)
 	waitKernel(t, l, "-4", "198.51.100.10", true)
 	waitKernel(t, l, "-6", "2001:db8::10", true)
-	if r := l.routes(t, "-4"); !strings.Contains(r, "198.51.100.10 nhid") && !strings.Contains(r, "198.51.100.10 via "+l.Local4.String()) {
-		t.Errorf("IPv4 kernel route does not use our address as next hop:\n%s", r)
-	}
-	if r := l.routes(t, "-6"); !strings.Contains(r, "2001:db8::10") {
-		t.Errorf("IPv6 kernel route missing:\n%s", r)
+	for dest, want := range map[string]netip.Addr{"198.51.100.10": l.Local4, "2001:db8::10": l.Local6} {
+		if got := routeVia(t, l, dest); !strings.Contains(got, "via "+want.String()) {
+			t.Errorf("route to %s: %q, want via %s", dest, got, want)
+		}
 	}
 	// Each family only travels on its own session.
 	if got := f.table(t, "ipv4")[v4.String()]; len(got) != 1 || got[0].Peer != l.Local4.String() {
