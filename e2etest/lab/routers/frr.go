@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/user"
@@ -245,4 +246,19 @@ func ignoreNotExist(err error) error {
 		return nil
 	}
 	return err
+}
+
+// BFDPeer is the state of one BFD session as FRR's bfdd sees it.
+type BFDPeer struct {
+	Peer   netip.Addr
+	Status string // "up", "down", "init", "adminDown"
+}
+
+// BFDPeers returns bfdd's sessions (empty when BFD is not in use).
+func (f *FRR) BFDPeers(ctx context.Context) ([]BFDPeer, error) {
+	out, err := f.Vtysh(ctx, "show bfd peers json")
+	if err != nil {
+		return nil, err
+	}
+	return ParseFRRBFDPeers(out)
 }

@@ -183,3 +183,59 @@ func hasProto(rs []routers.KernelRoute, proto string) bool {
 	}
 	return false
 }
+
+const birdBFDSpeaker = `log stderr all;
+router id 192.168.77.11;
+protocol device {}
+protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }
+protocol static s4 { ipv4; route 198.51.100.9/32 blackhole; }
+protocol bgp r4 { local as 64501; neighbor 192.168.77.254 as 64500; hold time 9; connect retry time 1; error wait time 1, 5; bfd on; ipv4 { import none; export all; }; }
+`
+
+// TestFRRBFDWithdrawsOnLinkCut: with BFD, FRR withdraws a speaker's route
+// from its kernel well before the 9 s hold time when the speaker's link is
+// cut (what the BGP suite's BFD case needs from the harness).
+func TestFRRBFDWithdrawsOnLinkCut(t *testing.T) {
+	tp, dir := network(t, "d")
+	ctx := context.Background()
+	router, node := tp.MustHost("router"), tp.MustHost("node1")
+	frr, err := routers.StartFRR(ctx, routers.FRROptions{Name: "router", NS: router.NS, Dir: filepath.Join(dir, "frr"),
+		Config: routers.BGPConfig{ASN: 64500, RouterID: router.IPv4(),
+			Neighbors: []routers.Neighbor{{Addr: node.IPv4(), ASN: 64501, BFD: true}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frr.Stop(ctx)
+	bird, err := routers.StartBIRD(ctx, routers.BIRDOptions{Name: "node1", NS: node.NS, Dir: filepath.Join(dir, "bird"), Raw: birdBFDSpeaker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bird.Stop(ctx)
+	p := netip.MustParsePrefix("198.51.100.9/32")
+	waitKernel(t, router, p, node.IPv4(), "bgp")
+	err = wait.For(ctx, 10*time.Second, 20*time.Millisecond, func(ctx context.Context) (bool, error) {
+		peers, err := frr.BFDPeers(ctx)
+		return len(peers) == 1 && peers[0].Status == "up", err
+	})
+	if err != nil {
+		peers, _ := frr.BFDPeers(ctx)
+		t.Fatalf("BFD session not up: %v (%+v)", err, peers)
+	}
+	t0 := time.Now()
+	if err := tp.SetLink(ctx, "node1", false); err != nil {
+		t.Fatal(err)
+	}
+	err = wait.For(ctx, 15*time.Second, 10*time.Millisecond, func(ctx context.Context) (bool, error) {
+		rs, err := routers.KernelRoutes(ctx, router.NS)
+		_, ok := routers.KernelRouteTo(rs, p)
+		return !ok, err
+	})
+	took := time.Since(t0)
+	if err != nil {
+		t.Fatalf("route to %s still in the router's kernel %v after the link cut: %v", p, took, err)
+	}
+	t.Logf("link cut → route withdrawn from the router's kernel in %v (hold time 9 s)", took.Round(time.Millisecond))
+	if took > 5*time.Second {
+		t.Errorf("withdrawal took %v: BFD did not act (hold time is 9 s)", took)
+	}
+}

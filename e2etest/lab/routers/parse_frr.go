@@ -136,3 +136,23 @@ func sortRoutes(rs []Route) {
 		return rs[i].Peer.Less(rs[j].Peer)
 	})
 }
+
+// ParseFRRBFDPeers parses `show bfd peers json`: an array of sessions.
+func ParseFRRBFDPeers(b []byte) ([]BFDPeer, error) {
+	var raw []struct {
+		Peer   string `json:"peer"`
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("parse FRR BFD peers: %w", err)
+	}
+	out := make([]BFDPeer, 0, len(raw))
+	for _, r := range raw {
+		a, err := netip.ParseAddr(r.Peer)
+		if err != nil {
+			return nil, fmt.Errorf("parse FRR BFD peers: peer %q: %w", r.Peer, err)
+		}
+		out = append(out, BFDPeer{Peer: a, Status: r.Status})
+	}
+	return out, nil
+}

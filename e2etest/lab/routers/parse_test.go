@@ -169,6 +169,18 @@ func TestParseIPRoutes(t *testing.T) {
 	}
 }
 
+func TestParseFRRBFDPeers(t *testing.T) {
+	in := `[{"multihop":false,"peer":"192.168.77.11","local":"192.168.77.254","vrf":"default","interface":"eth0","id":1066922601,"status":"up","uptime":3,"diagnostic":"ok"}]`
+	got, err := ParseFRRBFDPeers([]byte(in))
+	want := []BFDPeer{{Peer: netip.MustParseAddr("192.168.77.11"), Status: "up"}}
+	if err != nil || !cmp.Equal(want, got, addrCmp) {
+		t.Errorf("ParseFRRBFDPeers = %+v, %v", got, err)
+	}
+	if _, err := ParseFRRBFDPeers([]byte(`[{"peer":"x"}]`)); err == nil {
+		t.Error("bad peer accepted")
+	}
+}
+
 func FuzzParseFRR(f *testing.F) {
 	f.Add([]byte(frrTable))
 	f.Add([]byte(frrPrefix))
@@ -176,6 +188,7 @@ func FuzzParseFRR(f *testing.F) {
 		ParseFRRTable(b)
 		ParseFRRPrefix(b)
 		ParseFRRNeighbors(b)
+		ParseFRRBFDPeers(b)
 	})
 }
 

@@ -109,7 +109,9 @@ func BIRDConfig(c BGPConfig) string {
 			b.RxInterval.Milliseconds(), b.TxInterval.Milliseconds(), b.Multiplier,
 			b.RxInterval.Milliseconds(), b.TxInterval.Milliseconds(), b.Multiplier)
 	}
-	l.add("template bgp labpeer { local as %d; hold time %d; keepalive time %d; connect retry time 1;%s }",
+	// Short error wait: a session that failed once (e.g. BFD flapping while
+	// both ends start) comes back in a second, not BIRD's default minute.
+	l.add("template bgp labpeer { local as %d; hold time %d; keepalive time %d; connect retry time 1; error wait time 1, 5;%s }",
 		c.ASN, int(c.HoldTime.Seconds()), int(c.Keepalive.Seconds()), map[bool]string{true: " graceful restart on;"}[c.GracefulRestart])
 	for i, n := range c.Neighbors {
 		fams := []string{family(n.Addr)}

@@ -69,7 +69,7 @@ func TestBIRDConfig(t *testing.T) {
 		"router id 192.168.77.254;",
 		"protocol kernel kernel4 { ipv4 { import none; export all; }; merge paths on limit 8; }",
 		"protocol bfd { interface \"*\" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };",
-		"template bgp labpeer { local as 64500; hold time 9; keepalive time 3; connect retry time 1; graceful restart on; }",
+		"template bgp labpeer { local as 64500; hold time 9; keepalive time 3; connect retry time 1; error wait time 1, 5; graceful restart on; }",
 		`protocol bgp peer1 from labpeer { neighbor 192.168.77.11 as 64501; password "s3cret"; bfd on; ipv4 { import all; export none; }; }`,
 		`protocol bgp peer2 from labpeer { neighbor fd00:77::12 external; passive on; ipv4 { import all; export none; }; ipv6 { import all; export none; }; }`,
 		`protocol bgp peer3 from labpeer { neighbor 192.168.79.2 as 64502; multihop 3; ipv4 { import all; export none; }; }`,
