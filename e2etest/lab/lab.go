@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -237,8 +238,8 @@ func (l *Lab) Process(name string) *proc.Process {
 	return l.procs[name]
 }
 
-// Processes returns every process the lab started and still tracks,
-// including the control plane's.
+// Processes returns every process the lab started and still tracks, by
+// name, then the control plane's.
 func (l *Lab) Processes() []*proc.Process {
 	l.mu.Lock()
 	var out []*proc.Process
@@ -246,6 +247,7 @@ func (l *Lab) Processes() []*proc.Process {
 		out = append(out, p)
 	}
 	l.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	if l.Server != nil {
 		out = append(out, l.Server.Processes()...)
 	}
