@@ -107,11 +107,14 @@ func (l *Lab) NodeNames() []string {
 	return out
 }
 
-// Client is the LAN host for L2 tests; Outside is the host behind the
-// router for BGP tests.
-func (l *Lab) Client() topo.Host  { return l.Topo.MustHost("client") }
+// Client is the LAN host for L2 tests.
+func (l *Lab) Client() topo.Host { return l.Topo.MustHost("client") }
+
+// Outside is the host behind the router, for BGP tests.
 func (l *Lab) Outside() topo.Host { return l.Topo.MustHost("outside") }
-func (l *Lab) Router() topo.Host  { return l.Topo.MustHost("router") }
+
+// Router is the router host (FRR or BIRD run there).
+func (l *Lab) Router() topo.Host { return l.Topo.MustHost("router") }
 
 // CutLink takes node's cable out (its bridge port down); RestoreLink plugs
 // it back in.
