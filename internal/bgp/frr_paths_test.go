@@ -3,6 +3,7 @@ package bgp
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -258,4 +259,34 @@ func mustVtysh(t testing.TB, f *frr, cmd string) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestFRRRetargetMany moves 500 prefixes from one session to the other: the
+// soft resets are batched, so it takes one table re-send per session.
+func TestFRRRetargetMany(t *testing.T) {
+	s, f1, f2 := twoRouters(t)
+	ctx := ctxT(t)
+	setAll := func(peer string) {
+		t.Helper()
+		for j := range 500 {
+			pfx := netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 19, byte(j >> 8), byte(j)}), 32)
+			if err := s.SetPath(ctx, Path{Prefix: pfx, Peers: []string{peer}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	counts := func(want1, want2 int) func() error {
+		return func() error {
+			if n1, n2 := frrReceivedCount(t, f1), frrReceivedCount(t, f2); n1 != want1 || n2 != want2 {
+				return fmt.Errorf("r1 has %d, r2 has %d", n1, n2)
+			}
+			return nil
+		}
+	}
+	setAll("r1")
+	waitFor(t, 30*time.Second, "500 prefixes at r1 only", counts(500, 0))
+	start := time.Now()
+	setAll("r2")
+	waitFor(t, 30*time.Second, "500 prefixes moved to r2", counts(0, 500))
+	t.Logf("FIGURE 500 prefixes moved between sessions in %v", time.Since(start))
 }

@@ -218,17 +218,31 @@ func (s *Server) start(ctx context.Context, bs *server.BgpServer) error {
 	return setExportPolicies(ctx, bs, nil)
 }
 
+// resetDelay is how long target changes are collected before the sessions
+// they affect are soft-reset (see loopState.flushResets).
+const resetDelay = 50 * time.Millisecond
+
 // loop is the only goroutine touching st.
 func (s *Server) loop(ctx context.Context, st *loopState, events <-chan struct{}) {
 	tick := time.NewTicker(s.cfg.StatePollInterval)
 	defer tick.Stop()
+	flush := time.NewTimer(resetDelay)
+	flush.Stop()
+	flushArmed := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-flush.C:
+			flushArmed = false
+			st.flushResets(ctx)
 		case r := <-s.reqs:
 			r.errc <- r.fn(r.ctx, st)
 			st.publish()
+			if len(st.resetDue) > 0 && !flushArmed {
+				flush.Reset(resetDelay)
+				flushArmed = true
+			}
 		case <-events:
 			st.pull(ctx)
 		case <-tick.C:

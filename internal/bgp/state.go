@@ -26,6 +26,8 @@ type loopState struct {
 	last   map[string]SessionState // last published, for change detection
 	logged map[string]State        // last logged BGP state
 	addrs  map[netip.Addr]string   // session name by address
+	// resetDue lists sessions waiting for a soft reset out.
+	resetDue map[string]bool
 }
 
 func newLoopState(s *Server, bs *server.BgpServer) *loopState {
@@ -33,7 +35,7 @@ func newLoopState(s *Server, bs *server.BgpServer) *loopState {
 		srv: s, bs: bs,
 		peers: map[string]PeerConfig{}, paths: map[netip.Prefix]Path{}, sent: map[string]int{},
 		status: map[string]peerStatus{}, bfd: map[string]BFDState{}, last: map[string]SessionState{},
-		logged: map[string]State{}, addrs: map[netip.Addr]string{},
+		logged: map[string]State{}, addrs: map[netip.Addr]string{}, resetDue: map[string]bool{},
 	}
 }
 
@@ -44,20 +46,37 @@ func (st *loopState) setPeers(ctx context.Context, desired map[string]PeerConfig
 	if len(remove) == 0 && len(add) == 0 {
 		return nil
 	}
+	err := errors.Join(st.removePeers(ctx, remove), st.addPeers(ctx, desired, add))
+	st.pull(ctx)
+	return err
+}
+
+// removePeers deletes the named sessions, then their export policies.
+func (st *loopState) removePeers(ctx context.Context, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
 	var errs []error
-	for _, name := range remove {
+	for _, name := range names {
 		errs = append(errs, st.deletePeer(ctx, name))
 	}
-	if len(remove) > 0 {
-		errs = append(errs, setExportPolicies(ctx, st.bs, sortedNames(st.peers)))
-		for _, name := range remove {
-			errs = append(errs, deletePeerPolicy(ctx, st.bs, name))
-		}
+	errs = append(errs, setExportPolicies(ctx, st.bs, sortedNames(st.peers)))
+	for _, name := range names {
+		errs = append(errs, deletePeerPolicy(ctx, st.bs, name))
 	}
+	return errors.Join(errs...)
+}
+
+// addPeers defines and lists the export policies of the named sessions,
+// then creates them. Whatever fails is undone, so a later call retries
+// from scratch.
+func (st *loopState) addPeers(ctx context.Context, desired map[string]PeerConfig, names []string) error {
+	var errs []error
 	var ready []string
-	for _, name := range add {
+	for _, name := range names {
 		if err := addPeerPolicy(ctx, st.bs, desired[name], denyList(st.paths, name)); err != nil {
-			errs = append(errs, fmt.Errorf("peer %q: %w", name, err), deletePeerPolicy(ctx, st.bs, name))
+			errs = append(errs, fmt.Errorf("peer %q: %w", name, err))
+			_ = deletePeerPolicy(ctx, st.bs, name) // best effort: parts may not exist
 			continue
 		}
 		ready = append(ready, name)
@@ -65,15 +84,27 @@ func (st *loopState) setPeers(ctx context.Context, desired map[string]PeerConfig
 	listed := append(sortedNames(st.peers), ready...)
 	slices.Sort(listed)
 	if err := setExportPolicies(ctx, st.bs, listed); err != nil {
-		for _, name := range ready {
-			errs = append(errs, deletePeerPolicy(ctx, st.bs, name))
-		}
-		return errors.Join(append(errs, err)...)
+		return errors.Join(append(errs, err, st.dropPolicies(ctx, ready))...)
 	}
+	var failed []string
 	for _, name := range ready {
-		errs = append(errs, st.addPeer(ctx, desired[name]))
+		if err := st.addPeer(ctx, desired[name]); err != nil {
+			errs = append(errs, err)
+			failed = append(failed, name)
+		}
 	}
-	st.pull(ctx)
+	if len(failed) > 0 {
+		errs = append(errs, setExportPolicies(ctx, st.bs, sortedNames(st.peers)), st.dropPolicies(ctx, failed))
+	}
+	return errors.Join(errs...)
+}
+
+// dropPolicies deletes the (unlisted) export policies of the named sessions.
+func (st *loopState) dropPolicies(ctx context.Context, names []string) error {
+	var errs []error
+	for _, name := range names {
+		errs = append(errs, deletePeerPolicy(ctx, st.bs, name))
+	}
 	return errors.Join(errs...)
 }
 
@@ -113,9 +144,10 @@ func (st *loopState) addPeer(ctx context.Context, p PeerConfig) error {
 
 // setPath announces p (normalized). Deny sets change before the path is
 // (re)added so it never reaches a session it is not meant for. When an
-// existing path changes targets, the sessions whose verdict changed get a
-// soft reset out: gobgp judges the old path with the new policy (so it would
-// not withdraw it) and does not re-send a path whose attributes are equal.
+// existing path changes targets, the sessions whose verdict changed are
+// queued for a soft reset out (see flushResets): gobgp judges the old path
+// with the new policy (so it would not withdraw it) and does not re-send a
+// path whose attributes are equal.
 func (st *loopState) setPath(ctx context.Context, p Path) error {
 	old, had := st.paths[p.Prefix]
 	if had && pathEqual(old, p) {
@@ -148,28 +180,36 @@ func (st *loopState) setPath(ctx context.Context, p Path) error {
 	if !had {
 		return nil
 	}
-	var errs []error
 	for _, name := range deny {
-		if peer := st.peers[name]; old.AnnouncedTo(peer) {
-			errs = append(errs, st.softResetOut(ctx, peer))
+		if old.AnnouncedTo(st.peers[name]) {
+			st.resetDue[name] = true
 		}
 	}
 	for _, name := range allow {
-		if peer := st.peers[name]; p.AnnouncedTo(peer) {
-			errs = append(errs, st.softResetOut(ctx, peer))
+		if p.AnnouncedTo(st.peers[name]) {
+			st.resetDue[name] = true
 		}
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
-func (st *loopState) softResetOut(ctx context.Context, p PeerConfig) error {
-	err := st.bs.ResetPeer(ctx, &api.ResetPeerRequest{
-		Address: p.Address.String(), Soft: true, Direction: api.ResetPeerRequest_DIRECTION_OUT,
-	})
-	if err != nil {
-		return fmt.Errorf("soft reset out of peer %q: %w", p.Name, err)
+// flushResets soft-resets outbound the sessions queued by setPath. The loop
+// calls it resetDelay after the first queued one, so a burst of target
+// changes costs one table re-send per session, not one per prefix.
+func (st *loopState) flushResets(ctx context.Context) {
+	for _, name := range sortedNames(st.resetDue) {
+		delete(st.resetDue, name)
+		p, ok := st.peers[name]
+		if !ok {
+			continue
+		}
+		err := st.bs.ResetPeer(ctx, &api.ResetPeerRequest{
+			Address: p.Address.String(), Soft: true, Direction: api.ResetPeerRequest_DIRECTION_OUT,
+		})
+		if err != nil {
+			st.srv.log.Warn("cannot soft-reset bgp session outbound", "peer", name, "error", err)
+		}
 	}
-	return nil
 }
 
 // deletePath withdraws prefix, then drops it from the deny sets.
