@@ -21,9 +21,11 @@
 //     policy: one policy per session, whose deny prefix sets hold the
 //     prefixes not meant for it (see policy.go). gobgp only has per-neighbor
 //     policies for route-server clients, which would change path selection;
-//     VRFs would need route targets on every path. Removing a session from a
-//     prefix's Peers soft-resets that session outbound (gobgp re-sends its
-//     table, without a flap) because gobgp would not withdraw on its own.
+//     VRFs would need route targets on every path. When an existing prefix
+//     changes targets, the sessions it leaves or joins are soft-reset
+//     outbound (gobgp re-sends their table, without a flap): gobgp would
+//     neither withdraw it nor re-send an unchanged path on its own. Resets
+//     are collected for 50 ms, so a burst of changes costs one per session.
 //   - Address families: a session carries its own family. It carries the
 //     other family only when PeerConfig.IPv6NextHop (IPv4 session) or
 //     IPv4NextHop (IPv6 session) is set, with that next hop. Without it gobgp

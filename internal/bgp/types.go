@@ -243,8 +243,9 @@ type SessionState struct {
 	// PrefixesSent counts the prefixes this session carries while it is
 	// Established (0 otherwise).
 	PrefixesSent int
-	// EstablishedAt is when the session last reached Established; zero
-	// unless State is Established. Uptime is time.Since(EstablishedAt).
+	// EstablishedAt is when the session last reached Established (gobgp
+	// keeps whole seconds); zero unless State is Established. Uptime is
+	// time.Since(EstablishedAt).
 	EstablishedAt time.Time
 	// LastError is gobgp's reason for the last disconnection, if any.
 	LastError string
