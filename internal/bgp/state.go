@@ -158,15 +158,8 @@ func (st *loopState) setPath(ctx context.Context, p Path) error {
 		oldp = &old
 	}
 	deny, allow := denyChange(oldp, p, sortedNames(st.peers))
-	for _, name := range allow {
-		if err := setDenied(ctx, st.bs, name, p.Prefix, false); err != nil {
-			return err
-		}
-	}
-	for _, name := range deny {
-		if err := setDenied(ctx, st.bs, name, p.Prefix, true); err != nil {
-			return err
-		}
+	if err := st.editDenySets(ctx, p.Prefix, deny, allow); err != nil {
+		return err
 	}
 	gp, err := gobgpPath(p)
 	if err != nil {
@@ -188,6 +181,22 @@ func (st *loopState) setPath(ctx context.Context, p Path) error {
 	for _, name := range allow {
 		if p.AnnouncedTo(st.peers[name]) {
 			st.resetDue[name] = true
+		}
+	}
+	return nil
+}
+
+// editDenySets adds prefix to the deny sets of the sessions in deny and
+// removes it from those in allow.
+func (st *loopState) editDenySets(ctx context.Context, prefix netip.Prefix, deny, allow []string) error {
+	for _, name := range allow {
+		if err := setDenied(ctx, st.bs, name, prefix, false); err != nil {
+			return err
+		}
+	}
+	for _, name := range deny {
+		if err := setDenied(ctx, st.bs, name, prefix, true); err != nil {
+			return err
 		}
 	}
 	return nil
