@@ -63,18 +63,14 @@ func decodeDoc(doc []byte) (*unstructured.Unstructured, error) {
 	if bytes.Equal(bytes.TrimSpace(j), []byte("null")) {
 		return nil, nil
 	}
-	var head struct {
-		APIVersion any `json:"apiVersion"`
-		Kind       any `json:"kind"`
-	}
+	var head map[string]any // keys match exactly, unlike struct fields
 	if err := json.Unmarshal(j, &head); err != nil {
 		return nil, fmt.Errorf("not an object: %w", err)
 	}
-	if s, ok := head.APIVersion.(string); !ok || s == "" {
-		return nil, ErrNoKind
-	}
-	if s, ok := head.Kind.(string); !ok || s == "" {
-		return nil, ErrNoKind
+	for _, k := range []string{"apiVersion", "kind"} {
+		if s, ok := head[k].(string); !ok || s == "" {
+			return nil, ErrNoKind
+		}
 	}
 	obj := &unstructured.Unstructured{}
 	if err := obj.UnmarshalJSON(j); err != nil {
