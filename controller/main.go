@@ -23,20 +23,25 @@ func main() {
 }
 
 func run() error {
+	// Our own flag set: controller-runtime registers --kubeconfig on the
+	// global one.
+	fs := flag.NewFlagSet("controller", flag.ExitOnError)
 	var (
-		kubeconfig = flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty: in-cluster configuration")
+		kubeconfig = fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty: in-cluster configuration")
 		opts       controller.Options
-		logLevel   = flag.String("log-level", "info", "log level: debug, info, warn, error")
-		qps        = flag.Float64("kube-api-qps", 100, "client-side limit of API requests per second")
-		burst      = flag.Int("kube-api-burst", 200, "client-side burst of API requests")
+		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn, error")
+		qps        = fs.Float64("kube-api-qps", 100, "client-side limit of API requests per second")
+		burst      = fs.Int("kube-api-burst", 200, "client-side burst of API requests")
 	)
-	flag.StringVar(&opts.Namespace, "namespace", cmdutil.EnvOr("POD_NAMESPACE", "pylon-system"), "namespace of Pylon's configuration objects")
-	flag.StringVar(&opts.LBClass, "lb-class", "", "spec.loadBalancerClass to serve; empty: Services without a class")
-	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":7472", "metrics listen address; 0 disables")
-	flag.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":7474", "health probe listen address; 0 disables")
-	flag.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect one active controller among replicas")
-	flag.DurationVar(&opts.PoolStatusInterval, "pool-status-interval", time.Second, "shortest time between two status writes of one pool")
-	flag.Parse()
+	fs.StringVar(&opts.Namespace, "namespace", cmdutil.EnvOr("POD_NAMESPACE", "pylon-system"), "namespace of Pylon's configuration objects")
+	fs.StringVar(&opts.LBClass, "lb-class", "", "spec.loadBalancerClass to serve; empty: Services without a class")
+	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":7472", "metrics listen address; 0 disables")
+	fs.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":7474", "health probe listen address; 0 disables")
+	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect one active controller among replicas")
+	fs.DurationVar(&opts.PoolStatusInterval, "pool-status-interval", time.Second, "shortest time between two status writes of one pool")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
 
 	_, log, err := cmdutil.Logger(*logLevel)
 	if err != nil {

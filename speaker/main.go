@@ -38,31 +38,34 @@ type flags struct {
 }
 
 func parseFlags() *flags {
+	// Our own flag set: controller-runtime registers --kubeconfig on the
+	// global one.
+	fs := flag.NewFlagSet("speaker", flag.ExitOnError)
 	f := &flags{opts: speaker.Options{Membership: membership.DefaultConfig(), L2: l2.DefaultConfig()}}
 	o, m := &f.opts, &f.opts.Membership
-	flag.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty: in-cluster configuration")
-	flag.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	flag.Float64Var(&f.qps, "kube-api-qps", 50, "client-side limit of API requests per second")
-	flag.IntVar(&f.burst, "kube-api-burst", 100, "client-side burst of API requests")
-	flag.StringVar(&o.NodeName, "node-name", os.Getenv("NODE_NAME"), "this node's name (env NODE_NAME)")
-	flag.StringVar(&o.Namespace, "namespace", cmdutil.EnvOr("POD_NAMESPACE", "pylon-system"), "namespace of Pylon's configuration objects")
-	flag.StringVar(&o.LBClass, "lb-class", "", "spec.loadBalancerClass to serve; empty: Services without a class")
-	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", ":7473", "listen address of /metrics, /healthz and /readyz; 0 disables")
-	flag.StringVar(&m.BindAddr, "memberlist-bind-addr", "", "gossip listen address; empty: all addresses")
-	flag.IntVar(&m.BindPort, "memberlist-port", membership.DefaultPort, "gossip TCP and UDP port")
-	flag.StringVar(&m.AdvertiseAddr, "memberlist-advertise-addr", os.Getenv("NODE_IP"), "address peers reach this speaker at (env NODE_IP); empty: the bind address")
-	flag.StringVar(&f.keyFile, "memberlist-key-file", "/etc/pylon/memberlist/key", "file holding the gossip encryption secret")
-	flag.BoolVar(&f.insecure, "memberlist-insecure", false, "gossip without encryption (not recommended)")
-	flag.DurationVar(&m.ProbeInterval, "memberlist-probe-interval", m.ProbeInterval, "failure detection probe interval")
-	flag.DurationVar(&m.ProbeTimeout, "memberlist-probe-timeout", m.ProbeTimeout, "failure detection probe timeout")
-	flag.IntVar(&m.SuspicionMult, "memberlist-suspicion-mult", m.SuspicionMult, "suspicion timeout multiplier")
-	flag.StringVar(&f.join, "join", "", "extra speakers to join, comma-separated host:port")
-	flag.StringVar(&f.exclude, "interfaces-exclude", strings.Join(l2.DefaultExcludes(), ","), "interface name patterns never used for ARP/NDP")
-	flag.DurationVar(&o.L2.RefreshInterval, "l2-refresh-interval", o.L2.RefreshInterval, "interval of gratuitous ARP/NA refreshes; 0 disables")
-	flag.DurationVar(&o.StartupGrace, "startup-grace", 3*time.Second, "longest wait to meet peers before answering ARP/NDP")
-	flag.DurationVar(&o.HandoffTimeout, "handoff-timeout", 2*time.Second, "longest wait for successors to take over addresses on shutdown")
-	bgpPort := flag.Int("bgp-listen-port", -1, "TCP port gobgp listens on; -1: dial out only")
-	flag.Parse()
+	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty: in-cluster configuration")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.Float64Var(&f.qps, "kube-api-qps", 50, "client-side limit of API requests per second")
+	fs.IntVar(&f.burst, "kube-api-burst", 100, "client-side burst of API requests")
+	fs.StringVar(&o.NodeName, "node-name", os.Getenv("NODE_NAME"), "this node's name (env NODE_NAME)")
+	fs.StringVar(&o.Namespace, "namespace", cmdutil.EnvOr("POD_NAMESPACE", "pylon-system"), "namespace of Pylon's configuration objects")
+	fs.StringVar(&o.LBClass, "lb-class", "", "spec.loadBalancerClass to serve; empty: Services without a class")
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":7473", "listen address of /metrics, /healthz and /readyz; 0 disables")
+	fs.StringVar(&m.BindAddr, "memberlist-bind-addr", "", "gossip listen address; empty: all addresses")
+	fs.IntVar(&m.BindPort, "memberlist-port", membership.DefaultPort, "gossip TCP and UDP port")
+	fs.StringVar(&m.AdvertiseAddr, "memberlist-advertise-addr", os.Getenv("NODE_IP"), "address peers reach this speaker at (env NODE_IP); empty: the bind address")
+	fs.StringVar(&f.keyFile, "memberlist-key-file", "/etc/pylon/memberlist/key", "file holding the gossip encryption secret")
+	fs.BoolVar(&f.insecure, "memberlist-insecure", false, "gossip without encryption (not recommended)")
+	fs.DurationVar(&m.ProbeInterval, "memberlist-probe-interval", m.ProbeInterval, "failure detection probe interval")
+	fs.DurationVar(&m.ProbeTimeout, "memberlist-probe-timeout", m.ProbeTimeout, "failure detection probe timeout")
+	fs.IntVar(&m.SuspicionMult, "memberlist-suspicion-mult", m.SuspicionMult, "suspicion timeout multiplier")
+	fs.StringVar(&f.join, "join", "", "extra speakers to join, comma-separated host:port")
+	fs.StringVar(&f.exclude, "interfaces-exclude", strings.Join(l2.DefaultExcludes(), ","), "interface name patterns never used for ARP/NDP")
+	fs.DurationVar(&o.L2.RefreshInterval, "l2-refresh-interval", o.L2.RefreshInterval, "interval of gratuitous ARP/NA refreshes; 0 disables")
+	fs.DurationVar(&o.StartupGrace, "startup-grace", 3*time.Second, "longest wait to meet peers before answering ARP/NDP")
+	fs.DurationVar(&o.HandoffTimeout, "handoff-timeout", 2*time.Second, "longest wait for successors to take over addresses on shutdown")
+	bgpPort := fs.Int("bgp-listen-port", -1, "TCP port gobgp listens on; -1: dial out only")
+	_ = fs.Parse(os.Args[1:]) // ExitOnError: never returns an error
 	o.BGPListenPort = int32(*bgpPort)
 	return f
 }

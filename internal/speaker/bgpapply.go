@@ -38,6 +38,19 @@ func (a *Agent) syncBGP(ctx, compCtx context.Context, wg *sync.WaitGroup, errs c
 	if a.st.router == nil {
 		return
 	}
+	if all {
+		changed = slices.Sorted(maps.Keys(unionKeys(a.st.services, a.st.routes)))
+	}
+	affected := map[netip.Prefix]bool{}
+	for _, key := range changed {
+		a.recomputeRoutes(key, sessions, affected)
+	}
+	// Paths go in before sessions change: a new session (and one coming
+	// back after a graceful restart) then starts with the full table.
+	for _, prefix := range slices.SortedFunc(maps.Keys(affected), comparePrefix) {
+		a.applyPrefix(ctx, prefix)
+	}
+	a.metrics.bgpPrefixes.Set(float64(len(a.st.announced)))
 	peers := a.peerConfigs(sessions)
 	if !slices.EqualFunc(peers, a.st.peers, samePeer) {
 		if err := a.st.router.SetPeers(ctx, peers); err != nil {
@@ -46,17 +59,6 @@ func (a *Agent) syncBGP(ctx, compCtx context.Context, wg *sync.WaitGroup, errs c
 		}
 		a.st.peers = peers
 	}
-	if all {
-		changed = slices.Sorted(maps.Keys(unionKeys(a.st.services, a.st.routes)))
-	}
-	affected := map[netip.Prefix]bool{}
-	for _, key := range changed {
-		a.recomputeRoutes(key, sessions, affected)
-	}
-	for _, prefix := range slices.SortedFunc(maps.Keys(affected), comparePrefix) {
-		a.applyPrefix(ctx, prefix)
-	}
-	a.metrics.bgpPrefixes.Set(float64(len(a.st.announced)))
 }
 
 // recomputeRoutes refreshes one Service's routes and marks the prefixes

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -24,6 +25,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/pylonlb/pylon/internal/cmdutil"
+	"github.com/pylonlb/pylon/internal/procutil"
 )
 
 // ServiceCIDRs is the API server's dual-stack service range.
@@ -147,4 +149,23 @@ func logToStderrIfAsked() {
 		log = logr.Discard()
 	}
 	ctrllog.SetLogger(log)
+}
+
+// KubeConfig returns a kubeconfig for an administrator of the API server,
+// for processes started by tests.
+func (e *Env) KubeConfig() ([]byte, error) {
+	u, err := e.env.AddUser(envtest.User{Name: "pylon-test-admin", Groups: []string{"system:masters"}}, e.Config)
+	if err != nil {
+		return nil, fmt.Errorf("add admin user: %w", err)
+	}
+	return u.KubeConfig()
+}
+
+// APIServerPID returns the process ID of the running kube-apiserver, for
+// measuring its CPU time.
+func (e *Env) APIServerPID() (int, error) {
+	port := e.env.ControlPlane.GetAPIServer().SecureServing.Port
+	return procutil.FindPID(func(cmdline []string) bool {
+		return filepath.Base(cmdline[0]) == "kube-apiserver" && slices.Contains(cmdline, "--secure-port="+port)
+	})
 }
