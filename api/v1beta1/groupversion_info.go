@@ -37,5 +37,8 @@ func knownTypes() []runtime.Object {
 		&BGPPeer{}, &BGPPeerList{},
 		&BFDProfile{}, &BFDProfileList{},
 		&Community{}, &CommunityList{},
+		&ServiceL2Status{}, &ServiceL2StatusList{},
+		&ServiceBGPStatus{}, &ServiceBGPStatusList{},
+		&ConfigurationState{}, &ConfigurationStateList{},
 	}
 }

@@ -36,9 +36,6 @@ func readWrite(resources ...string) []access {
 		for _, v := range []string{"get", "list", "watch", "create", "update", "patch", "delete"} {
 			out = append(out, access(v+" "+r+" ns=$NS"))
 		}
-		for _, v := range []string{"get", "update", "patch"} {
-			out = append(out, access(v+" "+r+"/status ns=$NS"))
-		}
 	}
 	return out
 }
@@ -102,7 +99,9 @@ var speakerAllowed = concat(
 		"get secrets ns=$NS name=pylon-memberlist", "list secrets ns=$NS", "watch secrets ns=$NS",
 	},
 	read(pylon(configKinds...)...),
-	readWrite(pylon("servicel2statuses", "servicebgpstatuses", "configurationstates")...),
+	readWrite(pylon("servicebgpstatuses", "configurationstates")...),
+	[]access{"create servicel2statuses.pylonlb.io ns=default", "delete servicel2statuses.pylonlb.io ns=default name=s",
+		"list servicel2statuses.pylonlb.io", "watch servicel2statuses.pylonlb.io"},
 )
 
 // speakerDenied are requests the speaker must not be able to make.
@@ -111,7 +110,7 @@ var speakerDenied = []access{
 	"delete endpointslices.discovery.k8s.io ns=default name=e", "get secrets ns=default name=x", "list secrets",
 	"create secrets ns=$NS", "update secrets ns=$NS name=pylon-memberlist",
 	"update ipaddresspools.pylonlb.io/status ns=$NS name=p", "create ipaddresspools.pylonlb.io ns=$NS",
-	"list ipaddresspools.pylonlb.io ns=default", "create servicel2statuses.pylonlb.io ns=default",
+	"list ipaddresspools.pylonlb.io ns=default", "create servicebgpstatuses.pylonlb.io ns=default",
 	"create leases.coordination.k8s.io ns=$NS", "list pods", "get pods ns=$NS",
 	"patch " + vwc + " name=pylon-validating-webhook", "create serviceaccounts/token ns=$NS name=pylon-controller",
 }
