@@ -14,10 +14,12 @@ import (
 	"hash/fnv"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -55,6 +57,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Clock stamps load times; nil means the real clock.
 	Clock clock.PassiveClock
+	// Status, StateName and StateNode, when set, publish the component's
+	// ConfigurationState object named StateName in Namespace.
+	Status    StatusWriter
+	StateName string
+	StateNode string
 }
 
 // Watcher is a reconciler over all configuration objects with a single key.
@@ -63,9 +70,11 @@ type Watcher struct {
 	reader  client.Reader
 	metrics *metrics
 
-	mu       sync.Mutex
-	lastHash uint64 // hash of the inputs of the configuration in force
-	status   Status
+	mu         sync.Mutex
+	lastHash   uint64 // hash of the inputs of the configuration in force
+	status     Status
+	lastLoad   time.Time
+	conditions []metav1.Condition
 }
 
 // Status is what the watcher last did, for status reporting.
@@ -140,7 +149,8 @@ func (w *Watcher) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile
 	}
 	w.opts.OnConfig(ctx, cfg)
 	w.mu.Lock()
-	w.lastHash, w.status = h, Status{Loaded: true, Valid: true}
+	w.lastHash, w.status, w.lastLoad = h, Status{Loaded: true, Valid: true}, w.opts.Clock.Now()
+	w.publishState()
 	w.mu.Unlock()
 	w.metrics.loaded(w.opts.Clock.Now())
 	log.Info("configuration loaded", "pools", len(cfg.Pools), "peers", len(cfg.Peers),
@@ -160,6 +170,7 @@ func (w *Watcher) reject(ctx context.Context, objs model.Objects, err error) {
 	log := logr.FromContextOrDiscard(ctx)
 	w.mu.Lock()
 	w.status.Valid, w.status.Error = false, err.Error()
+	w.publishState()
 	w.mu.Unlock()
 	w.metrics.rejected()
 	log.Error(err, "configuration rejected; the last valid configuration stays in force")

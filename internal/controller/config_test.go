@@ -110,3 +110,29 @@ func TestCreatesMemberlistSecret(t *testing.T) {
 		t.Error("a restart replaced the gossip key")
 	}
 }
+
+func TestConfigurationState(t *testing.T) {
+	h := newHarness(t, "")
+	h.pool("ok", spec("192.168.44.0/30"))
+	state := &v1beta1.ConfigurationState{}
+	key := client.ObjectKey{Namespace: h.ns, Name: "controller"}
+	condition := func(typ string) string {
+		for _, c := range state.Status.Conditions {
+			if c.Type == typ {
+				return string(c.Status)
+			}
+		}
+		return ""
+	}
+	eventually(t, func() (bool, string) {
+		_ = h.c.Get(context.Background(), key, state)
+		return condition("Valid") == "True" && condition("Loaded") == "True" && state.Status.LastLoaded != nil,
+			fmt.Sprintf("state = %+v", state.Status)
+	})
+	h.pool("broken", spec("not-an-address"))
+	eventually(t, func() (bool, string) {
+		_ = h.c.Get(context.Background(), key, state)
+		return condition("Valid") == "False" && condition("Loaded") == "True" &&
+			strings.Contains(state.Status.Error, `IPAddressPool "broken": spec.addresses[0]`), fmt.Sprintf("state = %+v", state.Status)
+	})
+}

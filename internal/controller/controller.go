@@ -24,6 +24,7 @@ import (
 	"github.com/pylonlb/pylon/internal/configwatch"
 	"github.com/pylonlb/pylon/internal/controller/allocation"
 	"github.com/pylonlb/pylon/internal/controller/poolstatus"
+	"github.com/pylonlb/pylon/internal/statusq"
 )
 
 // Options configures the controller.
@@ -84,9 +85,15 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		OnChange:   func() { pools.Changed() },
 	})
 	pools = poolstatus.New(mgr.GetClient(), alloc, poolstatus.Options{Namespace: opts.Namespace, MinInterval: opts.PoolStatusInterval})
+	status := statusq.New(mgr.GetClient(), "pylon-controller", nil, nil)
+	if err := mgr.Add(manager.RunnableFunc(status.Run)); err != nil {
+		return fmt.Errorf("add status writer: %w", err)
+	}
 	watcher, err := configwatch.New(mgr.GetClient(), configwatch.Options{
 		Namespace:  opts.Namespace,
 		Component:  "controller",
+		Status:     status,
+		StateName:  "controller",
 		OnConfig:   alloc.SetConfig,
 		Recorder:   recorder,
 		Registerer: opts.Registerer,

@@ -59,6 +59,10 @@ type Router interface {
 type Config struct {
 	// NodeName is this node's name.
 	NodeName string
+	// Namespace is Pylon's install namespace (per-node status lives there).
+	Namespace string
+	// Status writes status objects; nil writes none.
+	Status StatusWriter
 	// LBClass is the loadBalancerClass served; "" serves Services without one.
 	LBClass string
 	// Cache reads Services, EndpointSlices and Nodes and delivers their

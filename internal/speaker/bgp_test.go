@@ -1,12 +1,14 @@
 package speaker_test
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 )
@@ -51,4 +53,22 @@ func TestBGPAnnouncesFromEveryEligibleNode(t *testing.T) {
 		got := h.bgpAnnouncers("10.50.0.1/32")
 		return len(got) == 0, fmt.Sprintf("10.50.0.1/32 still from %v", got)
 	})
+}
+
+func TestBGPStatusPerNode(t *testing.T) {
+	h := newHarness(t, "a", "b")
+	peer := bgpConfig()[0]
+	h.apply(&v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "bgp"}, Spec: v1beta1.IPAddressPoolSpec{Addresses: []string{"10.51.0.0/24"}}},
+		&peer, &v1beta1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "bgp"}})
+	h.service("web", false, []string{"10.51.0.9"}, "a")
+	for _, short := range []string{"a", "b"} {
+		st := &v1beta1.ServiceBGPStatus{}
+		eventually(t, func() (bool, string) {
+			err := h.c.Get(context.Background(), client.ObjectKey{Namespace: h.ns, Name: h.nodeName(short)}, st)
+			ok := err == nil && st.Status.PrefixCount == 1 && st.Status.SessionsEstablished == 1 &&
+				len(st.Status.Services) == 1 && st.Status.Services[0].Service == h.app+"/web" &&
+				slices.Equal(st.Status.Services[0].Prefixes, []string{"10.51.0.9/32"})
+			return ok, fmt.Sprintf("%s: ServiceBGPStatus = %+v, %v", short, st.Status, err)
+		})
+	}
 }

@@ -2,8 +2,10 @@ package speaker_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -142,4 +144,33 @@ func TestGracefulHandover(t *testing.T) {
 	leaving.announcer.Sight(addr("192.168.77.124")) // the successor's gratuitous ARP
 	<-stopped
 	h.waitOwner("192.168.77.124", successor)
+}
+
+func TestL2StatusNamesTheOwner(t *testing.T) {
+	h := newHarness(t, "a", "b")
+	h.apply(l2Pool("l2", "192.168.77.128/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	svc := h.service("web", false, []string{"192.168.77.128"}, "a", "b")
+	owner := h.winner("192.168.77.128", "a", "b")
+	st := &v1beta1.ServiceL2Status{}
+	eventually(t, func() (bool, string) {
+		err := h.c.Get(context.Background(), client.ObjectKey{Namespace: h.app, Name: "web"}, st)
+		return err == nil && st.Status.Node == h.nodeName(owner) && len(st.Status.IPs) == 1 && st.Status.IPs[0] == "192.168.77.128",
+			fmt.Sprintf("ServiceL2Status = %+v, %v; want node %s", st.Status, err, h.nodeName(owner))
+	})
+	if len(st.OwnerReferences) != 1 || st.OwnerReferences[0].UID != svc.UID {
+		t.Errorf("owner references = %+v, want the Service", st.OwnerReferences)
+	}
+	// The owner dies: the status follows the new owner.
+	h.cluster.Kill(h.nodeName(owner))
+	other := map[string]string{"a": "b", "b": "a"}[owner]
+	eventually(t, func() (bool, string) {
+		_ = h.c.Get(context.Background(), client.ObjectKey{Namespace: h.app, Name: "web"}, st)
+		return st.Status.Node == h.nodeName(other), fmt.Sprintf("status node = %s, want %s", st.Status.Node, h.nodeName(other))
+	})
+	// Nobody can announce: the status goes away.
+	h.endpoints("web", false, "a", "b")
+	eventually(t, func() (bool, string) {
+		err := h.c.Get(context.Background(), client.ObjectKey{Namespace: h.app, Name: "web"}, st)
+		return apierrors.IsNotFound(err), fmt.Sprintf("status still there: %v", err)
+	})
 }

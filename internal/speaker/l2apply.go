@@ -36,6 +36,7 @@ func (a *Agent) syncL2() {
 		}
 	}
 	a.reportL2(owned, p.Skipped)
+	a.writeL2Status(p)
 	if !maps.EqualFunc(owned, a.st.l2Owned, sameAnnouncement) {
 		a.cfg.Announcer.SetAnnouncements(want)
 	}

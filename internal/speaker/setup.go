@@ -25,6 +25,7 @@ import (
 	"github.com/pylonlb/pylon/internal/configwatch"
 	"github.com/pylonlb/pylon/internal/l2"
 	"github.com/pylonlb/pylon/internal/membership"
+	"github.com/pylonlb/pylon/internal/statusq"
 )
 
 // Options configures a speaker process.
@@ -108,8 +109,12 @@ func Setup(mgr ctrl.Manager, opts Options, health *Health) (*Agent, error) {
 // the given components, with the manager.
 func SetupWith(mgr ctrl.Manager, opts Options, health *Health, c Components) (*Agent, error) {
 	recorder := mgr.GetEventRecorder("pylon-speaker")
+	status := statusq.New(mgr.GetClient(), "pylon-speaker", opts.Logger.With("component", "status"), nil)
+	if err := mgr.Add(manager.RunnableFunc(status.Run)); err != nil {
+		return nil, fmt.Errorf("add status writer: %w", err)
+	}
 	agent, err := New(Config{
-		NodeName: opts.NodeName, LBClass: opts.LBClass, Cache: mgr.GetCache(), Recorder: recorder,
+		NodeName: opts.NodeName, Namespace: opts.Namespace, Status: status, LBClass: opts.LBClass, Cache: mgr.GetCache(), Recorder: recorder,
 		Members: c.Members, Announcer: c.Announcer, NewRouter: c.NewRouter,
 		MemberPort: uint16(opts.Membership.BindPort), ExtraPeers: opts.ExtraPeers,
 		StartupGrace: opts.StartupGrace, HandoffTimeout: opts.HandoffTimeout,
@@ -121,6 +126,7 @@ func SetupWith(mgr ctrl.Manager, opts Options, health *Health, c Components) (*A
 	watcher, err := configwatch.New(mgr.GetClient(), configwatch.Options{
 		Namespace: opts.Namespace, Component: "speaker", OnConfig: agent.SetConfig,
 		Recorder: recorder, Registerer: opts.Registerer,
+		Status: status, StateName: "speaker-" + opts.NodeName, StateNode: opts.NodeName,
 	})
 	if err != nil {
 		return nil, err

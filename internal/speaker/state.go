@@ -10,8 +10,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/bgp"
 	"github.com/pylonlb/pylon/internal/model"
 	"github.com/pylonlb/pylon/internal/speaker/plan"
@@ -34,8 +36,12 @@ type state struct {
 	peersSet []netip.AddrPort
 	ifaces   []string // usable interfaces last published
 
-	l2Owned map[netip.Addr]plan.L2Announcement
-	l2Skips map[string]plan.Reason // "svc ip" -> reason last reported
+	l2Owned   map[netip.Addr]plan.L2Announcement
+	l2Skips   map[string]plan.Reason // "svc ip" -> reason last reported
+	l2Status  map[string]string      // Service key -> signature of the status written
+	l2Gone    map[string]bool        // Services whose L2 status was deleted
+	selfUID   types.UID
+	bgpStatus *v1beta1.ServiceBGPStatusStatus // last written
 
 	router       Router
 	routerID     netip.Addr
@@ -56,6 +62,8 @@ func newState() state {
 		nodes:     map[string]plan.Node{},
 		l2Owned:   map[netip.Addr]plan.L2Announcement{},
 		l2Skips:   map[string]plan.Reason{},
+		l2Status:  map[string]string{},
+		l2Gone:    map[string]bool{},
 		routes:    map[string][]plan.Route{},
 		byPrefix:  map[netip.Prefix]map[string]bool{},
 		announced: map[netip.Prefix]plan.Path{},
@@ -83,6 +91,7 @@ func (a *Agent) sync(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan
 	}
 	a.syncL2()
 	a.syncBGP(ctx, compCtx, wg, errs, p.configDirty || selfChanged, changed)
+	a.writeBGPStatus()
 }
 
 // refreshService re-reads one Service and its EndpointSlices.
@@ -123,6 +132,7 @@ func (a *Agent) refreshNodes(ctx context.Context) bool {
 		v4, v6 := nodeAddresses(n)
 		if n.Name == a.cfg.NodeName {
 			a.st.self, a.st.selfV4, a.st.selfV6, a.st.selfSeen = nodes[n.Name], v4, v6, true
+			a.st.selfUID = n.UID
 			continue
 		}
 		if addr := firstValid(v4, v6); addr.IsValid() && a.cfg.MemberPort != 0 {

@@ -1,0 +1,62 @@
+package configwatch
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/api/v1beta1"
+)
+
+// StatusWriter writes objects in the background (statusq.Queue satisfies
+// it). Put must not block.
+type StatusWriter interface {
+	Put(obj client.Object, minInterval time.Duration)
+}
+
+// Condition types of ConfigurationState.
+const (
+	ConditionValid  = "Valid"
+	ConditionLoaded = "Loaded"
+)
+
+// publishState writes the component's ConfigurationState after a load or
+// a rejection. Caller holds w.mu.
+func (w *Watcher) publishState() {
+	if w.opts.Status == nil || w.opts.StateName == "" {
+		return
+	}
+	now := metav1.NewTime(w.opts.Clock.Now())
+	valid := metav1.Condition{Type: ConditionValid, Status: metav1.ConditionTrue, Reason: "Accepted",
+		Message: "the newest configuration objects are valid and in force"}
+	if !w.status.Valid {
+		valid.Status, valid.Reason = metav1.ConditionFalse, ReasonInvalidConfiguration
+		valid.Message = "rejected; the last valid configuration stays in force: " + w.status.Error
+		if len(valid.Message) > 32000 {
+			valid.Message = valid.Message[:32000]
+		}
+	}
+	loaded := metav1.Condition{Type: ConditionLoaded, Status: metav1.ConditionTrue, Reason: "Loaded",
+		Message: "a valid configuration is in force"}
+	if !w.status.Loaded {
+		loaded.Status, loaded.Reason, loaded.Message = metav1.ConditionFalse, "NeverLoaded", "no valid configuration has been loaded yet"
+	}
+	for _, c := range []metav1.Condition{valid, loaded} {
+		c.LastTransitionTime = now
+		meta.SetStatusCondition(&w.conditions, c)
+	}
+	obj := &v1beta1.ConfigurationState{
+		TypeMeta: metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "ConfigurationState"},
+		ObjectMeta: metav1.ObjectMeta{Name: w.opts.StateName, Namespace: w.opts.Namespace,
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "pylon"}},
+		Status: v1beta1.ConfigurationStateStatus{Component: w.opts.Component, Node: w.opts.StateNode,
+			Conditions: append([]metav1.Condition(nil), w.conditions...), Error: w.status.Error},
+	}
+	if !w.lastLoad.IsZero() {
+		t := metav1.NewTime(w.lastLoad)
+		obj.Status.LastLoaded = &t
+	}
+	w.opts.Status.Put(obj, 0)
+}

@@ -1,0 +1,166 @@
+package speaker
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/bgp"
+	"github.com/pylonlb/pylon/internal/speaker/plan"
+)
+
+// StatusWriter writes status objects in the background (statusq.Queue
+// satisfies it). Put and Delete must not block.
+type StatusWriter interface {
+	Put(obj client.Object, minInterval time.Duration)
+	Delete(obj client.Object)
+}
+
+// bgpStatusInterval spaces writes of this node's ServiceBGPStatus.
+const bgpStatusInterval = time.Second
+
+// writeL2Status publishes, for each Service whose addresses this node
+// owns, a ServiceL2Status naming this node; the first live member removes
+// the status of Services nobody announces.
+func (a *Agent) writeL2Status(p plan.L2Plan) {
+	if a.cfg.Status == nil {
+		return
+	}
+	mine := map[string]*v1beta1.ServiceL2StatusStatus{}
+	announced := map[string]bool{}
+	for _, ann := range p.Announcements {
+		for _, key := range ann.Services {
+			announced[key] = true
+			if ann.Node != a.cfg.NodeName {
+				continue
+			}
+			st := mine[key]
+			if st == nil {
+				ns, name := splitKey(key)
+				st = &v1beta1.ServiceL2StatusStatus{ServiceName: name, ServiceNamespace: ns, Node: a.cfg.NodeName}
+				mine[key] = st
+			}
+			st.IPs = append(st.IPs, ann.IP.String())
+			st.Interfaces = append(st.Interfaces, ann.Interfaces...)
+		}
+	}
+	for key := range a.st.l2Status {
+		if mine[key] == nil {
+			delete(a.st.l2Status, key) // lost: taking it back rewrites it
+		}
+	}
+	for key, st := range mine {
+		a.putL2Status(key, st)
+	}
+	a.cleanL2Status(announced)
+}
+
+// putL2Status writes one Service's L2 status when it changed.
+func (a *Agent) putL2Status(key string, st *v1beta1.ServiceL2StatusStatus) {
+	svc := a.st.objects[key]
+	if svc == nil {
+		return
+	}
+	slices.Sort(st.IPs)
+	slices.Sort(st.Interfaces)
+	st.Interfaces = slices.Compact(st.Interfaces)
+	sig := strings.Join(st.IPs, ",") + "|" + strings.Join(st.Interfaces, ",") + "|" + string(svc.UID)
+	if a.st.l2Status[key] == sig {
+		return
+	}
+	a.st.l2Status[key] = sig
+	st.Since = metav1.NewTime(a.cfg.Clock.Now())
+	obj := &v1beta1.ServiceL2Status{
+		TypeMeta: metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "ServiceL2Status"},
+		ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace,
+			Labels:          map[string]string{"app.kubernetes.io/managed-by": "pylon"},
+			OwnerReferences: []metav1.OwnerReference{ownerRef(svc)}},
+		Status: *st,
+	}
+	a.cfg.Status.Put(obj, 0)
+}
+
+// cleanL2Status, on the first live member, deletes the status of
+// Services nobody announces (once per Service until it is announced again).
+func (a *Agent) cleanL2Status(announced map[string]bool) {
+	first := a.firstMember()
+	for key, svc := range a.st.objects {
+		switch {
+		case announced[key]:
+			delete(a.st.l2Gone, key)
+		case first && !a.st.l2Gone[key]:
+			a.st.l2Gone[key] = true
+			a.cfg.Status.Delete(&v1beta1.ServiceL2Status{ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace}})
+		}
+	}
+}
+
+// writeBGPStatus publishes this node's sessions and announcements.
+func (a *Agent) writeBGPStatus() {
+	if a.cfg.Status == nil || a.cfg.Namespace == "" || !a.st.selfSeen {
+		return
+	}
+	st := v1beta1.ServiceBGPStatusStatus{Node: a.cfg.NodeName, PrefixCount: len(a.st.announced)}
+	if a.st.router != nil {
+		for _, s := range a.st.router.Sessions() {
+			ss := v1beta1.BGPSessionStatus{Peer: s.Name, Address: s.Address.String(), State: s.State.String(),
+				BFD: s.BFD.String(), PrefixesSent: s.PrefixesSent, LastError: s.LastError}
+			if !s.EstablishedAt.IsZero() {
+				t := metav1.NewTime(s.EstablishedAt)
+				ss.EstablishedSince = &t
+			}
+			if s.State == bgp.StateEstablished {
+				st.SessionsEstablished++
+			}
+			st.Sessions = append(st.Sessions, ss)
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(a.st.routes)) {
+		ann := v1beta1.BGPServiceAnnouncement{Service: key}
+		for _, r := range a.st.routes[key] {
+			ann.Prefixes = append(ann.Prefixes, r.Prefix.String())
+			ann.Peers = append(ann.Peers, r.Peers...)
+		}
+		ann.Prefixes = slices.Compact(slices.Sorted(slices.Values(ann.Prefixes)))
+		ann.Peers = slices.Compact(slices.Sorted(slices.Values(ann.Peers)))
+		st.Services = append(st.Services, ann)
+	}
+	if a.st.bgpStatus != nil && statusEqual(*a.st.bgpStatus, st) {
+		return
+	}
+	a.st.bgpStatus = &st
+	obj := &v1beta1.ServiceBGPStatus{
+		TypeMeta: metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "ServiceBGPStatus"},
+		ObjectMeta: metav1.ObjectMeta{Name: a.cfg.NodeName, Namespace: a.cfg.Namespace,
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "pylon"}},
+		Status: st,
+	}
+	if a.st.selfUID != "" {
+		obj.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: a.cfg.NodeName, UID: a.st.selfUID}}
+	}
+	a.cfg.Status.Put(obj, bgpStatusInterval)
+}
+
+// statusEqual compares two BGP statuses.
+func statusEqual(x, y v1beta1.ServiceBGPStatusStatus) bool {
+	return x.Node == y.Node && x.PrefixCount == y.PrefixCount && x.SessionsEstablished == y.SessionsEstablished &&
+		slices.EqualFunc(x.Sessions, y.Sessions, func(p, q v1beta1.BGPSessionStatus) bool {
+			return p.Peer == q.Peer && p.State == q.State && p.BFD == q.BFD && p.PrefixesSent == q.PrefixesSent &&
+				p.LastError == q.LastError && p.Address == q.Address && (p.EstablishedSince == nil) == (q.EstablishedSince == nil)
+		}) &&
+		slices.EqualFunc(x.Services, y.Services, func(p, q v1beta1.BGPServiceAnnouncement) bool {
+			return p.Service == q.Service && slices.Equal(p.Prefixes, q.Prefixes) && slices.Equal(p.Peers, q.Peers)
+		})
+}
+
+// ownerRef makes the Service own a status object (no blocking deletion:
+// that would need extra permissions).
+func ownerRef(svc *corev1.Service) metav1.OwnerReference {
+	return metav1.OwnerReference{APIVersion: "v1", Kind: "Service", Name: svc.Name, UID: svc.UID}
+}

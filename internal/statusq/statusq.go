@@ -1,0 +1,147 @@
+// Package statusq writes status objects (ServiceL2Status, ServiceBGPStatus,
+// ConfigurationState) in the background. Callers Put the desired object
+// (or Delete it) and return at once: the state-owning loop of a speaker or
+// controller never waits for the API server. Puts for one key coalesce
+// (the newest wins), writes to one key are spaced by a minimum interval,
+// and failed writes are retried with backoff.
+//
+// Objects are written with server-side apply, so a Put of an unchanged
+// object changes nothing on the server, and a Put creates or updates alike.
+package statusq
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Queue writes desired objects with one worker.
+type Queue struct {
+	c     client.Client
+	owner string
+	log   *slog.Logger
+	clock clock.PassiveClock
+	wq    workqueue.TypedRateLimitingInterface[string]
+
+	mu        sync.Mutex
+	desired   map[string]item
+	lastWrite map[string]time.Time
+}
+
+// item is what a key should become.
+type item struct {
+	obj         client.Object
+	delete      bool
+	minInterval time.Duration
+}
+
+// New builds a queue writing as field manager owner. It starts nothing.
+func New(c client.Client, owner string, log *slog.Logger, clk clock.PassiveClock) *Queue {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	return &Queue{c: c, owner: owner, log: log, clock: clk,
+		wq: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 30*time.Second),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "status-" + owner}),
+		desired: map[string]item{}, lastWrite: map[string]time.Time{}}
+}
+
+// Put asks for obj (a complete object with its kind set) to exist as
+// given, written no more often than every minInterval.
+func (q *Queue) Put(obj client.Object, minInterval time.Duration) {
+	q.set(item{obj: obj, minInterval: minInterval})
+}
+
+// Delete asks for obj (name and namespace suffice) to be removed.
+func (q *Queue) Delete(obj client.Object) {
+	q.set(item{obj: obj, delete: true})
+}
+
+// set records the newest desire for a key and queues it.
+func (q *Queue) set(it item) {
+	key := keyOf(it.obj)
+	q.mu.Lock()
+	q.desired[key] = it
+	q.mu.Unlock()
+	q.wq.Add(key)
+}
+
+// keyOf identifies an object by kind, namespace and name.
+func keyOf(o client.Object) string {
+	return fmt.Sprintf("%T/%s/%s", o, o.GetNamespace(), o.GetName())
+}
+
+// Run writes until ctx ends.
+func (q *Queue) Run(ctx context.Context) error {
+	go func() {
+		<-ctx.Done()
+		q.wq.ShutDown()
+	}()
+	for q.next(ctx) {
+	}
+	return nil
+}
+
+// next processes one key; false once the queue is shut down.
+func (q *Queue) next(ctx context.Context) bool {
+	key, quit := q.wq.Get()
+	if quit {
+		return false
+	}
+	defer q.wq.Done(key)
+	q.mu.Lock()
+	it, ok := q.desired[key]
+	wait := time.Duration(0)
+	if ok && !it.delete {
+		if last, seen := q.lastWrite[key]; seen {
+			wait = it.minInterval - q.clock.Since(last)
+		}
+	}
+	q.mu.Unlock()
+	if !ok {
+		return true
+	}
+	if wait > 0 {
+		q.wq.AddAfter(key, wait)
+		return true
+	}
+	if err := q.write(ctx, it); err != nil {
+		q.log.Warn("write status; will retry", "object", key, "error", err)
+		q.wq.AddRateLimited(key)
+		return true
+	}
+	q.wq.Forget(key)
+	q.mu.Lock()
+	if cur, ok := q.desired[key]; ok && cur.obj == it.obj && cur.delete == it.delete {
+		delete(q.desired, key) // nothing newer arrived meanwhile
+	}
+	q.lastWrite[key] = q.clock.Now()
+	q.mu.Unlock()
+	return true
+}
+
+// write applies or deletes one object.
+func (q *Queue) write(ctx context.Context, it item) error {
+	if it.delete {
+		if err := q.c.Delete(ctx, it.obj); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		return nil
+	}
+	obj := it.obj.DeepCopyObject().(client.Object)
+	obj.SetResourceVersion("")
+	obj.SetManagedFields(nil)
+	//nolint:staticcheck // typed server-side apply of a complete object is what we want here.
+	return q.c.Patch(ctx, obj, client.Apply, client.FieldOwner(q.owner), client.ForceOwnership)
+}
