@@ -17,6 +17,7 @@ commands:
   up          bring a lab up, print what it made, keep it until Ctrl-C
   down [ID..] remove the given labs, or every lab and leftover (no ID)
   list        list the labs on this machine
+  bench       run the lab benchmarks and print a report (--only, --trials, --list)
   serve-http  the node HTTP server (run by the lab inside node namespaces)
 
 Run "pylon-lab COMMAND -h" for a command's flags.
@@ -37,6 +38,8 @@ func main() {
 		code = down(args)
 	case "list":
 		code = list(args)
+	case "bench":
+		code = benchCmd(args)
 	case "serve-http":
 		code = nodehttp.Main(args)
 	case "-h", "--help", "help":

@@ -1,0 +1,233 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/e2etest/demo"
+	"github.com/pylonlb/pylon/e2etest/lab"
+)
+
+// scaleServices is the number of Services of the scale scenario.
+const scaleServices = 1000
+
+// scaleWorkers is how many clients create the Services concurrently.
+const scaleWorkers = 4
+
+// scaleTrial is what one run of the scale scenario measured.
+type scaleTrial struct {
+	createsAlone, coldStart   time.Duration // lab without Pylon, then the controller started
+	allIPs, createsWith       time.Duration // lab with Pylon running
+	cpuAlone, cpuWith         time.Duration // kube-apiserver, minus idle
+	controllerRSS, speakerRSS uint64        // speakerRSS: the largest
+	events, l2Statuses        int
+}
+
+func runControllerScale(ctx context.Context, env *Env) ([]Figure, error) {
+	var trials []scaleTrial
+	for i := range env.Trials(1) {
+		env.Printf("trial %d: creates alone, then the controller's cold start", i+1)
+		var t scaleTrial
+		if err := scaleAlone(ctx, env, &t); err != nil {
+			return scaleFigures(trials), err
+		}
+		env.Printf("trial %d: creates alone %v, cold start %v; now with Pylon running", i+1,
+			t.createsAlone.Round(time.Millisecond), t.coldStart.Round(time.Millisecond))
+		if err := scaleWithPylon(ctx, env, &t); err != nil {
+			return scaleFigures(trials), err
+		}
+		env.Printf("trial %d: all IPs %v after the first create (creates took %v)", i+1,
+			t.allIPs.Round(time.Millisecond), t.createsWith.Round(time.Millisecond))
+		trials = append(trials, t)
+	}
+	return scaleFigures(trials), nil
+}
+
+func scaleBulk(l *lab.Lab) Bulk {
+	names := make([]string, scaleServices)
+	for i := range names {
+		names[i] = fmt.Sprintf("scale-%04d", i)
+	}
+	return Bulk{Namespace: benchNamespace, Names: names, Workers: scaleWorkers,
+		Annotations: map[string]string{v1beta1.AnnotationAddressPool: "bench-scale"},
+		Endpoints:   NodeEndpoints(l, false)}
+}
+
+// scaleAlone creates the Services in a lab without Pylon (the baseline),
+// then starts the controller and times until every Service has an IP.
+func scaleAlone(ctx context.Context, env *Env, t *scaleTrial) error {
+	l, err := env.Lab(ctx, lab.Options{})
+	if err != nil {
+		return err
+	}
+	defer l.Close(context.WithoutCancel(ctx))
+	if err := l.Admin.ApplyYAML(ctx, lab.PylonNamespace, []byte(demo.Config+"---\n"+scalePool)); err != nil {
+		return err
+	}
+	w, meter, err := scaleStart(ctx, l)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	start, end, err := scaleBulk(l).Create(ctx, l.Admin.Kube)
+	if err != nil {
+		return err
+	}
+	t.createsAlone = end.Sub(start)
+	if t.cpuAlone, err = meter.WaitQuiet(ctx, time.Second, time.Minute); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if _, err := l.StartController(ctx); err != nil {
+		return err
+	}
+	last, err := waitAll(ctx, l, w)
+	t.coldStart = last.Sub(t0)
+	return err
+}
+
+// scaleWithPylon creates the Services with Pylon running and times until
+// every one has an IP; then reads CPU, RSS, Events and L2 statuses.
+func scaleWithPylon(ctx context.Context, env *Env, t *scaleTrial) error {
+	l, _, err := env.ReadyLab(ctx, ReadyOptions{Demo: demo.Options{Config: demo.Config + "---\n" + scalePool}})
+	if err != nil {
+		return err
+	}
+	defer l.Close(context.WithoutCancel(ctx))
+	w, meter, err := scaleStart(ctx, l)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	start, end, err := scaleBulk(l).Create(ctx, l.Admin.Kube)
+	if err != nil {
+		return err
+	}
+	t.createsWith = end.Sub(start)
+	last, err := waitAll(ctx, l, w)
+	if err != nil {
+		return err
+	}
+	t.allIPs = last.Sub(start)
+	if t.cpuWith, err = meter.WaitQuiet(ctx, time.Second, 2*time.Minute); err != nil {
+		return err
+	}
+	return scaleUsage(ctx, l, t)
+}
+
+// scaleStart creates the namespace, starts the watch and the API-server
+// CPU meter (3 s of idle measurement).
+func scaleStart(ctx context.Context, l *lab.Lab) (*IngressWatch, *CPUMeter, error) {
+	if err := l.Admin.EnsureNamespace(ctx, benchNamespace); err != nil {
+		return nil, nil, err
+	}
+	api, err := APIServer(l)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := StartIngressWatch(ctx, l.Admin.Kube, benchNamespace)
+	if err != nil {
+		return nil, nil, err
+	}
+	meter, err := StartCPUMeter(ctx, api, 3*time.Second)
+	if err != nil {
+		w.Close()
+		return nil, nil, err
+	}
+	return w, meter, nil
+}
+
+func waitAll(ctx context.Context, l *lab.Lab, w *IngressWatch) (time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	last, err := w.Count(ctx, scaleServices)
+	if err != nil {
+		return last, fmt.Errorf("wait for %d IPs (have %d): %w (%v)", scaleServices, w.Assigned(), err, l.CheckPylon())
+	}
+	return last, nil
+}
+
+// scaleUsage reads the processes' RSS and counts Events and L2 statuses.
+func scaleUsage(ctx context.Context, l *lab.Lab, t *scaleTrial) error {
+	u, err := l.Controller().Usage()
+	if err != nil {
+		return fmt.Errorf("controller usage: %w", err)
+	}
+	t.controllerRSS = u.RSSBytes
+	for _, n := range l.NodeNames() {
+		u, err := l.Speaker(n).Usage()
+		if err != nil {
+			return fmt.Errorf("speaker %s usage: %w", n, err)
+		}
+		t.speakerRSS = max(t.speakerRSS, u.RSSBytes)
+	}
+	evs, err := l.Admin.Kube.CoreV1().Events(benchNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list events: %w", err)
+	}
+	t.events = len(evs.Items)
+	sts, err := l.Admin.Dynamic.Resource(v1beta1.GroupVersion.WithResource("servicel2statuses")).
+		Namespace(benchNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list L2 statuses: %w", err)
+	}
+	t.l2Statuses = len(sts.Items)
+	return nil
+}
+
+const mib = 1 << 20
+
+// scaleFigures turns the trials into figures (medians, with spread).
+func scaleFigures(trials []scaleTrial) []Figure {
+	if len(trials) == 0 {
+		return nil
+	}
+	sec := func(f func(scaleTrial) time.Duration) Values {
+		return SummarizeValues(collect(trials, func(t scaleTrial) float64 { return f(t).Seconds() }))
+	}
+	alone := sec(func(t scaleTrial) time.Duration { return t.createsAlone })
+	all := sec(func(t scaleTrial) time.Duration { return t.allIPs })
+	over := sec(func(t scaleTrial) time.Duration { return t.allIPs - t.createsAlone })
+	with := sec(func(t scaleTrial) time.Duration { return t.createsWith })
+	cold := sec(func(t scaleTrial) time.Duration { return t.coldStart })
+	cpuAlone := sec(func(t scaleTrial) time.Duration { return t.cpuAlone })
+	cpuOver := sec(func(t scaleTrial) time.Duration { return t.cpuWith - t.cpuAlone })
+	ctl := SummarizeValues(collect(trials, func(t scaleTrial) float64 { return float64(t.controllerRSS) / mib }))
+	spk := SummarizeValues(collect(trials, func(t scaleTrial) float64 { return float64(t.speakerRSS) / mib }))
+	evs := SummarizeValues(collect(trials, func(t scaleTrial) float64 { return float64(t.events) }))
+	l2s := SummarizeValues(collect(trials, func(t scaleTrial) float64 { return float64(t.l2Statuses) }))
+	how := fmt.Sprintf("%d Services + EndpointSlices, %d concurrent clients", scaleServices, scaleWorkers)
+	return []Figure{
+		{Name: "1,000 Services: the creates alone (no load balancer)", Value: alone.P50, Unit: "s",
+			Spread: alone.Spread("s"), MetalLB: "12–14 s", Note: how},
+		{Name: "1,000 Services: first create → all have IPs (Pylon running)", Value: all.P50, Unit: "s",
+			Spread: all.Spread("s"), Target: "≤ creates alone + 2 s", Pass: Met(over.P50 <= 2),
+			Note: fmt.Sprintf("the creates themselves took %s s with Pylon running", Format(with.P50))},
+		{Name: "1,000 Services: all IPs, above the creates alone", Value: over.P50, Unit: "s",
+			Spread: over.Spread("s"), MetalLB: "107 s − 13 s (to FRR, BGP)", Target: "≤ 2 s", Pass: Met(over.P50 <= 2)},
+		{Name: "API-server CPU, the creates alone", Value: cpuAlone.P50, Unit: "CPU-s",
+			Spread: cpuAlone.Spread("CPU-s"), MetalLB: "11 CPU-s", Note: "minus idle, until quiet"},
+		{Name: "API-server CPU above the creates alone (1,000 L2 Services, 3 speakers)", Value: cpuOver.P50, Unit: "CPU-s",
+			Spread: cpuOver.Spread("CPU-s"), MetalLB: "+60–72 CPU-s (BGP)", Target: "≤ +15 CPU-s", Pass: Met(cpuOver.P50 <= 15)},
+		{Name: "Controller cold start, 1,000 Services waiting (start → last IP)", Value: cold.P50, Unit: "s",
+			Spread: cold.Spread("s"), MetalLB: "12.3–13.5 s", Target: "≤ 6 s", Pass: Met(cold.P50 <= 6)},
+		{Name: "Controller RSS, 1,000 Services", Value: ctl.P50, Unit: "MiB",
+			Spread: ctl.Spread("MiB"), MetalLB: "74–89 MiB", Target: "≤ 40 MiB", Pass: Met(ctl.P50 <= 40)},
+		{Name: "Speaker RSS (largest of 3), 1,000 L2 Services", Value: spk.P50, Unit: "MiB",
+			Spread: spk.Spread("MiB"), MetalLB: "98–113 MiB", Target: "≤ 50 MiB", Pass: Met(spk.P50 <= 50)},
+		{Name: "Events on the 1,000 Services", Value: evs.P50, Unit: "",
+			Spread: evs.Spread(""), MetalLB: "~4,100 (BGP)", Note: fmt.Sprintf("%s ServiceL2Status objects", Format(l2s.P50))},
+	}
+}
+
+func collect[T any](ts []T, f func(T) float64) []float64 {
+	out := make([]float64, len(ts))
+	for i, t := range ts {
+		out[i] = f(t)
+	}
+	return out
+}
