@@ -47,6 +47,7 @@ type Announcer interface {
 	Interfaces() []l2.Interface
 	Changed() <-chan struct{}
 	Foreign() <-chan l2.ForeignSighting
+	Stats() l2.Stats
 }
 
 // Router is the BGP seam (bgp.Server satisfies it).
@@ -99,10 +100,11 @@ type Config struct {
 
 // Agent is the speaker's core. Build it with New and run it with Run.
 type Agent struct {
-	cfg     Config
-	log     *slog.Logger
-	metrics *metrics
-	wake    chan struct{} // capacity 1: inputs changed
+	cfg       Config
+	log       *slog.Logger
+	metrics   *metrics
+	collector *collector
+	wake      chan struct{} // capacity 1: inputs changed
 
 	inMu sync.Mutex // guards the pending inputs below
 	in   pending
@@ -143,6 +145,10 @@ func New(cfg Config) (*Agent, error) {
 		in:      pending{services: map[string]struct{}{}},
 	}
 	a.st = newState()
+	a.collector = newCollector(a)
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(a.collector)
+	}
 	return a, nil
 }
 
@@ -236,6 +242,7 @@ func (a *Agent) loop(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan
 			return err
 		case <-a.wake:
 		case <-a.cfg.Members.Changed():
+			a.st.membersChangedAt = a.cfg.Clock.Now()
 		case <-a.cfg.Announcer.Changed():
 		case <-routerChanged:
 		case <-grace.C():

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -70,5 +72,17 @@ func TestBGPStatusPerNode(t *testing.T) {
 				slices.Equal(st.Status.Services[0].Prefixes, []string{"10.51.0.9/32"})
 			return ok, fmt.Sprintf("%s: ServiceBGPStatus = %+v, %v", short, st.Status, err)
 		})
+		want := `
+# HELP pylon_bgp_session_up 1 when the BGP session to the peer is Established.
+# TYPE pylon_bgp_session_up gauge
+pylon_bgp_session_up{peer="frr"} 1
+# HELP pylon_bgp_prefixes_announced Prefixes this node announces over BGP.
+# TYPE pylon_bgp_prefixes_announced gauge
+pylon_bgp_prefixes_announced 1
+`
+		if err := testutil.GatherAndCompare(h.nodes[short].registry, strings.NewReader(want),
+			"pylon_bgp_session_up", "pylon_bgp_prefixes_announced"); err != nil {
+			t.Errorf("%s metrics: %v", short, err)
+		}
 	}
 }

@@ -114,6 +114,7 @@ func (a *Agent) applyPrefix(ctx context.Context, prefix netip.Prefix) {
 			return
 		}
 		delete(a.st.announced, prefix)
+		a.metrics.bgpUpdates.WithLabelValues("withdraw").Inc()
 		return
 	}
 	merged := plan.Merge(prefix, contrib)
@@ -128,6 +129,7 @@ func (a *Agent) applyPrefix(ctx context.Context, prefix netip.Prefix) {
 		return
 	}
 	a.st.announced[prefix] = merged
+	a.metrics.bgpUpdates.WithLabelValues("announce").Inc()
 }
 
 // ensureRouter starts the BGP component the first time this node has

@@ -40,6 +40,7 @@ type node struct {
 	members   *speakertest.Members
 	announcer *speakertest.Announcer
 	router    *bgptest.Fake
+	registry  *prometheus.Registry
 	stop      func()
 }
 
@@ -92,7 +93,8 @@ func (h *harness) createNode(short string, i int) {
 // startSpeaker runs one speaker with fake I/O components.
 func (h *harness) startSpeaker(short string) {
 	name := h.nodeName(short)
-	n := &node{name: name, members: h.cluster.Join(name), announcer: speakertest.NewAnnouncer(), router: bgptest.NewFake()}
+	n := &node{name: name, members: h.cluster.Join(name), announcer: speakertest.NewAnnouncer(), router: bgptest.NewFake(),
+		registry: prometheus.NewRegistry()}
 	n.router.AutoEstablish = true
 	scheme, err := cmdutil.Scheme()
 	if err != nil {
@@ -100,7 +102,7 @@ func (h *harness) startSpeaker(short string) {
 	}
 	opts := speaker.Options{NodeName: name, Namespace: h.ns, LBClass: h.class, MetricsAddr: "0",
 		Membership: membership.Config{BindPort: 7946}, StartupGrace: 100 * time.Millisecond,
-		HandoffTimeout: 500 * time.Millisecond, Registerer: prometheus.NewRegistry(), SkipNameValidation: true,
+		HandoffTimeout: 500 * time.Millisecond, Registerer: n.registry, SkipNameValidation: true,
 		Logger: testLogger()}
 	health := &speaker.Health{}
 	mgr, err := speaker.NewManager(env.Config, scheme, opts, health)

@@ -36,12 +36,38 @@ func (a *Agent) syncL2() {
 		}
 	}
 	a.reportL2(owned, p.Skipped)
+	a.observeTakeovers(p, owned, members)
 	a.writeL2Status(p)
 	if !maps.EqualFunc(owned, a.st.l2Owned, sameAnnouncement) {
 		a.cfg.Announcer.SetAnnouncements(want)
 	}
 	a.st.l2Owned = owned
 	a.metrics.l2Owned.Set(float64(len(owned)))
+}
+
+// observeTakeovers times the addresses this node took over from an owner
+// that is gone (dead, left or draining), from the membership change that
+// revealed it.
+func (a *Agent) observeTakeovers(p plan.L2Plan, owned map[netip.Addr]plan.L2Announcement, members []plan.Member) {
+	live := map[string]bool{}
+	for _, m := range members {
+		live[m.Name] = !m.Draining
+	}
+	for ip := range owned {
+		prev, had := a.st.l2Owners[ip]
+		if _, mine := a.st.l2Owned[ip]; mine || !had || prev == a.cfg.NodeName || live[prev] {
+			continue
+		}
+		reason := "dead_or_left"
+		if _, present := live[prev]; present {
+			reason = "draining"
+		}
+		a.metrics.failoverGap.WithLabelValues(reason).Observe(a.cfg.Clock.Since(a.st.membersChangedAt).Seconds())
+	}
+	a.st.l2Owners = map[netip.Addr]string{}
+	for _, ann := range p.Announcements {
+		a.st.l2Owners[ann.IP] = ann.Node
+	}
 }
 
 // l2Open reports whether this speaker may answer ARP/NDP yet: it has met

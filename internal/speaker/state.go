@@ -36,12 +36,14 @@ type state struct {
 	peersSet []netip.AddrPort
 	ifaces   []string // usable interfaces last published
 
-	l2Owned   map[netip.Addr]plan.L2Announcement
-	l2Skips   map[string]plan.Reason // "svc ip" -> reason last reported
-	l2Status  map[string]string      // Service key -> signature of the status written
-	l2Gone    map[string]bool        // Services whose L2 status was deleted
-	selfUID   types.UID
-	bgpStatus *v1beta1.ServiceBGPStatusStatus // last written
+	l2Owned          map[netip.Addr]plan.L2Announcement
+	l2Owners         map[netip.Addr]string // owner of every address in the last plan
+	membersChangedAt time.Time
+	l2Skips          map[string]plan.Reason // "svc ip" -> reason last reported
+	l2Status         map[string]string      // Service key -> signature of the status written
+	l2Gone           map[string]bool        // Services whose L2 status was deleted
+	selfUID          types.UID
+	bgpStatus        *v1beta1.ServiceBGPStatusStatus // last written
 
 	router       Router
 	routerID     netip.Addr
@@ -91,6 +93,9 @@ func (a *Agent) sync(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan
 	}
 	a.syncL2()
 	a.syncBGP(ctx, compCtx, wg, errs, p.configDirty || selfChanged, changed)
+	if a.st.router != nil {
+		a.collector.publishSessions(a.st.router.Sessions())
+	}
 	a.writeBGPStatus()
 }
 

@@ -190,6 +190,9 @@ func (a *Announcer) Foreign() <-chan l2.ForeignSighting { return a.foreign }
 // Sight injects a sighting of another host claiming ip.
 func (a *Announcer) Sight(ip netip.Addr) { a.foreign <- l2.ForeignSighting{IP: ip, Interface: "eth0"} }
 
+// Stats returns empty counters.
+func (a *Announcer) Stats() l2.Stats { return l2.Stats{} }
+
 // Announced returns the announced addresses and their interfaces.
 func (a *Announcer) Announced() map[netip.Addr][]string {
 	a.mu.Lock()
