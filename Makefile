@@ -20,6 +20,7 @@ generate: tools
 	$(GO) tool controller-gen object paths=./api/...
 	$(GO) tool controller-gen crd:crdVersions=v1 paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(MAKE) manifests
+	$(GO) run ./hack/crddoc
 
 ## manifests: render config/crd/kustomization.yaml, charts/pylon/crds and config/manifests/pylon.yaml.
 manifests: tools
