@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/election"
+	"github.com/pylonlb/pylon/internal/speaker"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -172,5 +175,32 @@ func TestL2StatusNamesTheOwner(t *testing.T) {
 	eventually(t, func() (bool, string) {
 		err := h.c.Get(context.Background(), client.ObjectKey{Namespace: h.app, Name: "web"}, st)
 		return apierrors.IsNotFound(err), fmt.Sprintf("status still there: %v", err)
+	})
+}
+
+func TestL2EventsNameEveryServiceAndAddress(t *testing.T) {
+	h := newHarness(t, "a", "b", "c")
+	h.apply(l2Pool("l2", "192.168.77.132/30", "fd00:77::134/126"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	h.service("dual", false, []string{"192.168.77.132", "fd00:77::135"}, "a")
+	owner := h.nodeName(h.winner("192.168.77.132", "a", "b", "c"))
+	h.waitOwner("fd00:77::135", h.winner("192.168.77.132", "a", "b", "c"))
+	// A second Service starts using an address the owner already announces.
+	h.service("shared", false, []string{"fd00:77::135"}, "b")
+	want := map[string]string{
+		"dual":   "Node " + owner + " announces 192.168.77.132, fd00:77::135 (ARP/NDP on all usable interfaces)",
+		"shared": "Node " + owner + " announces fd00:77::135 (ARP/NDP on all usable interfaces)",
+	}
+	eventually(t, func() (bool, string) {
+		var evs eventsv1.EventList
+		if err := h.c.List(context.Background(), &evs, client.InNamespace(h.app)); err != nil {
+			return false, err.Error()
+		}
+		got := map[string]string{}
+		for _, e := range evs.Items {
+			if e.Reason == speaker.ReasonL2Announced {
+				got[e.Regarding.Name] = e.Note
+			}
+		}
+		return cmp.Equal(want, got), fmt.Sprintf("L2Announced events (-want +got):\n%s", cmp.Diff(want, got))
 	})
 }

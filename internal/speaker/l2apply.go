@@ -109,28 +109,73 @@ func (a *Agent) serviceList() []plan.Service {
 	return out
 }
 
-// reportL2 emits events for addresses this node starts announcing and
-// for Services whose addresses cannot be announced (reported by the
-// elected node's view being empty, so every speaker would report it: only
-// the alphabetically first live member does).
+// reportL2 emits events for the Services whose addresses this node starts
+// announcing, and for Services whose addresses cannot be announced
+// (reported by the elected node's view being empty, so every speaker would
+// report it: only the alphabetically first live member does).
 func (a *Agent) reportL2(owned map[netip.Addr]plan.L2Announcement, skipped []plan.Skipped) {
-	for ip, ann := range owned {
-		if _, had := a.st.l2Owned[ip]; had {
+	for ip := range owned {
+		if _, had := a.st.l2Owned[ip]; !had {
+			a.metrics.l2Takeovers.Inc()
+		}
+	}
+	news := newlyAnnounced(a.st.l2Owned, owned)
+	for _, key := range slices.Sorted(maps.Keys(news)) {
+		svc := a.st.objects[key]
+		if svc == nil {
 			continue
 		}
-		a.metrics.l2Takeovers.Inc()
-		on := "all usable interfaces"
-		if len(ann.Interfaces) > 0 {
-			on = strings.Join(ann.Interfaces, ",")
-		}
+		ips := news[key]
+		a.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonL2Announced, "Announce",
+			"Node %s announces %s (ARP/NDP on %s)", a.cfg.NodeName, joinAddrs(ips), interfacesText(owned, ips))
+	}
+	a.reportSkips(a.st.l2Skips, skipped, ReasonL2Skipped, a.firstMember())
+}
+
+// newlyAnnounced returns, per Service key, the sorted addresses announced
+// for it in owned but not in old: addresses this node takes over, and
+// addresses it already announced that a Service starts using (a shared
+// address, or one reused right after its previous Service went away). One
+// event per Service covers all its addresses: the event recorder merges
+// later events of the same Service and reason into the first one, keeping
+// only its message.
+func newlyAnnounced(old, owned map[netip.Addr]plan.L2Announcement) map[string][]netip.Addr {
+	out := map[string][]netip.Addr{}
+	for ip, ann := range owned {
+		prev, had := old[ip]
 		for _, key := range ann.Services {
-			if svc := a.st.objects[key]; svc != nil {
-				a.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonL2Announced, "Announce",
-					"Node %s announces %s (ARP/NDP on %s)", a.cfg.NodeName, ip, on)
+			if !had || !slices.Contains(prev.Services, key) {
+				out[key] = append(out[key], ip)
 			}
 		}
 	}
-	a.reportSkips(a.st.l2Skips, skipped, ReasonL2Skipped, a.firstMember())
+	for _, ips := range out {
+		slices.SortFunc(ips, netip.Addr.Compare)
+	}
+	return out
+}
+
+// joinAddrs formats addresses as a comma-separated list.
+func joinAddrs(ips []netip.Addr) string {
+	parts := make([]string, len(ips))
+	for i, ip := range ips {
+		parts[i] = ip.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// interfacesText names the interfaces the addresses are answered on.
+func interfacesText(owned map[netip.Addr]plan.L2Announcement, ips []netip.Addr) string {
+	var names []string
+	for _, ip := range ips {
+		ifs := owned[ip].Interfaces
+		if len(ifs) == 0 {
+			return "all usable interfaces"
+		}
+		names = append(names, ifs...)
+	}
+	slices.Sort(names)
+	return strings.Join(slices.Compact(names), ",")
 }
 
 // firstMember reports whether this node is the first live member by name,
