@@ -1,0 +1,92 @@
+//go:build e2e
+
+package l2
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/pylonlb/pylon/e2etest/lab/probe"
+)
+
+// dualStack is the family list of the fail-over Services: each fail-over
+// is proven for ARP and NDP at once.
+var dualStack = []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
+
+// testKill: SIGKILL of the announcing speaker (its node still serves):
+// the next node by hash takes over, the client's entry changes and HTTP
+// reaches the new owner.
+func testKill(t *testing.T, s *suite) {
+	svc := s.create(t, svcSpec{name: "kill", families: dualStack})
+	owner := predict(t, svc.ips, s.live())
+	s.waitOwner(t, svc, owner)
+	if err := s.l.KillSpeaker(context.Background(), owner); err != nil {
+		t.Fatal(err)
+	}
+	next := predict(t, svc.ips, s.live())
+	s.waitOwner(t, svc, next)
+	s.waitAnnouncedEvent(t, svc, svc.ips[0], next)
+}
+
+// testLinkDown: the announcer's cable is pulled: the next node takes over.
+func testLinkDown(t *testing.T, s *suite) {
+	svc := s.create(t, svcSpec{name: "link", families: dualStack})
+	owner := predict(t, svc.ips, s.live())
+	s.waitOwner(t, svc, owner)
+	if err := s.l.CutLink(context.Background(), owner); err != nil {
+		t.Fatal(err)
+	}
+	next := predict(t, svc.ips, s.live(owner))
+	s.waitOwner(t, svc, next)
+	s.waitAnnouncedEvent(t, svc, svc.ips[0], next)
+}
+
+// testSIGTERM: a graceful stop of the announcer hands the addresses over
+// without a single failed request from a client probing every 10 ms. The
+// old node stops serving the addresses as soon as its speaker has exited
+// (as a node being drained for a reboot would): zero failures then proves
+// that the client had already switched to the successor, which must have
+// announced before the leaving speaker stopped answering.
+func testSIGTERM(t *testing.T, s *suite) {
+	svc := s.create(t, svcSpec{name: "graceful", families: dualStack})
+	owner := predict(t, svc.ips, s.live())
+	s.waitOwner(t, svc, owner)
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	probers := map[string]*probe.Prober{}
+	for _, ip := range svc.ips {
+		p, err := s.l.NewProber("client", ip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		probers[ip.String()] = p
+		wg.Go(func() { _ = p.Run(ctx) })
+	}
+	defer func() { stop(); wg.Wait() }()
+	if err := s.l.StopSpeaker(context.Background(), owner, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range svc.ips {
+		if err := s.l.UnserveIP(context.Background(), ip, owner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := predict(t, svc.ips, s.live())
+	s.waitOwner(t, svc, next)
+	stop()
+	wg.Wait()
+	for ip, p := range probers {
+		sum := probe.Summarize(p.Samples())
+		t.Logf("%s: %d probes, %d failed, answers %v, hand-overs %+v", ip, sum.Total, sum.Failed, sum.ByNode, sum.Handoffs)
+		if sum.Failed != 0 {
+			t.Errorf("%s: %d of %d probes failed during the graceful hand-over (outages %+v)", ip, sum.Failed, sum.Total, sum.Outages)
+		}
+		if sum.ByNode[next] == 0 {
+			t.Errorf("%s: no probe answered by the new owner %s", ip, next)
+		}
+	}
+}
