@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -214,32 +215,8 @@ func (w *Watcher) load(ctx context.Context) (model.Objects, error) {
 // versions, so an unchanged set is not converted again.
 func inputHash(o model.Objects) uint64 {
 	var ids []string
-	add := func(kind string, m interface {
-		GetName() string
-		GetResourceVersion() string
-	}) {
-		ids = append(ids, kind+"/"+m.GetName()+"@"+m.GetResourceVersion())
-	}
-	for i := range o.Pools {
-		add("pool", &o.Pools[i])
-	}
-	for i := range o.L2Advertisements {
-		add("l2", &o.L2Advertisements[i])
-	}
-	for i := range o.BGPAdvertisements {
-		add("bgp", &o.BGPAdvertisements[i])
-	}
-	for i := range o.Peers {
-		add("peer", &o.Peers[i])
-	}
-	for i := range o.BFDProfiles {
-		add("bfd", &o.BFDProfiles[i])
-	}
-	for i := range o.Communities {
-		add("community", &o.Communities[i])
-	}
-	for i := range o.Secrets {
-		add("secret", &o.Secrets[i])
+	for _, ko := range objectsOf(o) {
+		ids = append(ids, ko.kind+"/"+ko.obj.GetName()+"@"+ko.obj.GetResourceVersion())
 	}
 	slices.Sort(ids)
 	h := fnv.New64a()
@@ -252,37 +229,55 @@ func inputHash(o model.Objects) uint64 {
 
 // findObject returns the object of that kind and name, for events.
 func findObject(o model.Objects, kind, name string) runtime.Object {
-	var found runtime.Object
-	pick := func(n string, obj runtime.Object) {
-		if found == nil && n == name {
-			found = obj
+	for _, ko := range objectsOf(o) {
+		if ko.kind == kind && ko.obj.GetName() == name {
+			return ko.obj
 		}
 	}
-	switch kind {
-	case "IPAddressPool":
-		for i := range o.Pools {
-			pick(o.Pools[i].Name, &o.Pools[i])
-		}
-	case "L2Advertisement":
-		for i := range o.L2Advertisements {
-			pick(o.L2Advertisements[i].Name, &o.L2Advertisements[i])
-		}
-	case "BGPAdvertisement":
-		for i := range o.BGPAdvertisements {
-			pick(o.BGPAdvertisements[i].Name, &o.BGPAdvertisements[i])
-		}
-	case "BGPPeer":
-		for i := range o.Peers {
-			pick(o.Peers[i].Name, &o.Peers[i])
-		}
-	case "BFDProfile":
-		for i := range o.BFDProfiles {
-			pick(o.BFDProfiles[i].Name, &o.BFDProfiles[i])
-		}
-	case "Community":
-		for i := range o.Communities {
-			pick(o.Communities[i].Name, &o.Communities[i])
-		}
+	return nil
+}
+
+// kindObject is one input object with its kind.
+type kindObject struct {
+	kind string
+	obj  client.Object
+}
+
+// objectsOf lists every input object with its kind.
+func objectsOf(o model.Objects) []kindObject {
+	var out []kindObject
+	add := func(kind string, obj client.Object) { out = append(out, kindObject{kind, obj}) }
+	for i := range o.Pools {
+		add("IPAddressPool", &o.Pools[i])
 	}
-	return found
+	for i := range o.L2Advertisements {
+		add("L2Advertisement", &o.L2Advertisements[i])
+	}
+	for i := range o.BGPAdvertisements {
+		add("BGPAdvertisement", &o.BGPAdvertisements[i])
+	}
+	for i := range o.Peers {
+		add("BGPPeer", &o.Peers[i])
+	}
+	for i := range o.BFDProfiles {
+		add("BFDProfile", &o.BFDProfiles[i])
+	}
+	for i := range o.Communities {
+		add("Community", &o.Communities[i])
+	}
+	for i := range o.Secrets {
+		add("Secret", &o.Secrets[i])
+	}
+	return out
+}
+
+// CacheByObject restricts a manager's cache to the install namespace for
+// every kind the watcher reads.
+func CacheByObject(namespace string) map[client.Object]cache.ByObject {
+	inNS := cache.ByObject{Namespaces: map[string]cache.Config{namespace: {}}}
+	out := map[client.Object]cache.ByObject{}
+	for _, o := range watchedKinds() {
+		out[o] = inNS
+	}
+	return out
 }

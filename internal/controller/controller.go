@@ -10,17 +10,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/configwatch"
 	"github.com/pylonlb/pylon/internal/controller/allocation"
 	"github.com/pylonlb/pylon/internal/controller/poolstatus"
@@ -52,12 +49,7 @@ type Options struct {
 // Secrets in the install namespace. Managed fields are dropped to save
 // memory.
 func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options) (ctrl.Manager, error) {
-	inNS := cache.ByObject{Namespaces: map[string]cache.Config{opts.Namespace: {}}}
-	byObject := map[client.Object]cache.ByObject{&corev1.Secret{}: inNS}
-	for _, o := range []client.Object{&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{}, &v1beta1.BGPAdvertisement{},
-		&v1beta1.BGPPeer{}, &v1beta1.BFDProfile{}, &v1beta1.Community{}} {
-		byObject[o] = inNS
-	}
+	byObject := configwatch.CacheByObject(opts.Namespace)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()},

@@ -200,21 +200,10 @@ func stays(t *testing.T, d time.Duration, cond func() (bool, string)) {
 	}
 }
 
-// eventually polls cond until it holds or 20 s pass. The bound is a
-// failure guard for a shared, noisy machine, not a speed target.
+// eventually polls cond until it holds (see testenv.Eventually).
 func eventually(t *testing.T, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(msg)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, cond)
 }
 
 func labelMap(kv []string) map[string]string {

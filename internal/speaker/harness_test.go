@@ -227,19 +227,10 @@ func (h *harness) bgpAnnouncers(prefix string) []string {
 	return slices.Sorted(slices.Values(out))
 }
 
+// eventually polls cond until it holds (see testenv.Eventually).
 func eventually(t *testing.T, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(msg)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, cond)
 }
 
 func l2Pool(name string, addrs ...string) *v1beta1.IPAddressPool {

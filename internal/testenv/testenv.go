@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -168,4 +169,22 @@ func (e *Env) APIServerPID() (int, error) {
 	return procutil.FindPID(func(cmdline []string) bool {
 		return filepath.Base(cmdline[0]) == "kube-apiserver" && slices.Contains(cmdline, "--secure-port="+port)
 	})
+}
+
+// Eventually polls cond every 10 ms until it holds, failing the test with
+// cond's message after 20 s. The bound guards against hangs on a shared,
+// noisy machine; it is not a speed target.
+func Eventually(t testing.TB, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, msg := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -1,0 +1,99 @@
+package configwatch
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/cmdutil"
+	"github.com/pylonlb/pylon/internal/model"
+)
+
+// recorder collects events.
+type recorder struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (r *recorder) Eventf(regarding, _ runtime.Object, typ, reason, _, note string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	name := regarding.(client.Object).GetName()
+	r.events = append(r.events, fmt.Sprintf("%s %s %s: %s", typ, reason, name, fmt.Sprintf(note, args...)))
+}
+
+// writer collects status objects.
+type writer struct{ objs []client.Object }
+
+func (w *writer) Put(o client.Object, _ time.Duration) { w.objs = append(w.objs, o) }
+
+func pool(name, addr string) *v1beta1.IPAddressPool {
+	return &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "pylon"},
+		Spec: v1beta1.IPAddressPoolSpec{Addresses: []string{addr}}}
+}
+
+func TestReconcileAppliesValidAndKeepsLastGood(t *testing.T) {
+	scheme, _ := cmdutil.Scheme()
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(pool("a", "10.0.0.0/24")).Build()
+	var got []*model.Config
+	rec, st := &recorder{}, &writer{}
+	w, err := New(c, Options{Namespace: "pylon", Component: "test", Recorder: rec, Status: st, StateName: "test",
+		Clock: clocktesting.NewFakePassiveClock(time.Unix(1000, 0)),
+		OnConfig: func(_ context.Context, cfg *model.Config) { got = append(got, cfg) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	reconcileOnce(t, w)
+	if len(got) != 1 || got[0].Pools[0].Name != "a" || !w.Status().Valid {
+		t.Fatalf("first load: configs %v, status %+v", got, w.Status())
+	}
+	reconcileOnce(t, w) // nothing changed: no new configuration
+	if len(got) != 1 {
+		t.Errorf("unchanged objects delivered again")
+	}
+	if err := c.Create(ctx, pool("b", "10.0.0.128/25")); err != nil {
+		t.Fatal(err)
+	}
+	reconcileOnce(t, w)
+	if len(got) != 1 || w.Status().Valid || !w.Status().Loaded {
+		t.Errorf("overlap accepted: configs %d, status %+v", len(got), w.Status())
+	}
+	if len(rec.events) != 1 || !strings.Contains(rec.events[0], `Warning InvalidConfiguration b: IPAddressPool "b": spec.addresses[0]: 10.0.0.128/25 overlaps`) {
+		t.Errorf("events = %q", rec.events)
+	}
+	last := st.objs[len(st.objs)-1].(*v1beta1.ConfigurationState)
+	if last.Name != "test" || last.Status.Error == "" || last.Status.Conditions[0].Status != metav1.ConditionFalse {
+		t.Errorf("ConfigurationState = %+v", last.Status)
+	}
+}
+
+func TestInputHashIgnoresOrder(t *testing.T) {
+	a, b := *pool("a", "10.0.0.0/24"), *pool("b", "10.0.1.0/24")
+	a.ResourceVersion, b.ResourceVersion = "1", "2"
+	x := inputHash(model.Objects{Pools: []v1beta1.IPAddressPool{a, b}})
+	y := inputHash(model.Objects{Pools: []v1beta1.IPAddressPool{b, a}})
+	b.ResourceVersion = "3"
+	z := inputHash(model.Objects{Pools: []v1beta1.IPAddressPool{a, b}})
+	if x != y || x == z {
+		t.Errorf("hashes %x %x %x: want order-independent and version-sensitive", x, y, z)
+	}
+}
+
+func reconcileOnce(t *testing.T, w *Watcher) {
+	t.Helper()
+	if _, err := w.Reconcile(context.Background(), reconcile.Request{}); err != nil {
+		t.Fatal(err)
+	}
+}
