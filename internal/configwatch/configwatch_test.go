@@ -49,7 +49,7 @@ func TestReconcileAppliesValidAndKeepsLastGood(t *testing.T) {
 	var got []*model.Config
 	rec, st := &recorder{}, &writer{}
 	w, err := New(c, Options{Namespace: "pylon", Component: "test", Recorder: rec, Status: st, StateName: "test",
-		Clock: clocktesting.NewFakePassiveClock(time.Unix(1000, 0)),
+		Clock:    clocktesting.NewFakePassiveClock(time.Unix(1000, 0)),
 		OnConfig: func(_ context.Context, cfg *model.Config) { got = append(got, cfg) }})
 	if err != nil {
 		t.Fatal(err)
