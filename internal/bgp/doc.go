@@ -32,7 +32,12 @@
 //     would send an IPv4-mapped IPv6 next hop that routers cannot use.
 //   - BFD is gobgp's native single-hop BFD: intervals and multiplier only
 //     (BFDSupports lists what it cannot do). When BFD goes down, gobgp itself
-//     resets the BGP session (bfdPeer.expiry calls ResetPeer).
+//     resets the BGP session (bfdPeer.expiry calls ResetPeer). BFD is
+//     switched on for a session only once it has been Established for a
+//     second, and off when it goes down (bfdarm.go): routers such as FRR
+//     with dynamic neighbours replace their BFD session right after the
+//     BGP session comes up, and gobgp, bound to the first one, would reset
+//     the BGP session every few seconds.
 //   - Graceful restart: sessions advertise the capability with a 120 s
 //     restart time; Run stops without NOTIFICATION so routers keep our routes
 //     as stale; a new Server announces itself as restarting (R and F bits),

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/osrg/gobgp/v4/api"
 	"github.com/osrg/gobgp/v4/pkg/apiutil"
@@ -28,6 +29,9 @@ type loopState struct {
 	addrs  map[netip.Addr]string   // session name by address
 	// resetDue lists sessions waiting for a soft reset out.
 	resetDue map[string]bool
+	// bfdArmed holds, for sessions whose BFD is on in gobgp, when the BGP
+	// session it was switched on for came up (see armBFD).
+	bfdArmed map[string]time.Time
 }
 
 func newLoopState(s *Server, bs *server.BgpServer) *loopState {
@@ -36,6 +40,7 @@ func newLoopState(s *Server, bs *server.BgpServer) *loopState {
 		peers: map[string]PeerConfig{}, paths: map[netip.Prefix]Path{}, sent: map[string]int{},
 		status: map[string]peerStatus{}, bfd: map[string]BFDState{}, last: map[string]SessionState{},
 		logged: map[string]State{}, addrs: map[netip.Addr]string{}, resetDue: map[string]bool{},
+		bfdArmed: map[string]time.Time{},
 	}
 }
 
@@ -114,6 +119,7 @@ func (st *loopState) deletePeer(ctx context.Context, name string) error {
 	delete(st.sent, name)
 	delete(st.status, name)
 	delete(st.bfd, name)
+	delete(st.bfdArmed, name)
 	delete(st.addrs, p.Address)
 	st.srv.log.Info("bgp session removed", "peer", name, "address", p.Address)
 	if err := st.bs.DeletePeer(ctx, &api.DeletePeerRequest{Address: p.Address.String()}); err != nil {
@@ -122,11 +128,14 @@ func (st *loopState) deletePeer(ctx context.Context, name string) error {
 	return nil
 }
 
-// addPeer creates the gobgp neighbor. With graceful restart it announces
-// itself as restarting, so a router still holding our routes from a
-// previous run keeps them until our End-of-RIB.
+// addPeer creates the gobgp neighbor, without BFD (armBFD switches it on
+// once the session is up). With graceful restart it announces itself as
+// restarting, so a router still holding our routes from a previous run
+// keeps them until our End-of-RIB.
 func (st *loopState) addPeer(ctx context.Context, p PeerConfig) error {
-	if err := st.bs.AddPeer(ctx, &api.AddPeerRequest{Peer: apiPeer(p, p.GracefulRestart)}); err != nil {
+	ap := apiPeer(p, p.GracefulRestart)
+	ap.Bfd = nil
+	if err := st.bs.AddPeer(ctx, &api.AddPeerRequest{Peer: ap}); err != nil {
 		return fmt.Errorf("add peer %q (%s): %w", p.Name, p.Address, err)
 	}
 	st.peers[p.Name] = p
@@ -258,8 +267,8 @@ func (st *loopState) recount(old, new *Path) {
 	}
 }
 
-// pull reads session and BFD states from gobgp, enforces DynamicASNExternal
-// and publishes.
+// pull reads session and BFD states from gobgp, enforces DynamicASNExternal,
+// switches BFD on or off (armBFD) and publishes.
 func (st *loopState) pull(ctx context.Context) {
 	status := make(map[string]peerStatus, len(st.peers))
 	err := st.bs.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
@@ -282,6 +291,7 @@ func (st *loopState) pull(ctx context.Context) {
 	})
 	st.bfd = bfd
 	st.enforceExternal(ctx)
+	st.armBFD(ctx, time.Now())
 	st.publish()
 }
 
