@@ -12,4 +12,8 @@
 // The whole package shares one lab (TestL2); each behaviour is a subtest
 // that starts from the same baseline (every speaker running, every link up,
 // no test labels or extra advertisements).
+//
+// The package's non-test code is what the suite and the L2 benchmarks
+// (e2etest/bench) share: the owner internal/election predicts, and the
+// speakers' membership and ownership read from their metrics.
 package l2

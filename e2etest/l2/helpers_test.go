@@ -3,13 +3,10 @@
 package l2
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,11 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
-	"github.com/pylonlb/pylon/e2etest/lab"
 	"github.com/pylonlb/pylon/e2etest/lab/kube"
 	"github.com/pylonlb/pylon/e2etest/lab/labtest"
 	"github.com/pylonlb/pylon/e2etest/lab/probe"
-	"github.com/pylonlb/pylon/internal/election"
 	"github.com/pylonlb/pylon/internal/speaker"
 )
 
@@ -147,17 +142,12 @@ func (s *suite) live(down ...string) []string {
 }
 
 // predict returns the owner internal/election gives the Service's
-// addresses among candidates: the winner of the group key (the lowest
-// address) over the candidate names.
+// addresses among candidates (see Owner).
 func predict(t *testing.T, ips []netip.Addr, candidates []string) string {
 	t.Helper()
-	groups := election.GroupIPs([][]netip.Addr{ips})
-	if len(groups) != 1 {
-		t.Fatalf("addresses %v form %d groups", ips, len(groups))
-	}
-	w, ok := election.Winner(groups[0].Key, candidates)
+	w, ok := Owner(ips, candidates)
 	if !ok {
-		t.Fatalf("no candidate for %v", ips)
+		t.Fatalf("no owner for %v among %v", ips, candidates)
 	}
 	return w
 }
@@ -255,30 +245,6 @@ func (n *note) set(format string, args ...any) { *n = note(fmt.Sprintf(format, a
 // String returns the observation.
 func (n *note) String() string { return string(*n) }
 
-// metricsURL is where a speaker serves its metrics, inside its node.
-var metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", lab.SpeakerMetricsPort)
-
-// members reads the number of live members node's speaker sees.
-func (s *suite) members(ctx context.Context, node string) (int, error) {
-	c := probe.NewHTTPClient(s.l.Node(node).NS, httpTimeout)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metricsURL, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "pylon_memberlist_members "); ok {
-			return strconv.Atoi(strings.TrimSpace(v))
-		}
-	}
-	return 0, fmt.Errorf("%s: no pylon_memberlist_members in %s (%v)", node, metricsURL, sc.Err())
-}
-
 // waitMembers waits until every given node's speaker sees exactly the
 // given number of members: after restarts and restored links, the
 // speakers agree again.
@@ -286,20 +252,8 @@ func (s *suite) waitMembers(t *testing.T, nodes []string) {
 	t.Helper()
 	var seen note
 	labtest.EventuallyPylon(t, s.l, settleTimeout, func(ctx context.Context) (bool, error) {
-		counts := map[string]int{}
-		for _, n := range nodes {
-			c, err := s.members(ctx, n)
-			if err != nil {
-				return false, err
-			}
-			counts[n] = c
-		}
+		ok, counts, err := Converged(ctx, s.l, nodes)
 		seen.set("%v", counts)
-		for _, c := range counts {
-			if c != len(nodes) {
-				return false, nil
-			}
-		}
-		return true, nil
+		return ok, err
 	}, "speakers of %v see each other (members seen: %s)", nodes, &seen)
 }

@@ -1,0 +1,231 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/pylonlb/pylon/e2etest/l2"
+	"github.com/pylonlb/pylon/e2etest/lab/probe"
+	"github.com/pylonlb/pylon/e2etest/lab/wait"
+)
+
+// failoverTrials is the default number of trials of the fail-over
+// scenarios.
+const failoverTrials = 10
+
+// Probe counts around a fault: answers from the owner before it (the
+// prober is running), and from the next owner after it (the client has
+// settled on it).
+const (
+	warmAnswers  = 10
+	afterAnswers = 20
+)
+
+// fault is what a fail-over trial does to the owner of the address.
+type fault func(ctx context.Context, b *l2Lab, owner string, ip netip.Addr) error
+
+// faultTrial is what one fail-over trial observed.
+type faultTrial struct {
+	owner, next string
+	at          time.Time // when the fault started
+	samples     []probe.Sample
+}
+
+// outage is the longest client-observed outage that ended (or is still
+// open) after the fault.
+func (t faultTrial) outage() time.Duration {
+	var longest time.Duration
+	for _, o := range probe.Outages(t.samples) {
+		if (o.Open || !o.End.Before(t.at)) && o.Duration() > longest {
+			longest = o.Duration()
+		}
+	}
+	return longest
+}
+
+// failed counts the failed probes started at or after the fault.
+func (t faultTrial) failed() int {
+	n := 0
+	for _, s := range t.samples {
+		if !s.OK() && !s.Start.Before(t.at) {
+			n++
+		}
+	}
+	return n
+}
+
+// takeover is the time from the fault to the start of the first probe the
+// next owner answered.
+func (t faultTrial) takeover() (time.Duration, bool) {
+	first, ok := firstAnswerBy(t.samples, t.next, t.at)
+	return first.Sub(t.at), ok
+}
+
+// runFaults runs trials of one fault against the owner of a Service's
+// address, with a client probing HTTP every 10 ms, restoring the owner
+// after each.
+func runFaults(ctx context.Context, env *Env, f fault, report func(i int, t faultTrial)) ([]faultTrial, error) {
+	b, err := startL2Lab(ctx, env, "")
+	if err != nil {
+		return nil, err
+	}
+	_, ip, err := b.service(ctx, "failover", l2Pool)
+	if err != nil {
+		return nil, err
+	}
+	n := env.Trials(failoverTrials)
+	env.Printf("%d trials on %s (lab %s)", n, ip, b.l.ID)
+	var trials []faultTrial
+	for i := range n {
+		t, err := b.faultTrial(ctx, ip, f)
+		if err != nil {
+			return trials, fmt.Errorf("trial %d: %w", i+1, err)
+		}
+		trials = append(trials, t)
+		report(i, t)
+		if err := b.restore(ctx, t.owner, ip); err != nil {
+			return trials, fmt.Errorf("trial %d: restore %s: %w", i+1, t.owner, err)
+		}
+	}
+	return trials, nil
+}
+
+// faultTrial waits for the lab to settle, starts probing, applies the
+// fault to the owner once the owner answers, and probes on until the next
+// owner has answered afterAnswers probes.
+func (b *l2Lab) faultTrial(ctx context.Context, ip netip.Addr, f fault) (faultTrial, error) {
+	owner, err := b.settle(ctx, ip)
+	if err != nil {
+		return faultTrial{}, err
+	}
+	nodes := b.l.NodeNames()
+	next, _ := l2.Owner([]netip.Addr{ip}, slices.DeleteFunc(slices.Clone(nodes), func(n string) bool { return n == owner }))
+	t := faultTrial{owner: owner, next: next}
+	p, err := b.l.NewProber("client", ip)
+	if err != nil {
+		return t, err
+	}
+	pctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(pctx) }()
+	stopProbing := func() { stop(); <-done }
+	count := func(node string, since time.Time, want int) func(context.Context) (bool, error) {
+		return func(context.Context) (bool, error) { return answersBy(p.Samples(), node, since) >= want, nil }
+	}
+	if err := wait.For(ctx, l2Settle, 5*time.Millisecond, count(owner, time.Time{}, warmAnswers)); err != nil {
+		stopProbing()
+		return t, fmt.Errorf("probes through %s never reached %s: %w", ip, owner, err)
+	}
+	t.at = time.Now()
+	if err := f(ctx, b, owner, ip); err != nil {
+		stopProbing()
+		return t, err
+	}
+	err = wait.For(ctx, l2Settle, 5*time.Millisecond, count(next, t.at, afterAnswers))
+	stopProbing()
+	t.samples = p.Samples()
+	if err != nil {
+		return t, fmt.Errorf("probes through %s never reached the next owner %s: %w (%v)", ip, next, err, b.l.CheckPylon())
+	}
+	return t, nil
+}
+
+// hardFailure kills the owner's speaker and cuts its link at once.
+func hardFailure(ctx context.Context, b *l2Lab, owner string, _ netip.Addr) error {
+	if err := b.l.SignalSpeaker(owner, syscall.SIGKILL); err != nil {
+		return err
+	}
+	return b.l.CutLink(ctx, owner)
+}
+
+// crash kills the owner's speaker; the node keeps serving.
+func crash(_ context.Context, b *l2Lab, owner string, _ netip.Addr) error {
+	return b.l.SignalSpeaker(owner, syscall.SIGKILL)
+}
+
+// gracefulStop stops the owner's speaker with SIGTERM and, once it has
+// exited, stops serving the address on the owner, as a node drained for a
+// reboot would: from then on only the next owner can answer.
+func gracefulStop(ctx context.Context, b *l2Lab, owner string, ip netip.Addr) error {
+	if err := b.l.StopSpeaker(ctx, owner, 10*time.Second); err != nil {
+		return err
+	}
+	return b.l.UnserveIP(ctx, ip, owner)
+}
+
+func runL2Failover(ctx context.Context, env *Env) ([]Figure, error) {
+	trials, err := runFaults(ctx, env, hardFailure, func(i int, t faultTrial) {
+		env.Printf("trial %d: %s killed and cut, %s took over; outage %v (%d failed probes)",
+			i+1, t.owner, t.next, t.outage().Round(time.Millisecond), t.failed())
+	})
+	var outages []time.Duration
+	for _, t := range trials {
+		outages = append(outages, t.outage())
+	}
+	if len(outages) == 0 {
+		return nil, err
+	}
+	s := Summarize(outages)
+	note := "10 ms HTTP probes (500 ms timeout), new connection each; outage = first failed probe start → first answered probe start"
+	return []Figure{
+		{Name: "L2 hard failover (SIGKILL + link down): client outage p50", Value: Seconds(s.P50), Unit: "s",
+			Spread: s.Spread(time.Second), MetalLB: "5.43 s", Target: "≤ 1.0 s", Pass: Met(s.P50 <= time.Second), Note: note},
+		{Name: "L2 hard failover (SIGKILL + link down): client outage max", Value: Seconds(s.Max), Unit: "s",
+			Spread: fmt.Sprintf("n=%d", s.N), MetalLB: "6.48 s", Target: "≤ 2.0 s", Pass: Met(s.Max <= 2*time.Second)},
+	}, err
+}
+
+func runL2Crash(ctx context.Context, env *Env) ([]Figure, error) {
+	var failed int
+	trials, err := runFaults(ctx, env, crash, func(i int, t faultTrial) {
+		d, _ := t.takeover()
+		failed += t.failed()
+		env.Printf("trial %d: %s killed, %s answers after %v (%d failed probes)", i+1, t.owner, t.next, d.Round(time.Millisecond), t.failed())
+	})
+	var takeovers []time.Duration
+	for _, t := range trials {
+		if d, ok := t.takeover(); ok {
+			takeovers = append(takeovers, d)
+		}
+	}
+	if len(takeovers) == 0 {
+		return nil, err
+	}
+	s := Summarize(takeovers)
+	return []Figure{{
+		Name: "L2 speaker crash (node serving): time until the next owner answers, p50", Value: Millis(s.P50), Unit: "ms",
+		Spread: s.Spread(time.Millisecond), MetalLB: "5.38 s", Target: "≤ 1 s", Pass: Met(s.P50 <= time.Second),
+		Note: fmt.Sprintf("SIGKILL → start of the first 10 ms probe answered by the next owner; %d probes failed in all", failed),
+	}}, err
+}
+
+func runL2Handover(ctx context.Context, env *Env) ([]Figure, error) {
+	trials, err := runFaults(ctx, env, gracefulStop, func(i int, t faultTrial) {
+		d, _ := t.takeover()
+		env.Printf("trial %d: %s stopped, %s answers after %v; %d failed probes", i+1, t.owner, t.next, d.Round(time.Millisecond), t.failed())
+	})
+	var takeovers []time.Duration
+	failed := 0
+	for _, t := range trials {
+		failed += t.failed()
+		if d, ok := t.takeover(); ok {
+			takeovers = append(takeovers, d)
+		}
+	}
+	if len(trials) == 0 {
+		return nil, err
+	}
+	s := Summarize(takeovers)
+	return []Figure{
+		{Name: "L2 graceful hand-over (SIGTERM): failed probes, all trials", Value: float64(failed), Unit: "probes",
+			Spread: fmt.Sprintf("n=%d trials", len(trials)), MetalLB: "0", Target: "0", Pass: Met(failed == 0),
+			Note: "the old node stops serving once its speaker has exited"},
+		{Name: "L2 graceful hand-over (SIGTERM): time until the next owner answers, p50", Value: Millis(s.P50), Unit: "ms",
+			Spread: s.Spread(time.Millisecond), MetalLB: "77 ms", Target: "≤ 77 ms", Pass: Met(s.N > 0 && s.P50 <= 77*time.Millisecond),
+			Note: "SIGTERM → start of the first 10 ms probe answered by the next owner"},
+	}, err
+}

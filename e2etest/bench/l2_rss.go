@@ -1,0 +1,90 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pylonlb/pylon/e2etest/l2"
+	"github.com/pylonlb/pylon/e2etest/lab/wait"
+)
+
+// rssTrial is what one run of l2-rss measured.
+type rssTrial struct {
+	idleRSS, rss   uint64        // largest speaker RSS before the Services and once all are announced
+	creates, total time.Duration // the creates alone; first create → all announced
+}
+
+func runL2RSS(ctx context.Context, env *Env) ([]Figure, error) {
+	var trials []rssTrial
+	for i := range env.Trials(1) {
+		t, err := rssOnce(ctx, env)
+		if err != nil {
+			return rssFigures(trials), fmt.Errorf("trial %d: %w", i+1, err)
+		}
+		env.Printf("trial %d: %d Services created in %v, all announced after %v; speaker RSS %.1f MiB (idle %.1f MiB)", i+1,
+			scaleServices, t.creates.Round(time.Millisecond), t.total.Round(time.Millisecond), float64(t.rss)/mib, float64(t.idleRSS)/mib)
+		trials = append(trials, t)
+	}
+	return rssFigures(trials), nil
+}
+
+// rssOnce brings a lab up, creates the Services, waits until the speakers
+// announce all of them, reads their RSS and closes the lab.
+func rssOnce(ctx context.Context, env *Env) (rssTrial, error) {
+	var t rssTrial
+	b, err := startL2Lab(ctx, env, "---\n"+scalePool)
+	if err != nil {
+		return t, err
+	}
+	defer b.l.Close(context.WithoutCancel(ctx))
+	if t.idleRSS, err = b.speakerRSS(); err != nil {
+		return t, err
+	}
+	start, end, err := scaleBulk(b.l).Create(ctx, b.l.Admin.Kube)
+	if err != nil {
+		return t, err
+	}
+	t.creates = end.Sub(start)
+	var owned int
+	err = wait.For(ctx, 5*time.Minute, 50*time.Millisecond, func(ctx context.Context) (bool, error) {
+		owned, err = l2.TotalOwned(ctx, b.l, b.l.NodeNames())
+		return owned == scaleServices, err
+	})
+	if err != nil {
+		return t, fmt.Errorf("speakers announce %d of %d addresses: %w (%v)", owned, scaleServices, err, b.l.CheckPylon())
+	}
+	t.total = time.Since(start)
+	t.rss, err = b.speakerRSS()
+	return t, err
+}
+
+// speakerRSS returns the largest RSS of the lab's speakers.
+func (b *l2Lab) speakerRSS() (uint64, error) {
+	var largest uint64
+	for _, n := range b.l.NodeNames() {
+		u, err := b.l.Speaker(n).Usage()
+		if err != nil {
+			return 0, fmt.Errorf("speaker %s usage: %w", n, err)
+		}
+		largest = max(largest, u.RSSBytes)
+	}
+	return largest, nil
+}
+
+func rssFigures(trials []rssTrial) []Figure {
+	if len(trials) == 0 {
+		return nil
+	}
+	rss := SummarizeValues(collect(trials, func(t rssTrial) float64 { return float64(t.rss) / mib }))
+	idle := SummarizeValues(collect(trials, func(t rssTrial) float64 { return float64(t.idleRSS) / mib }))
+	total := SummarizeValues(collect(trials, func(t rssTrial) float64 { return t.total.Seconds() }))
+	creates := SummarizeValues(collect(trials, func(t rssTrial) float64 { return t.creates.Seconds() }))
+	return []Figure{
+		{Name: "Speaker RSS (largest of 3), 1,000 announced L2 Services", Value: rss.P50, Unit: "MiB",
+			Spread: rss.Spread("MiB"), MetalLB: "98–113 MiB", Target: "≤ 50 MiB", Pass: Met(rss.P50 <= 50),
+			Note: fmt.Sprintf("read once every address is announced; idle before the Services %s MiB", Format(idle.P50))},
+		{Name: "1,000 L2 Services created → all announced", Value: total.P50, Unit: "s", Spread: total.Spread("s"),
+			Note: fmt.Sprintf("from the first create; the creates (4 clients, with EndpointSlices) took %s s", Format(creates.P50))},
+	}
+}
