@@ -70,17 +70,28 @@ bench: kube-tools
 	KUBEBUILDER_ASSETS=$(KUBE_BIN) $(GO) test -run '^$$' -bench . -benchmem ./internal/...
 	$(MAKE) bench-lab
 
-## bench-lab: lab measurements (failover, latency, scale), printed as a report.
+## bench-lab: lab measurements (failover, latency, scale), printed as a report and saved in
+## e2etest/.runs/bench-TIME.md; BENCH_ARGS passes flags (e.g. BENCH_ARGS="--only controller-latency --trials 5").
 bench-lab: deps build kube-tools
-	KUBEBUILDER_ASSETS=$(KUBE_BIN) PYLON_BIN=$(BIN) $(BIN)/pylon-lab bench
+	KUBEBUILDER_ASSETS=$(KUBE_BIN) PYLON_BIN=$(BIN) $(BIN)/pylon-lab bench $(BENCH_ARGS)
 
-## lab: bring up the one-machine lab cluster with Pylon running (Ctrl-C or `make lab-down` to stop).
-lab: deps kube-tools build
-	KUBEBUILDER_ASSETS=$(KUBE_BIN) PYLON_BIN=$(BIN) $(BIN)/pylon-lab up
+## lab: the README's "run it": builds what is missing (first run ~10 minutes), brings up a 3-node lab
+## with Pylon, a sample configuration and demo Services, prints what they show, and keeps it running
+## until Ctrl-C or `make lab-down`.
+lab:
+	@echo "lab: [1/4] Debian packages the lab needs ($(LAB_PACKAGES)): installed when missing (~1 minute)"
+	@$(MAKE) --no-print-directory deps
+	@echo "lab: [2/4] kube-apiserver and etcd from the Go module proxy (first run ~10 minutes on 2 cores, then cached in .cache/kube)"
+	@$(MAKE) --no-print-directory kube-tools
+	@echo "lab: [3/4] building controller, speaker and pylon-lab into bin/ (first run 1-3 minutes)"
+	@$(MAKE) --no-print-directory build
+	@echo "lab: [4/4] the lab: network namespaces, API server, FRR, Pylon, demo Services (~15 s)"
+	@KUBEBUILDER_ASSETS=$(KUBE_BIN) PYLON_BIN=$(BIN) $(BIN)/pylon-lab up --demo $(LAB_ARGS)
 
-## lab-down: remove every lab namespace, bridge and process left on this machine.
+## lab-down: stop the lab `make lab` runs (every namespace, bridge, process and file it made) and reap
+## what dead labs left; test suites' live labs are left alone (`bin/pylon-lab down` stops those too).
 lab-down:
-	@if [ -x $(BIN)/pylon-lab ]; then $(BIN)/pylon-lab down; else $(GO) run ./e2etest/cmd/pylon-lab down; fi
+	@if [ -x $(BIN)/pylon-lab ]; then $(BIN)/pylon-lab down --up; else $(GO) run ./e2etest/cmd/pylon-lab down --up; fi
 
 ## image: build the container image (needs a container engine).
 image:

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -18,6 +19,7 @@ func down(args []string) int {
 	fs := flag.NewFlagSet("down", flag.ContinueOnError)
 	force := fs.Bool("force", false, "reap labs whose owner does not stop within --timeout")
 	timeout := fs.Duration("timeout", time.Minute, "how long to wait for a live lab's owner to clean up")
+	upOnly := fs.Bool("up", false, "without IDs: stop only the labs started by `pylon-lab up` (make lab), not test suites' labs")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -31,6 +33,9 @@ func down(args []string) int {
 	var errs []error
 	for _, info := range infos {
 		if len(want) > 0 && !slices.Contains(want, info.ID.String()) {
+			continue
+		}
+		if len(want) == 0 && *upOnly && info.Alive && !startedByUp(info) {
 			continue
 		}
 		errs = append(errs, stopOne(ctx, info, *timeout, *force))
@@ -66,6 +71,13 @@ func stopOne(ctx context.Context, info runs.Info, timeout time.Duration, force b
 	done, err := runs.Reap(ctx, runs.DefaultStateDir, info)
 	printLines(done)
 	return err
+}
+
+// startedByUp reports whether a lab was started by `pylon-lab up` (it
+// serves a control socket).
+func startedByUp(info runs.Info) bool {
+	_, err := os.Stat(filepath.Join(info.Dir, controlSocketName))
+	return err == nil
 }
 
 func printLines(lines []string) {
