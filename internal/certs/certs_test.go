@@ -39,6 +39,14 @@ func TestDecide(t *testing.T) {
 	spec := testSpec()
 	fresh := issued(t, t0, spec)
 	other := issued(t, t0, spec) // a different CA
+	renewed, err := Issue(t0.Add(730*day), RenewServing, fresh, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staged, err := Issue(t0.Add(731*day), StageCA, renewed, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	withMore := spec
 	withMore.DNSNames = append(withMore.DNSNames[:2:2], "webhook.lab")
 	fewer := spec
@@ -58,7 +66,12 @@ func TestDecide(t *testing.T) {
 		{"7 months later", t0.Add(7 * month), fresh, spec, Keep},
 		{"a third of the serving life left", t0.Add(245 * day), fresh, spec, RenewServing},
 		{"serving expired", t0.Add(13 * month), fresh, spec, RenewServing},
-		{"a third of the CA life left", t0.Add(731 * day), fresh, spec, RenewAll},
+		{"a third of the CA life left", t0.Add(731 * day), fresh, spec, StageCA},
+		{"successor staged, not trusted long enough", t0.Add(731*day + 30*time.Minute), staged, spec, Keep},
+		{"successor trusted long enough", t0.Add(731*day + time.Hour), staged, spec, PromoteCA},
+		{"successor staged before the CA was due: wait", t0.Add(day), staged, spec, Keep},
+		{"successor unusable", t0.Add(732 * day), Bundle{CA: staged.CA, Next: PEMPair{Cert: staged.Next.Cert}, NextSince: staged.NextSince, Serving: staged.Serving, Trust: staged.Trust}, spec, StageCA},
+		{"successor missing from the trust bundle", t0.Add(731*day + 30*time.Minute), Bundle{CA: staged.CA, Next: staged.Next, NextSince: staged.NextSince, Serving: staged.Serving, Trust: fresh.Trust}, spec, RefreshTrust},
 		{"CA expired", t0.Add(40 * month), fresh, spec, RenewAll},
 		{"a name is missing", t0, fresh, withMore, RenewServing},
 		{"fewer names wanted: keep", t0, fresh, fewer, Keep},
@@ -154,38 +167,48 @@ func TestServingNeverOutlivesCA(t *testing.T) {
 	}
 }
 
-func TestTrustBundleOverlap(t *testing.T) {
+// TestCARotation follows a CA rotation: the successor is trusted before
+// it signs anything, and the old CA stays trusted until it expires.
+func TestCARotation(t *testing.T) {
 	spec := testSpec()
-	b1 := issued(t, t0, spec)
-	ca1 := parseCerts(b1.CA.Cert)[0]
-	// The CA is renewed: the old CA stays trusted.
-	t1 := t0.Add(25 * month)
-	b2, err := Issue(t1, RenewAll, b1, spec)
-	if err != nil {
-		t.Fatal(err)
+	b0 := issued(t, t0, spec)
+	ca1 := parseCerts(b0.CA.Cert)[0]
+	t1 := t0.Add(731 * day)
+	step := func(now time.Time, b Bundle, want Action) Bundle {
+		t.Helper()
+		d := Decide(now, b, spec)
+		if d.Action != want {
+			t.Fatalf("at %s: Decide = %s (%s), want %s", now, d.Action, d.Reason, want)
+		}
+		nb, err := Issue(now, d.Action, b, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nb
 	}
-	ca2 := parseCerts(b2.CA.Cert)[0]
+	b1 := step(t1, b0, StageCA)
+	ca2 := parseCerts(b1.Next.Cert)[0]
+	if !bytes.Equal(b1.Serving.Cert, b0.Serving.Cert) || !bytes.Equal(b1.CA.Cert, b0.CA.Cert) {
+		t.Fatal("staging changed the CA or the serving certificate")
+	}
+	if diff := cmp.Diff([]string{ca1.Subject.CommonName, ca2.Subject.CommonName}, trustNames(b1.Trust)); diff != "" {
+		t.Fatalf("trust after staging (-want +got):\n%s", diff)
+	}
+	b2 := step(t1.Add(spec.Lifetimes.TrustDelay), b1, PromoteCA)
+	if !bytes.Equal(b2.CA.Cert, b1.Next.Cert) || len(b2.Next.Cert) != 0 || !b2.NextSince.IsZero() {
+		t.Fatal("promotion did not make the successor the CA")
+	}
+	if err := parseCerts(b2.Serving.Cert)[0].CheckSignatureFrom(ca2); err != nil {
+		t.Fatalf("serving certificate after promotion: %v", err)
+	}
 	if diff := cmp.Diff([]string{ca2.Subject.CommonName, ca1.Subject.CommonName}, trustNames(b2.Trust)); diff != "" {
-		t.Fatalf("trust after CA renewal (-want +got):\n%s", diff)
+		t.Fatalf("trust after promotion (-want +got):\n%s", diff)
 	}
-	// Serving renewals keep both, until the old CA expires.
-	b3, err := Issue(ca1.NotAfter.Add(-day), RenewServing, b2, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(b3.Trust, b2.Trust) {
-		t.Error("serving renewal changed the trust bundle")
-	}
-	// Once the old CA expired, Decide asks to drop it.
+	// Once the old CA expired, it is dropped (here with a serving renewal
+	// that falls due at the same time).
 	after := ca1.NotAfter.Add(time.Minute)
-	if d := Decide(after, b3, spec); d.Action != RefreshTrust {
-		t.Fatalf("after the old CA expired: Decide = %s (%s), want refresh-trust", d.Action, d.Reason)
-	}
-	b4, err := Issue(after, RefreshTrust, b3, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]string{ca2.Subject.CommonName}, trustNames(b4.Trust)); diff != "" {
+	b3 := step(after, b2, RenewServing)
+	if diff := cmp.Diff([]string{ca2.Subject.CommonName}, trustNames(b3.Trust)); diff != "" {
 		t.Fatalf("trust after the old CA expired (-want +got):\n%s", diff)
 	}
 }
@@ -193,6 +216,10 @@ func TestTrustBundleOverlap(t *testing.T) {
 func TestTrustBundleBounded(t *testing.T) {
 	spec := testSpec()
 	spec.Lifetimes = Lifetimes{CA: 10 * time.Hour, Serving: time.Hour}
+	staged, err := Issue(t0, StageCA, issued(t, t0, spec), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b := issued(t, t0, spec)
 	for i := 1; i <= 5; i++ {
 		var err error
@@ -206,6 +233,13 @@ func TestTrustBundleBounded(t *testing.T) {
 	if first := parseCerts(b.Trust)[0]; !bytes.Equal(first.Raw, parseCerts(b.CA.Cert)[0].Raw) {
 		t.Error("the current CA is not first in the trust bundle")
 	}
+	staged.Trust = b.Trust
+	if staged, err = Issue(t0, RefreshTrust, staged, spec); err != nil {
+		t.Fatal(err)
+	}
+	if got := parseCerts(staged.Trust); len(got) != maxTrusted || !bytes.Equal(got[1].Raw, parseCerts(staged.Next.Cert)[0].Raw) {
+		t.Error("a staged successor is not second in a full trust bundle")
+	}
 }
 
 func TestSpecValidate(t *testing.T) {
@@ -218,6 +252,8 @@ func TestSpecValidate(t *testing.T) {
 		"IP with a zone":       func(s *Spec) { s.IPs = []netip.Addr{netip.MustParseAddr("fe80::1%eth0")} },
 		"zero lifetimes (CA)":  func(s *Spec) { s.Lifetimes = Lifetimes{} },
 		"serving only lasting": func(s *Spec) { s.Lifetimes.CA = 0 },
+		"negative trust delay": func(s *Spec) { s.Lifetimes.TrustDelay = -time.Second },
+		"trust delay too long": func(s *Spec) { s.Lifetimes.TrustDelay = s.Lifetimes.CA / 3 },
 	}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("good spec: %v", err)

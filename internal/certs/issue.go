@@ -29,32 +29,45 @@ func Issue(now time.Time, action Action, b Bundle, spec Spec) (Bundle, error) {
 	if err := spec.Validate(); err != nil {
 		return Bundle{}, err
 	}
+	if action == Keep {
+		return b, nil
+	}
 	out := b
+	prev := b.Trust // older CAs stay trusted until they expire
 	var ca *x509.Certificate
 	var caKey crypto.Signer
 	var err error
 	switch action {
-	case Keep:
-		return b, nil
 	case RenewAll:
 		ca, caKey, out.CA, err = newCA(now, spec.Lifetimes.CA)
+		out.Next, out.NextSince = PEMPair{}, time.Time{}
+		prev = append(append([]byte(nil), b.CA.Cert...), b.Trust...)
+	case PromoteCA:
+		ca, caKey, err = parsePair(b.Next)
+		out.CA, out.Next, out.NextSince = b.Next, PEMPair{}, time.Time{}
+		prev = append(append([]byte(nil), b.CA.Cert...), b.Trust...)
 	default:
 		ca, caKey, err = parsePair(b.CA)
 	}
 	if err != nil {
 		return Bundle{}, fmt.Errorf("%s: CA: %w", action, err)
 	}
-	if action == RenewAll || action == RenewServing {
+	if action == StageCA {
+		if _, _, out.Next, err = newCA(now, spec.Lifetimes.CA); err != nil {
+			return Bundle{}, fmt.Errorf("%s: %w", action, err)
+		}
+		out.NextSince = now
+	}
+	if action == RenewAll || action == PromoteCA || action == RenewServing {
 		if out.Serving, err = newServing(now, spec, ca, caKey); err != nil {
 			return Bundle{}, fmt.Errorf("%s: serving certificate: %w", action, err)
 		}
 	}
-	// The old CA stays trusted: on RenewAll, b's CA joins the bundle.
-	prev := append(append([]byte(nil), b.CA.Cert...), b.Trust...)
-	if action != RenewAll {
-		prev = b.Trust
+	var next *x509.Certificate
+	if certs := parseCerts(out.Next.Cert); len(certs) > 0 {
+		next = certs[0]
 	}
-	out.Trust = trustBundle(now, ca, prev)
+	out.Trust = trustBundle(now, ca, next, prev)
 	return out, nil
 }
 

@@ -26,6 +26,11 @@ const (
 	SecretCert   = corev1.TLSCertKey
 	SecretKey    = corev1.TLSPrivateKeyKey
 	SecretTrust  = "ca-bundle.crt"
+	// The staged successor CA and when it entered the trust bundle
+	// (RFC 3339).
+	SecretNextCert  = "next-ca.crt"
+	SecretNextKey   = "next-ca.key"
+	SecretNextSince = "next-ca.trusted-since"
 )
 
 // File names in the certificate directory, as controller-runtime's
@@ -225,20 +230,16 @@ func (m *Manager) store(ctx context.Context, key client.ObjectKey, sec *corev1.S
 				"app.kubernetes.io/name": "pylon", "app.kubernetes.io/component": "webhook",
 			}},
 			Type: corev1.SecretTypeTLS,
-			Data: b.data(),
+			Data: map[string][]byte{},
 		}
+		setData(sec, b)
 		if err := m.writer.Create(ctx, sec); err != nil {
 			return fmt.Errorf("create Secret %s: %w", key, err)
 		}
 		return nil
 	}
 	sec = sec.DeepCopy()
-	if sec.Data == nil {
-		sec.Data = map[string][]byte{}
-	}
-	for k, v := range b.data() {
-		sec.Data[k] = v
-	}
+	setData(sec, b)
 	if err := m.writer.Update(ctx, sec); err != nil {
 		return fmt.Errorf("update Secret %s: %w", key, err)
 	}
@@ -321,17 +322,42 @@ func bundleOf(sec *corev1.Secret) Bundle {
 		return Bundle{}
 	}
 	d := sec.Data
-	return Bundle{
+	b := Bundle{
 		CA:      PEMPair{Cert: d[SecretCACert], Key: d[SecretCAKey]},
+		Next:    PEMPair{Cert: d[SecretNextCert], Key: d[SecretNextKey]},
 		Serving: PEMPair{Cert: d[SecretCert], Key: d[SecretKey]},
 		Trust:   d[SecretTrust],
 	}
+	// An unreadable time counts as long ago: the successor is promoted.
+	b.NextSince, _ = time.Parse(time.RFC3339Nano, string(d[SecretNextSince]))
+	return b
 }
 
-// data is the bundle as Secret data.
+// setData writes the bundle into the Secret's data, removing empty keys
+// and keeping keys that are not ours.
+func setData(sec *corev1.Secret, b Bundle) {
+	if sec.Data == nil {
+		sec.Data = map[string][]byte{}
+	}
+	for k, v := range b.data() {
+		if len(v) == 0 {
+			delete(sec.Data, k)
+		} else {
+			sec.Data[k] = v
+		}
+	}
+}
+
+// data is the bundle as Secret data; the successor's keys are empty
+// without one.
 func (b Bundle) data() map[string][]byte {
+	var since []byte
+	if !b.NextSince.IsZero() {
+		since = []byte(b.NextSince.UTC().Format(time.RFC3339Nano))
+	}
 	return map[string][]byte{
 		SecretCACert: b.CA.Cert, SecretCAKey: b.CA.Key,
+		SecretNextCert: b.Next.Cert, SecretNextKey: b.Next.Key, SecretNextSince: since,
 		SecretCert: b.Serving.Cert, SecretKey: b.Serving.Key,
 		SecretTrust: b.Trust,
 	}
