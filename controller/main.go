@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pylonlb/pylon/internal/cmdutil"
 	"github.com/pylonlb/pylon/internal/controller"
+	"github.com/pylonlb/pylon/internal/webhook"
 )
 
 func main() {
@@ -30,8 +32,8 @@ func run() error {
 		kubeconfig = fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty: in-cluster configuration")
 		opts       controller.Options
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn, error")
-		qps        = fs.Float64("kube-api-qps", 100, "client-side limit of API requests per second")
-		burst      = fs.Int("kube-api-burst", 200, "client-side burst of API requests")
+		qps        = fs.Float64("kube-api-qps", 1000, "client-side limit of API requests per second")
+		burst      = fs.Int("kube-api-burst", 2000, "client-side burst of API requests")
 	)
 	fs.StringVar(&opts.Namespace, "namespace", cmdutil.EnvOr("POD_NAMESPACE", "pylon-system"), "namespace of Pylon's configuration objects")
 	fs.StringVar(&opts.LBClass, "lb-class", "", "spec.loadBalancerClass to serve; empty: Services without a class")
@@ -39,6 +41,16 @@ func run() error {
 	fs.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":7474", "health probe listen address; 0 disables")
 	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect one active controller among replicas")
 	fs.DurationVar(&opts.PoolStatusInterval, "pool-status-interval", time.Second, "shortest time between two status writes of one pool")
+	fs.IntVar(&opts.Webhook.Port, "webhook-port", 9443, "HTTPS port of the validating webhook; 0 disables it")
+	fs.StringVar(&opts.Webhook.CertDir, "webhook-cert-dir", "", "directory for the webhook's serving certificate files; empty: a private temporary directory")
+	fs.Func("webhook-extra-sans", "comma-separated extra IP addresses and DNS names for the webhook's serving certificate", func(s string) error {
+		names := strings.Split(s, ",")
+		if _, _, err := webhook.ParseSANs(names); err != nil {
+			return err
+		}
+		opts.Webhook.ExtraSANs = append(opts.Webhook.ExtraSANs, names...)
+		return nil
+	})
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
@@ -64,6 +76,6 @@ func run() error {
 	if err := controller.Setup(mgr, opts); err != nil {
 		return err
 	}
-	log.Info("starting controller", "namespace", opts.Namespace, "lbClass", opts.LBClass)
+	log.Info("starting controller", "namespace", opts.Namespace, "lbClass", opts.LBClass, "webhookPort", opts.Webhook.Port)
 	return mgr.Start(ctrl.SetupSignalHandler())
 }

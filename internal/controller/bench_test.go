@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -42,7 +43,9 @@ func BenchmarkController1000(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		base := measure(b, apiPID, func() { createServices(b, newBenchNS(b), n, "") })
+		baseNS := newBenchNS(b)
+		base := measure(b, apiPID, func() { createServices(b, baseNS, n, "") })
+		deleteAllAndWait(b, baseNS.app) // each phase sees only its own Services
 		ns := newBenchNS(b)
 		stop, pid := startController(b, bin, kubeconfig, ns.install)
 		var assign time.Duration
@@ -53,6 +56,7 @@ func BenchmarkController1000(b *testing.B) {
 			assign = time.Since(start)
 		})
 		stop()
+		deleteAllAndWait(b, ns.app)
 		cold := newBenchNS(b)
 		createServices(b, cold, n, "")
 		start := time.Now()
@@ -113,6 +117,7 @@ func createServices(b *testing.B, ns benchNS, n int, class string) {
 			for i := range work {
 				s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("s%04d", i), Namespace: ns.app},
 					Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": "x"},
+						AllocateLoadBalancerNodePorts: ptr(false), // 3,000 Services would exhaust the node ports
 						Ports: []corev1.ServicePort{{Port: 80, Protocol: corev1.ProtocolTCP}}}}
 				if class != "" {
 					s.Spec.LoadBalancerClass = &class
@@ -160,6 +165,20 @@ func deleteAll(ns string) {
 	}
 }
 
+// deleteAllAndWait deletes a namespace's Services and waits until they
+// are gone.
+func deleteAllAndWait(b *testing.B, ns string) {
+	deleteAll(ns)
+	for range 600 {
+		var list corev1.ServiceList
+		if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err == nil && len(list.Items) == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.Fatalf("Services of %s not deleted", ns)
+}
+
 // controllerBinary returns $PYLON_BIN/controller or builds one.
 func controllerBinary(b *testing.B) string {
 	if dir := os.Getenv("PYLON_BIN"); dir != "" {
@@ -199,18 +218,16 @@ func startController(b *testing.B, bin, kubeconfig, ns string) (stop func(), pid
 		b.Fatal(err)
 	}
 	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
+	var stopping atomic.Bool
 	go func() {
-		select {
-		case <-exited:
+		_ = cmd.Wait()
+		if !stopping.Load() {
 			b.Error("the controller process exited early")
-		case <-b.Context().Done():
 		}
+		close(exited)
 	}()
-	stopped := false
 	return func() {
-		if !stopped {
-			stopped = true
+		if !stopping.Swap(true) {
 			_ = cmd.Process.Signal(os.Interrupt)
 			<-exited
 		}

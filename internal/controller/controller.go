@@ -22,6 +22,7 @@ import (
 	"github.com/pylonlb/pylon/internal/controller/allocation"
 	"github.com/pylonlb/pylon/internal/controller/poolstatus"
 	"github.com/pylonlb/pylon/internal/statusq"
+	"github.com/pylonlb/pylon/internal/webhook"
 )
 
 // Options configures the controller.
@@ -42,6 +43,9 @@ type Options struct {
 	PoolStatusInterval time.Duration
 	// SkipNameValidation lets tests run several managers in one process.
 	SkipNameValidation bool
+	// Webhook configures the validating webhook; Port 0 disables it. Its
+	// Namespace is taken from Namespace.
+	Webhook webhook.Options
 }
 
 // NewManager builds a manager whose cache holds only what the controller
@@ -105,6 +109,13 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	})
 	if err := mgr.Add(secret); err != nil {
 		return fmt.Errorf("add memberlist secret check: %w", err)
+	}
+	if opts.Webhook.Port != 0 {
+		wo := opts.Webhook
+		wo.Namespace = opts.Namespace
+		if err := webhook.AddToManager(mgr, wo); err != nil {
+			return fmt.Errorf("set up validating webhook: %w", err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("ping", func(*http.Request) error { return nil }); err != nil {
 		return fmt.Errorf("add health check: %w", err)

@@ -29,10 +29,7 @@ func (r *Reconciler) apply(ctx context.Context, svc *corev1.Service, d decision)
 		return r.clearLeftovers(ctx, svc)
 	}
 	oldIPs := ingressIPs(svc)
-	if err := r.writeStatus(ctx, svc, d.ips); err != nil {
-		return err
-	}
-	if err := r.writePoolAnnotation(ctx, svc, d.pool); err != nil {
+	if err := r.write(ctx, svc, d.ips, d.pool); err != nil {
 		return err
 	}
 	r.emitEvents(svc, oldIPs, d)
@@ -67,21 +64,37 @@ func changedIPs(svc *corev1.Service, ips []netip.Addr) bool {
 	return !slices.Equal(ingressIPs(svc), ips)
 }
 
-// writeStatus sets status.loadBalancer.ingress when it differs.
-func (r *Reconciler) writeStatus(ctx context.Context, svc *corev1.Service, ips []netip.Addr) error {
+// write sets status.loadBalancer.ingress and the allocated-from-pool
+// annotation in one patch of the status subresource, which for Services
+// also applies metadata changes: one API write per allocation. Should a
+// server ignore the metadata part, the annotation is written separately.
+func (r *Reconciler) write(ctx context.Context, svc *corev1.Service, ips []netip.Addr, pool string) error {
+	patch := map[string]any{}
 	want := ingressFor(ips)
-	if ingressEqual(svc.Status.LoadBalancer.Ingress, want) {
+	if !ingressEqual(svc.Status.LoadBalancer.Ingress, want) {
+		patch["status"] = map[string]any{"loadBalancer": map[string]any{"ingress": want}}
+	}
+	if annot := poolAnnotationPatch(svc, pool); annot != nil {
+		patch["metadata"] = annot
+	}
+	if len(patch) == 0 {
 		return nil
 	}
-	patch := map[string]any{"status": map[string]any{"loadBalancer": map[string]any{"ingress": want}}}
-	if err := r.mergePatch(ctx, svc, patch, true); err != nil {
+	target := svc.DeepCopy()
+	if err := r.mergePatch(ctx, target, patch, true); err != nil {
 		return fmt.Errorf("write status of Service %s/%s: %w", svc.Namespace, svc.Name, err)
+	}
+	if annot := poolAnnotationPatch(target, pool); annot != nil {
+		if err := r.mergePatch(ctx, target, map[string]any{"metadata": annot}, false); err != nil {
+			return fmt.Errorf("annotate Service %s/%s: %w", svc.Namespace, svc.Name, err)
+		}
 	}
 	return nil
 }
 
-// writePoolAnnotation sets or removes the allocated-from-pool annotation.
-func (r *Reconciler) writePoolAnnotation(ctx context.Context, svc *corev1.Service, pool string) error {
+// poolAnnotationPatch returns the metadata patch that sets (or, for "",
+// removes) the allocated-from-pool annotation, or nil when it is right.
+func poolAnnotationPatch(svc *corev1.Service, pool string) map[string]any {
 	cur, has := svc.Annotations[v1beta1.AnnotationAllocatedFromPool]
 	if cur == pool && (has || pool == "") {
 		return nil
@@ -90,11 +103,7 @@ func (r *Reconciler) writePoolAnnotation(ctx context.Context, svc *corev1.Servic
 	if pool == "" {
 		val = nil // JSON merge patch: null removes the key
 	}
-	patch := map[string]any{"metadata": map[string]any{"annotations": map[string]any{v1beta1.AnnotationAllocatedFromPool: val}}}
-	if err := r.mergePatch(ctx, svc, patch, false); err != nil {
-		return fmt.Errorf("annotate Service %s/%s: %w", svc.Namespace, svc.Name, err)
-	}
-	return nil
+	return map[string]any{"annotations": map[string]any{v1beta1.AnnotationAllocatedFromPool: val}}
 }
 
 // clearLeftovers removes what Pylon wrote on a Service it no longer
@@ -103,26 +112,24 @@ func (r *Reconciler) clearLeftovers(ctx context.Context, svc *corev1.Service) er
 	if _, ours := svc.Annotations[v1beta1.AnnotationAllocatedFromPool]; !ours {
 		return nil
 	}
-	if svc.DeletionTimestamp.IsZero() {
-		if err := r.writeStatus(ctx, svc, nil); err != nil {
-			return err
-		}
+	if !svc.DeletionTimestamp.IsZero() {
+		return nil
 	}
-	return r.writePoolAnnotation(ctx, svc, "")
+	return r.write(ctx, svc, nil, "")
 }
 
-// mergePatch sends a JSON merge patch to the Service or its status.
+// mergePatch sends a JSON merge patch to the Service or its status; svc
+// is updated with the server's answer.
 func (r *Reconciler) mergePatch(ctx context.Context, svc *corev1.Service, patch map[string]any, status bool) error {
 	data, err := json.Marshal(patch)
 	if err != nil {
 		return fmt.Errorf("encode patch: %w", err)
 	}
 	p := client.RawPatch(types.MergePatchType, data)
-	target := svc.DeepCopy()
 	if status {
-		return r.client.Status().Patch(ctx, target, p)
+		return r.client.Status().Patch(ctx, svc, p)
 	}
-	return r.client.Patch(ctx, target, p)
+	return r.client.Patch(ctx, svc, p)
 }
 
 // ingressFor builds the ingress list for the addresses.
