@@ -128,12 +128,16 @@ func (m *Manager) Bootstrap(ctx context.Context) error {
 	}
 }
 
-// Run syncs every Interval (RetryInterval after a failure) until ctx ends.
+// Run syncs every Interval until ctx ends; every RetryInterval after a
+// failure and while the webhook configuration is missing, so that a
+// configuration installed after the controller gets its caBundle soon.
 func (m *Manager) Run(ctx context.Context) error {
 	for {
 		next := m.opts.Interval
 		if err := m.Sync(ctx); err != nil {
 			m.opts.Logger.Warn("webhook certificate sync failed; retrying", "error", err, "retryIn", m.opts.RetryInterval)
+			next = m.opts.RetryInterval
+		} else if !m.configSeen {
 			next = m.opts.RetryInterval
 		}
 		if !m.wait(ctx, next) {

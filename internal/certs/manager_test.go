@@ -364,6 +364,21 @@ func TestRunLoop(t *testing.T) {
 		if bytes.Equal(read(t, c, m).cert, first) {
 			t.Error("the periodic check did not renew the serving certificate")
 		}
+		// A configuration created later gets its caBundle within a
+		// RetryInterval, not an Interval.
+		if err := c.Delete(ctx, webhookConfig()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if err := c.Create(ctx, webhookConfig()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if s := read(t, c, m); len(s.caBundle) != 2 || len(s.caBundle[0]) == 0 {
+			t.Error("a configuration created after the controller got no caBundle within 5s")
+		}
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run returned %v", err)
