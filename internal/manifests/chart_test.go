@@ -3,6 +3,7 @@ package manifests_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,9 +15,10 @@ import (
 
 // chartVariants are value sets the chart must lint and render with.
 var chartVariants = map[string][]string{
-	"defaults":        nil,
-	"speaker only":    {"controller.enabled=false"},
-	"controller only": {"speaker.enabled=false"},
+	"defaults":         nil,
+	"speaker only":     {"controller.enabled=false"},
+	"controller only":  {"speaker.enabled=false"},
+	"webhook disabled": {"webhook.enabled=false"},
 	"everything set": {
 		"lbClass=pylonlb.io/lb", "logLevel=debug", "controller.logLevel=warn",
 		"image.repository=registry.example/pylon", "image.tag=v1.2.3", "image.pullPolicy=Always",
@@ -50,6 +52,7 @@ func TestChartVariants(t *testing.T) {
 			if (find(t, objs, "CustomResourceDefinition", "ipaddresspools.pylonlb.io")) == nil {
 				t.Fatal("CRDs missing")
 			}
+			checkWebhook(t, objs, ctrl != nil && !strings.Contains(name, "webhook disabled"))
 		})
 	}
 }
@@ -96,6 +99,7 @@ func TestChartSchemaRejects(t *testing.T) {
 		"unknown=1", "speaker.memberlist.unknown=1", "controller.unknown=1", "image.unknown=1",
 		"logLevel=loud", "speaker.memberlist.port=0", "controller.metricsPort=70000",
 		"speaker.extraArgs[0]=no-dashes", "image.pullPolicy=Sometimes", "controller.enabled=maybe",
+		"webhook.unknown=1", "webhook.timeoutSeconds=31", "webhook.enabled=maybe",
 	} {
 		t.Run(set, func(t *testing.T) {
 			_, err := tl.HelmTemplate(context.Background(), filepath.Join(root, manifests.ChartDir), manifests.HelmOptions{Set: []string{set}})
@@ -134,4 +138,27 @@ func container(t testing.TB, o *unstructured.Unstructured) map[string]any {
 		t.Fatalf("%s %s has %d containers, want 1", o.GetKind(), o.GetName(), len(cs))
 	}
 	return cs[0].(map[string]any)
+}
+
+// checkWebhook checks that the webhook's Service, configuration and
+// controller port are rendered exactly when on, and that the controller
+// is told to serve it or not.
+func checkWebhook(t *testing.T, objs []*unstructured.Unstructured, on bool) {
+	t.Helper()
+	svc, vwc := workload(objs, "Service", "pylon-webhook-service"), workload(objs, "ValidatingWebhookConfiguration", "pylon-validating-webhook")
+	if (svc != nil) != on || (vwc != nil) != on {
+		t.Errorf("webhook Service rendered %t, configuration rendered %t, want %t", svc != nil, vwc != nil, on)
+	}
+	ctrl := workload(objs, "Deployment", "pylon-controller")
+	if ctrl == nil {
+		return
+	}
+	c := container(t, ctrl)
+	args, _ := c["args"].([]any)
+	ports, _ := c["ports"].([]any)
+	disabled := slices.Contains(args, any("--webhook-port=0"))
+	hasPort := slices.ContainsFunc(ports, func(p any) bool { return p.(map[string]any)["name"] == "webhook" })
+	if disabled == on || hasPort != on {
+		t.Errorf("controller: --webhook-port=0 %t, webhook port %t, want the webhook on: %t", disabled, hasPort, on)
+	}
 }

@@ -35,14 +35,16 @@ func TestChartMatchesKustomize(t *testing.T) {
 
 // comparedFields lists, per kind, the fields that must be equal.
 var comparedFields = map[string][][]string{
-	"ServiceAccount":           {{"metadata", "namespace"}},
-	"ClusterRole":              {{"rules"}},
-	"Role":                     {{"rules"}},
-	"ClusterRoleBinding":       {{"roleRef"}, {"subjects"}},
-	"RoleBinding":              {{"roleRef"}, {"subjects"}},
-	"Deployment":               {{"spec"}},
-	"DaemonSet":                {{"spec"}},
-	"CustomResourceDefinition": {{"spec"}},
+	"ServiceAccount":                 {{"metadata", "namespace"}},
+	"ClusterRole":                    {{"rules"}},
+	"Role":                           {{"rules"}},
+	"ClusterRoleBinding":             {{"roleRef"}, {"subjects"}},
+	"RoleBinding":                    {{"roleRef"}, {"subjects"}},
+	"Deployment":                     {{"spec"}},
+	"DaemonSet":                      {{"spec"}},
+	"CustomResourceDefinition":       {{"spec"}},
+	"Service":                        {{"spec"}},
+	"ValidatingWebhookConfiguration": {{"webhooks"}},
 }
 
 type key struct{ kind, namespace, name string }

@@ -44,9 +44,12 @@ kind: Kustomization
 resources:
 `
 
-const allInOneHead = `# Pylon, all in one file: namespace pylon-system, CRDs, RBAC, controller
-# and speaker. Install with:
+const allInOneHead = `# Pylon, all in one file: namespace pylon-system, CRDs, RBAC, controller,
+# speaker and the controller's validating webhook. Install with:
 #   kubectl apply --server-side -f pylon.yaml
+# The webhook checks Pylon's configuration objects: create them once the
+# controller is ready (edits are refused while no replica is):
+#   kubectl -n pylon-system rollout status deployment/pylon-controller
 # The controller creates the speakers' gossip key (Secret pylon-memberlist)
 # when it is missing; to choose it yourself, first run:
 #   kubectl create namespace pylon-system

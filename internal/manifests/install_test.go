@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -14,7 +15,9 @@ import (
 	"github.com/pylonlb/pylon/internal/testenv"
 )
 
-// apply server-side applies objects in order.
+// apply server-side applies objects in order. A webhook configuration is
+// deleted when the test ends: it fails closed and nothing serves it, so
+// it would refuse later tests' Pylon objects.
 func apply(t *testing.T, owner string, objs []*unstructured.Unstructured) {
 	t.Helper()
 	ctx := context.Background()
@@ -23,6 +26,20 @@ func apply(t *testing.T, owner string, objs []*unstructured.Unstructured) {
 		if err != nil {
 			t.Fatalf("apply %s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
 		}
+		if o.GetKind() == "ValidatingWebhookConfiguration" {
+			t.Cleanup(func() { deleteWebhookConfig(t, o.GetName()) })
+		}
+	}
+}
+
+// deleteWebhookConfig deletes a ValidatingWebhookConfiguration if it
+// exists.
+func deleteWebhookConfig(t *testing.T, name string) {
+	t.Helper()
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	vwc.Name = name
+	if err := env.Client.Delete(context.Background(), vwc); err != nil && !apierrors.IsNotFound(err) {
+		t.Errorf("delete webhook configuration %s: %v", name, err)
 	}
 }
 
