@@ -292,3 +292,14 @@ func servedIssuer(t *testing.T, port int) string {
 }
 
 var errNoCert = errors.New("no certificate served")
+
+// BenchmarkAdmission measures a refused dry-run create through the API
+// server: the round trip a `kubectl apply` of an invalid object pays.
+func BenchmarkAdmission(b *testing.B) {
+	f := newFixture(b, fixtureOpts{})
+	for b.Loop() {
+		if err := f.c.Create(context.Background(), invalidProfile(f.ns), client.DryRunAll); !denied(err) {
+			b.Fatal(err)
+		}
+	}
+}

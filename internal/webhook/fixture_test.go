@@ -39,7 +39,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env)) }
 // serving the webhook on 127.0.0.1, registered with the API server by a
 // ValidatingWebhookConfiguration whose caBundle the controllers inject.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	c        client.Client // records warnings
 	warnings *warningLog
 	ns, app  string
@@ -61,7 +61,7 @@ type fixtureOpts struct {
 	interval  time.Duration
 }
 
-func newFixture(t *testing.T, o fixtureOpts) *fixture {
+func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	t.Helper()
 	testenv.Require(t, env)
 	f := &fixture{t: t, warnings: &warningLog{}, clock: &shiftedClock{},
@@ -258,7 +258,7 @@ func (f *fixture) deleteServices() {
 }
 
 // freePort returns a TCP port free on 127.0.0.1 a moment ago.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
