@@ -114,7 +114,7 @@ type ReadyOptions struct {
 }
 
 // ReadyLab brings up a lab running Pylon with the sample configuration
-// (package demo): FRR peering with every speaker over IPv4 and IPv6,
+// (package demo): FRR peering with every speaker over IPv4 and IPv6 with BFD,
 // an L2 pool demo.L2Pool and a BGP pool demo.BGPPool, the controller
 // ready and every session established. The FRR instance is nil with
 // Demo.NoRouter.

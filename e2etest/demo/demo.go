@@ -25,7 +25,7 @@ type Demo struct {
 // working Pylon shows. The error is for steps that failed outright.
 func Start(ctx context.Context, l *lab.Lab, out io.Writer) (*Demo, error) {
 	done := step(out, "Starting FRR on the router, applying the sample configuration (L2 pool %s, BGP pool %s, BGP peers\n"+
-		"    to the router), starting the controller and %d speakers; waiting for them and the BGP sessions (~5-15 s)",
+		"    to the router with BFD), starting the controller and %d speakers; waiting for them and the BGP sessions (~5-15 s)",
 		L2Pool, BGPPool, len(l.NodeNames()))
 	frr, err := Prepare(ctx, l, Options{})
 	if err != nil {

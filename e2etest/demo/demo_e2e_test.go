@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,49 @@ func TestMakeLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("after killing %s's speaker:\n%s", owner, after.String())
+
+	// A cut link takes the node's BGP routes away (BFD); restoring it and
+	// restarting the killed speaker brings everything back.
+	cut := otherNode(l.NodeNames(), owner)
+	if err := l.CutLink(ctx, cut); err != nil {
+		t.Fatal(err)
+	}
+	labtest.Eventually(t, 30*time.Second, func(ctx context.Context) (bool, error) {
+		f, err := demo.Collect(ctx, l, d.FRR, time.Second)
+		return err == nil && bgpVia(f, cut) == 0, err
+	}, "the router stops routing through %s after its link was cut", cut)
+	if err := l.RestoreLink(ctx, cut); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.StartSpeaker(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	labtest.EventuallyPylon(t, l, 60*time.Second, func(ctx context.Context) (bool, error) {
+		f, err := demo.Collect(ctx, l, d.FRR, time.Second)
+		return err == nil && f.Check(len(l.NodeNames())) == nil, err
+	}, "every fact is back to normal after restoring %s's link and %s's speaker", cut, owner)
+}
+
+func otherNode(nodes []string, not string) string {
+	for _, n := range nodes {
+		if n != not {
+			return n
+		}
+	}
+	return ""
+}
+
+// bgpVia counts the BGP IPs routed through node.
+func bgpVia(f *demo.Facts, node string) int {
+	n := 0
+	for _, s := range f.Services {
+		for _, ip := range s.IPs {
+			if s.Mode == demo.BGP && slices.Contains(ip.NextHops, node) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // checkPrinted checks that the text names, for each IP, the facts.

@@ -96,7 +96,7 @@ func TestConfigDecodes(t *testing.T) {
 	for _, o := range objs {
 		got = append(got, o.GetKind()+"/"+o.GetName())
 	}
-	want := []string{"IPAddressPool/demo-l2", "L2Advertisement/demo-l2", "IPAddressPool/demo-bgp",
+	want := []string{"IPAddressPool/demo-l2", "L2Advertisement/demo-l2", "IPAddressPool/demo-bgp", "BFDProfile/fast",
 		"BGPPeer/router-v4", "BGPPeer/router-v6", "BGPAdvertisement/demo-bgp"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

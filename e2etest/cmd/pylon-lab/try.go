@@ -79,7 +79,7 @@ func printTryNext(w io.Writer, l *lab.Lab, facts *demo.Facts) {
 	p(self+" kill-speaker "+victim, "SIGKILL the speaker announcing "+l2IP+": another node takes over")
 	p(self+" start-speaker "+victim, "bring it back")
 	p(self+" stop-speaker "+victim, "graceful hand-over (SIGTERM)")
-	p(self+" cut-link "+victim, "pull its cable: L2 fails over at once; its BGP routes go at hold-time expiry (9 s)")
+	p(self+" cut-link "+victim, "pull its cable: L2 moves, BFD takes its BGP routes away (~1 s)")
 	p(self+" restore-link "+victim, "plug it back in")
 	fmt.Fprintf(w, "  Logs: %s/*.log (controller.log, speaker-node1.log, ...)\n", l.Dir)
 	fmt.Fprintln(w, "  Stop: Ctrl-C here, or `make lab-down` from another shell: removes every namespace, process and file of the lab.")
