@@ -33,7 +33,7 @@ func l2Scenarios() []Scenario {
 		},
 		{
 			Name:        "l2-handover",
-			Description: "L2 graceful hand-over (SIGTERM; the node stops serving once its speaker exited): failed probes, time until the next owner answers",
+			Description: "L2 graceful hand-over (SIGTERM): failed probes, probes still reaching the old node after its speaker exited, time until the next owner answers",
 			Run:         runL2Handover,
 		},
 		{
