@@ -18,6 +18,7 @@ import (
 )
 
 func main() {
+	cmdutil.TuneGC()
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "controller:", err)
 		os.Exit(1)

@@ -22,6 +22,7 @@ import (
 )
 
 func main() {
+	cmdutil.TuneGC()
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "speaker:", err)
 		os.Exit(1)

@@ -65,6 +65,7 @@ func BenchmarkController1000(b *testing.B) {
 		coldStart := time.Since(start)
 		_, peak1, _ := procutil.Memory(pid)
 		_, peak2, _ := procutil.Memory(pid2)
+		anon, file, _ := procutil.Breakdown(pid2)
 		stop2()
 		b.ReportMetric(base.wall.Seconds(), "creates_s")
 		b.ReportMetric((withCtrl.wall).Seconds(), "creates+assign_s")
@@ -72,6 +73,8 @@ func BenchmarkController1000(b *testing.B) {
 		b.ReportMetric(coldStart.Seconds(), "coldstart_s")
 		b.ReportMetric((withCtrl.cpu - base.cpu).Seconds(), "apiserver_extra_cpu_s")
 		b.ReportMetric(float64(max(peak1, peak2))/(1<<20), "controller_peak_MiB")
+		b.ReportMetric(float64(anon)/(1<<20), "controller_anon_MiB")
+		b.ReportMetric(float64(file)/(1<<20), "controller_file_MiB")
 	}
 }
 
@@ -118,7 +121,7 @@ func createServices(b *testing.B, ns benchNS, n int, class string) {
 				s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("s%04d", i), Namespace: ns.app},
 					Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": "x"},
 						AllocateLoadBalancerNodePorts: ptr(false), // 3,000 Services would exhaust the node ports
-						Ports: []corev1.ServicePort{{Port: 80, Protocol: corev1.ProtocolTCP}}}}
+						Ports:                         []corev1.ServicePort{{Port: 80, Protocol: corev1.ProtocolTCP}}}}
 				if class != "" {
 					s.Spec.LoadBalancerClass = &class
 				}
@@ -213,6 +216,7 @@ func startController(b *testing.B, bin, kubeconfig, ns string) (stop func(), pid
 	cmd := exec.Command(bin, "--kubeconfig", kubeconfig, "--namespace", ns, "--metrics-bind-address", "0",
 		"--health-probe-bind-address", "0", "--log-level", "error")
 	cmd.Stderr = os.Stderr
+	cmd.Env = os.Environ()                                             // PYLON_BENCH_* aside, GOGC/GOMEMLIMIT/GODEBUG pass through for experiments
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the benchmark
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)

@@ -63,6 +63,30 @@ func Memory(pid int) (rss, peak int64, err error) {
 	return rss, peak, nil
 }
 
+// Breakdown returns a process's resident memory split into anonymous
+// (heap, stacks) and file-backed (the mapped binary) parts, in bytes.
+func Breakdown(pid int) (anon, file int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("read status of pid %d: %w", pid, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		kb, perr := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch {
+		case perr != nil:
+		case k == "RssAnon":
+			anon = kb * 1024
+		case k == "RssFile":
+			file = kb * 1024
+		}
+	}
+	return anon, file, nil
+}
+
 // FindPID returns the first process whose command line satisfies match.
 func FindPID(match func(cmdline []string) bool) (int, error) {
 	dirs, err := filepath.Glob("/proc/[0-9]*")
