@@ -53,6 +53,10 @@ func benchCmd(args []string) int {
 		fmt.Fprintln(os.Stderr, "pylon-lab bench: no scenarios registered")
 		return 1
 	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "pylon-lab bench: must run as root (labs are network namespaces)")
+		return 1
+	}
 	if missing := labtest.Missing(lab.Options{}); len(missing) > 0 {
 		fmt.Fprintf(os.Stderr, "pylon-lab bench: missing: %s\n", strings.Join(missing, "; "))
 		return 1

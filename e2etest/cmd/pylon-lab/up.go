@@ -72,8 +72,12 @@ func up(args []string) int {
 		fmt.Fprintln(os.Stderr, "pylon-lab up:", err)
 		return 2
 	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "pylon-lab up: must run as root (it creates network namespaces): sudo make lab")
+		return 1
+	}
 	if missing := labtest.Missing(f.opts); len(missing) > 0 {
-		fmt.Fprintf(os.Stderr, "pylon-lab up: missing: %s\n", strings.Join(missing, "; "))
+		fmt.Fprintf(os.Stderr, "pylon-lab up: missing: %s (make lab installs them)\n", strings.Join(missing, "; "))
 		return 1
 	}
 	level := slog.LevelWarn
