@@ -99,3 +99,12 @@ func TestRunnerStopsWhenCancelled(t *testing.T) {
 		t.Errorf("ran %d scenarios, %d results; want 1 after cancel", ran, len(rep.Results))
 	}
 }
+
+func TestRunnerSurvivesPanic(t *testing.T) {
+	boom := Scenario{Name: "boom", Run: func(context.Context, *Env) ([]Figure, error) { panic("kaboom") }}
+	ok := Scenario{Name: "ok", Run: func(context.Context, *Env) ([]Figure, error) { return nil, nil }}
+	rep := (&Runner{Env: &Env{}, ReadLoad: func() (Load, error) { return Load{}, nil }}).Run(context.Background(), []Scenario{boom, ok})
+	if len(rep.Results) != 2 || !strings.Contains(rep.Results[0].Error, "panicked: kaboom") || rep.Results[1].Error != "" {
+		t.Errorf("results %+v", rep.Results)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 )
 
@@ -46,7 +47,7 @@ func (r *Runner) Run(ctx context.Context, scenarios []Scenario) *Report {
 		res.LoadStart, _ = load()
 		r.Env.Printf("[%s] %s (load %s)", s.Name, s.Description, res.LoadStart)
 		t0 := now()
-		figs, err := s.Run(ctx, r.Env)
+		figs, err := runOne(ctx, s, r.Env)
 		if cerr := r.Env.closeLabs(context.WithoutCancel(ctx)); err == nil && cerr != nil {
 			err = fmt.Errorf("close labs: %w", cerr)
 		}
@@ -62,4 +63,15 @@ func (r *Runner) Run(ctx context.Context, scenarios []Scenario) *Report {
 	rep.Finished = now()
 	rep.LoadEnd, _ = load()
 	return rep
+}
+
+// runOne runs a scenario, turning a panic into an error so the report of
+// the others survives.
+func runOne(ctx context.Context, s Scenario, env *Env) (figs []Figure, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("scenario %s panicked: %v\n%s", s.Name, p, debug.Stack())
+		}
+	}()
+	return s.Run(ctx, env)
 }
