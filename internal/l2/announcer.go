@@ -61,6 +61,7 @@ type Announcer struct {
 	foreign      chan ForeignSighting
 	stats        statsTable
 	started      atomic.Bool
+	reannounce   atomic.Bool // Reannounce was called
 }
 
 // New validates cfg and returns an Announcer. It starts nothing and opens
@@ -105,6 +106,17 @@ func (a *Announcer) SetAnnouncements(want map[netip.Addr][]string) {
 	a.mu.Lock()
 	a.want = w
 	a.mu.Unlock()
+	signal(a.kick)
+}
+
+// Reannounce repeats the takeover burst (gratuitous ARPs, unsolicited
+// NAs: one at once, a few more over the next seconds) for every announced
+// IP, for when another node may have claimed them meanwhile and clients
+// may have followed it: after a network partition healed, the side that
+// kept an address never took it over, so it would otherwise not tell the
+// clients until the next refresh. The call never blocks.
+func (a *Announcer) Reannounce() {
+	a.reannounce.Store(true)
 	signal(a.kick)
 }
 

@@ -146,6 +146,55 @@ func TestTakeoverBurstAndRefresh(t *testing.T) {
 	})
 }
 
+func TestReannounceRepeatsTheBurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		netw := l2test.NewNetwork()
+		tap := netw.Tap()
+		nd := startNode(t, netw, nodeMAC)
+		nd.a.SetAnnouncements(map[netip.Addr][]string{svc4: nil, svc6: nil})
+		time.Sleep(10 * time.Second) // past the takeover burst
+		synctest.Wait()
+		summaries(tap)
+
+		start := time.Now()
+		nd.a.Reannounce()
+		synctest.Wait()
+		one := sortFrames(append(gratuitous4(nodeMAC), unsolicited6(nodeMAC)))
+		for _, at := range []time.Duration{0, 500 * time.Millisecond, 2 * time.Second, 5 * time.Second} {
+			time.Sleep(at - time.Since(start))
+			synctest.Wait()
+			if diff := cmp.Diff(one, sortFrames(summaries(tap)), addrCmp); diff != "" {
+				t.Fatalf("frames at +%v after Reannounce (-want +got):\n%s", at, diff)
+			}
+		}
+		// Then the refresh, 30 s after the end of the new burst.
+		time.Sleep(29 * time.Second)
+		synctest.Wait()
+		if got := summaries(tap); len(got) != 0 {
+			t.Errorf("frames before the refresh: %+v", got)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if diff := cmp.Diff(one, sortFrames(summaries(tap)), addrCmp); diff != "" {
+			t.Fatalf("refresh (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestReannounceWithoutAnnouncementsSendsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		netw := l2test.NewNetwork()
+		tap := netw.Tap()
+		nd := startNode(t, netw, nodeMAC)
+		nd.a.Reannounce()
+		time.Sleep(6 * time.Second)
+		synctest.Wait()
+		if got := summaries(tap); len(got) != 0 {
+			t.Errorf("frames: %+v", got)
+		}
+	})
+}
+
 func TestAnswersAndGivesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		netw := l2test.NewNetwork()

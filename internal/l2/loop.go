@@ -87,6 +87,9 @@ func (l *loop) reconcile(now time.Time) {
 		l.dirty = false
 		l.applyPlan(now)
 	}
+	if l.a.reannounce.Swap(false) {
+		l.sched.restart(now)
+	}
 	for name, ips := range l.sched.takeDue(now, l.a.refresh) {
 		l.resp[name].announce(ips)
 	}

@@ -55,6 +55,14 @@ func (s schedule) apply(diff map[string]change, now time.Time) {
 	}
 }
 
+// restart starts the burst again, at now, for every IP on every
+// interface.
+func (s schedule) restart(now time.Time) {
+	for k := range s {
+		s[k] = sendState{start: now}
+	}
+}
+
 // takeDue returns, per interface, the IPs due for an announcement at now and
 // counts them as sent. Several due sends of one IP (after a stall) collapse
 // into one.

@@ -75,3 +75,21 @@ func TestScheduleTakeDue(t *testing.T) {
 		t.Error("next after removing everything")
 	}
 }
+
+func TestScheduleRestart(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	a := netip.MustParseAddr("10.0.0.1")
+	s := schedule{}
+	s.apply(map[string]change{"eth0": {added: []netip.Addr{a}}}, t0)
+	for _, at := range []time.Duration{0, 500 * time.Millisecond, 2 * time.Second, 5 * time.Second} {
+		s.takeDue(t0.Add(at), 30*time.Second)
+	}
+	t1 := t0.Add(10 * time.Second)
+	s.restart(t1)
+	want := map[string][]netip.Addr{"eth0": {a}}
+	for _, at := range []time.Duration{0, 500 * time.Millisecond, 2 * time.Second, 5 * time.Second, 35 * time.Second} {
+		if diff := cmp.Diff(want, s.takeDue(t1.Add(at), 30*time.Second), addrCmp); diff != "" {
+			t.Fatalf("at +%v after restart (-want +got):\n%s", at, diff)
+		}
+	}
+}

@@ -48,6 +48,7 @@ type Announcer interface {
 	Changed() <-chan struct{}
 	Foreign() <-chan l2.ForeignSighting
 	Stats() l2.Stats
+	Reannounce()
 }
 
 // Router is the BGP seam (bgp.Server satisfies it).

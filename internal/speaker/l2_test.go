@@ -204,3 +204,38 @@ func TestL2EventsNameEveryServiceAndAddress(t *testing.T) {
 		return cmp.Equal(want, got), fmt.Sprintf("L2Announced events (-want +got):\n%s", cmp.Diff(want, got))
 	})
 }
+
+func TestL2ReannouncesWhenASpeakerJoins(t *testing.T) {
+	h := newHarness(t, "a", "b", "c")
+	h.apply(l2Pool("l2", "192.168.77.136/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	h.service("web", false, []string{"192.168.77.136"}, "a", "b", "c")
+	owner := h.winner("192.168.77.136", "a", "b", "c")
+	h.waitOwner("192.168.77.136", owner)
+	before := map[string]int{}
+	for s, n := range h.nodes {
+		before[s] = n.announcer.Reannounced()
+	}
+	// A speaker joins (it cannot win: its node is excluded), as one coming
+	// back from a healed partition would: the owner announces its address
+	// again, the others own nothing to announce.
+	h.createNode("d", 3)
+	n := &corev1.Node{}
+	if err := h.c.Get(context.Background(), client.ObjectKey{Name: h.nodeName("d")}, n); err != nil {
+		t.Fatal(err)
+	}
+	n.Labels[v1beta1.LabelExcludeFromLB] = ""
+	if err := h.c.Update(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	h.startSpeaker("d")
+	eventually(t, func() (bool, string) {
+		got := h.nodes[owner].announcer.Reannounced() - before[owner]
+		return got == 1, fmt.Sprintf("owner %s re-announced %d times, want 1", owner, got)
+	})
+	h.waitOwner("192.168.77.136", owner)
+	for s := range before {
+		if got := h.nodes[s].announcer.Reannounced() - before[s]; s != owner && got != 0 {
+			t.Errorf("%s owns nothing but re-announced %d times", s, got)
+		}
+	}
+}

@@ -41,6 +41,10 @@ func (a *Agent) syncL2() {
 	if !maps.EqualFunc(owned, a.st.l2Owned, sameAnnouncement) {
 		a.cfg.Announcer.SetAnnouncements(want)
 	}
+	if a.membersJoined(members) && len(owned) > 0 {
+		a.log.Info("a speaker joined; announcing this node's addresses again", "addresses", len(owned))
+		a.cfg.Announcer.Reannounce()
+	}
 	a.st.l2Owned = owned
 	a.metrics.l2Owned.Set(float64(len(owned)))
 }
@@ -68,6 +72,22 @@ func (a *Agent) observeTakeovers(p plan.L2Plan, owned map[netip.Addr]plan.L2Anno
 	for _, ann := range p.Announcements {
 		a.st.l2Owners[ann.IP] = ann.Node
 	}
+}
+
+// membersJoined records the live members and reports whether one joined
+// since the last L2 sync. A member that joins may come back from the other
+// side of a healed partition, where it took over addresses this node kept:
+// clients then follow the other side until this node announces them
+// again.
+func (a *Agent) membersJoined(members []plan.Member) bool {
+	now := make(map[string]bool, len(members))
+	joined := false
+	for _, m := range members {
+		now[m.Name] = true
+		joined = joined || (a.st.l2Members != nil && !a.st.l2Members[m.Name])
+	}
+	a.st.l2Members = now
+	return joined
 }
 
 // l2Open reports whether this speaker may answer ARP/NDP yet: it has met

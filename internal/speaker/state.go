@@ -38,6 +38,7 @@ type state struct {
 
 	l2Owned          map[netip.Addr]plan.L2Announcement
 	l2Owners         map[netip.Addr]string // owner of every address in the last plan
+	l2Members        map[string]bool       // live members at the last L2 sync; nil before it
 	membersChangedAt time.Time
 	l2Skips          map[string]plan.Reason // "svc ip" -> reason last reported
 	l2Status         map[string]string      // Service key -> signature of the status written

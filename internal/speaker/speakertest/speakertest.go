@@ -131,10 +131,11 @@ type Announcer struct {
 	changed chan struct{}
 	foreign chan l2.ForeignSighting
 
-	mu       sync.Mutex
-	ifaces   []l2.Interface
-	announce map[netip.Addr][]string
-	watched  []netip.Addr
+	mu          sync.Mutex
+	ifaces      []l2.Interface
+	announce    map[netip.Addr][]string
+	watched     []netip.Addr
+	reannounced int
 }
 
 // NewAnnouncer returns a fake with interface eth0.
@@ -189,6 +190,20 @@ func (a *Announcer) Foreign() <-chan l2.ForeignSighting { return a.foreign }
 
 // Sight injects a sighting of another host claiming ip.
 func (a *Announcer) Sight(ip netip.Addr) { a.foreign <- l2.ForeignSighting{IP: ip, Interface: "eth0"} }
+
+// Reannounce counts the calls.
+func (a *Announcer) Reannounce() {
+	a.mu.Lock()
+	a.reannounced++
+	a.mu.Unlock()
+}
+
+// Reannounced returns how many times Reannounce was called.
+func (a *Announcer) Reannounced() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.reannounced
+}
 
 // Stats returns empty counters.
 func (a *Announcer) Stats() l2.Stats { return l2.Stats{} }
