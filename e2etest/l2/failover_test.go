@@ -99,3 +99,26 @@ func testSIGTERM(t *testing.T, s *suite) {
 		}
 	}
 }
+
+// testPartition: the owner is cut off from the other speakers (its link
+// stays up, so the client still reaches every node): the others elect a
+// new owner, which the client follows; once the partition heals, the
+// address goes back to its owner, and the client follows again.
+func testPartition(t *testing.T, s *suite) {
+	ctx := context.Background()
+	svc := s.create(t, svcSpec{name: "partition", families: dualStack})
+	nodes := s.live()
+	owner := predict(t, svc.ips, nodes)
+	s.waitOwner(t, svc, owner)
+	rest := others(nodes, owner)
+	if err := s.l.Partition(ctx, []string{owner}, rest); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.l.Heal(context.Background()) })
+	s.waitOwner(t, svc, predict(t, svc.ips, rest))
+	if err := s.l.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.waitMembers(t, nodes)
+	s.waitOwner(t, svc, owner)
+}

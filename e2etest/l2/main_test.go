@@ -92,6 +92,7 @@ func TestL2(t *testing.T) {
 		{"Kill", testKill},
 		{"LinkDown", testLinkDown},
 		{"SIGTERM", testSIGTERM},
+		{"Partition", testPartition},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s.reset(t)
@@ -128,13 +129,16 @@ func (s *suite) serveAltPort(t *testing.T) {
 	}
 }
 
-// reset brings the lab back to the baseline: every link up, every speaker
+// reset brings the lab back to the baseline: no partition, every link up, every speaker
 // running, no test labels, no extra advertisements. Services are removed
 // by the subtests that made them (t.Cleanup).
 func (s *suite) reset(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if err := s.l.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range s.l.NodeNames() {
 		if err := s.l.RestoreLink(ctx, n); err != nil {
 			t.Fatal(err)
