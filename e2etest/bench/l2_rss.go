@@ -13,6 +13,7 @@ import (
 type rssTrial struct {
 	idleRSS, rss   uint64        // largest speaker RSS before the Services and once all are announced
 	creates, total time.Duration // the creates alone; first create → all announced
+	cpu            time.Duration // largest speaker CPU time spent until all were announced
 }
 
 func runL2RSS(ctx context.Context, env *Env) ([]Figure, error) {
@@ -22,8 +23,9 @@ func runL2RSS(ctx context.Context, env *Env) ([]Figure, error) {
 		if err != nil {
 			return rssFigures(trials), fmt.Errorf("trial %d: %w", i+1, err)
 		}
-		env.Printf("trial %d: %d Services created in %v, all announced after %v; speaker RSS %.1f MiB (idle %.1f MiB)", i+1,
-			scaleServices, t.creates.Round(time.Millisecond), t.total.Round(time.Millisecond), float64(t.rss)/mib, float64(t.idleRSS)/mib)
+		env.Printf("trial %d: %d Services created in %v, all announced after %v; speaker RSS %.1f MiB (idle %.1f MiB), CPU %v", i+1,
+			scaleServices, t.creates.Round(time.Millisecond), t.total.Round(time.Millisecond), float64(t.rss)/mib, float64(t.idleRSS)/mib,
+			t.cpu.Round(10*time.Millisecond))
 		trials = append(trials, t)
 	}
 	return rssFigures(trials), nil
@@ -41,6 +43,10 @@ func rssOnce(ctx context.Context, env *Env) (rssTrial, error) {
 	if t.idleRSS, err = b.speakerRSS(); err != nil {
 		return t, err
 	}
+	cpu0, err := b.speakerCPU()
+	if err != nil {
+		return t, err
+	}
 	start, end, err := scaleBulk(b.l).Create(ctx, b.l.Admin.Kube)
 	if err != nil {
 		return t, err
@@ -55,8 +61,27 @@ func rssOnce(ctx context.Context, env *Env) (rssTrial, error) {
 		return t, fmt.Errorf("speakers announce %d of %d addresses: %w (%v)", owned, scaleServices, err, b.l.CheckPylon())
 	}
 	t.total = time.Since(start)
-	t.rss, err = b.speakerRSS()
+	if t.rss, err = b.speakerRSS(); err != nil {
+		return t, err
+	}
+	cpu1, err := b.speakerCPU()
+	for n := range cpu1 {
+		t.cpu = max(t.cpu, cpu1[n]-cpu0[n])
+	}
 	return t, err
+}
+
+// speakerCPU returns the CPU time of each of the lab's speakers.
+func (b *l2Lab) speakerCPU() (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for _, n := range b.l.NodeNames() {
+		u, err := b.l.Speaker(n).Usage()
+		if err != nil {
+			return nil, fmt.Errorf("speaker %s usage: %w", n, err)
+		}
+		out[n] = u.CPU
+	}
+	return out, nil
 }
 
 // speakerRSS returns the largest RSS of the lab's speakers.
@@ -80,11 +105,14 @@ func rssFigures(trials []rssTrial) []Figure {
 	idle := SummarizeValues(collect(trials, func(t rssTrial) float64 { return float64(t.idleRSS) / mib }))
 	total := SummarizeValues(collect(trials, func(t rssTrial) float64 { return t.total.Seconds() }))
 	creates := SummarizeValues(collect(trials, func(t rssTrial) float64 { return t.creates.Seconds() }))
+	cpu := SummarizeValues(collect(trials, func(t rssTrial) float64 { return t.cpu.Seconds() }))
 	return []Figure{
 		{Name: "Speaker RSS (largest of 3), 1,000 announced L2 Services", Value: rss.P50, Unit: "MiB",
 			Spread: rss.Spread("MiB"), MetalLB: "98–113 MiB", Target: "≤ 50 MiB", Pass: Met(rss.P50 <= 50),
 			Note: fmt.Sprintf("read once every address is announced; idle before the Services %s MiB", Format(idle.P50))},
 		{Name: "1,000 L2 Services created → all announced", Value: total.P50, Unit: "s", Spread: total.Spread("s"),
 			Note: fmt.Sprintf("from the first create; the creates (4 clients, with EndpointSlices) took %s s", Format(creates.P50))},
+		{Name: "Speaker CPU (largest of 3) until 1,000 L2 Services are announced", Value: cpu.P50, Unit: "CPU-s", Spread: cpu.Spread("CPU-s"),
+			Note: "each speaker recomputes the whole L2 plan on every Service/EndpointSlice change"},
 	}
 }
