@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"time"
@@ -56,6 +57,7 @@ type Options struct {
 // Secrets in the install namespace.
 func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options, health *Health) (ctrl.Manager, error) {
 	byObject := configwatch.CacheByObject(opts.Namespace)
+	maps.Copy(byObject, cacheTrims())
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: scheme,
 		Cache:  cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()},

@@ -1,0 +1,54 @@
+package speaker
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// cacheTrims keeps in the speaker's cache only what it reads of Services
+// and EndpointSlices: every node caches every one of them, so what is
+// dropped here is memory saved on every node.
+func cacheTrims() map[client.Object]cache.ByObject {
+	return map[client.Object]cache.ByObject{
+		&corev1.Service{}:            {Transform: trimService},
+		&discoveryv1.EndpointSlice{}: {Transform: trimEndpointSlice},
+	}
+}
+
+// trimService keeps identity, labels, the fields that decide whether and
+// how the Service is announced, and its load-balancer status.
+func trimService(obj any) (any, error) {
+	s, ok := obj.(*corev1.Service)
+	if !ok {
+		return obj, nil
+	}
+	out := &corev1.Service{TypeMeta: s.TypeMeta, ObjectMeta: trimMeta(s.ObjectMeta)}
+	out.Spec.Type = s.Spec.Type
+	out.Spec.LoadBalancerClass = s.Spec.LoadBalancerClass
+	out.Spec.ExternalTrafficPolicy = s.Spec.ExternalTrafficPolicy
+	out.Status.LoadBalancer = s.Status.LoadBalancer
+	return out, nil
+}
+
+// trimEndpointSlice keeps, per endpoint, only its node and conditions.
+func trimEndpointSlice(obj any) (any, error) {
+	es, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return obj, nil
+	}
+	out := &discoveryv1.EndpointSlice{TypeMeta: es.TypeMeta, ObjectMeta: trimMeta(es.ObjectMeta), AddressType: es.AddressType}
+	out.Endpoints = make([]discoveryv1.Endpoint, len(es.Endpoints))
+	for i, ep := range es.Endpoints {
+		out.Endpoints[i] = discoveryv1.Endpoint{NodeName: ep.NodeName, Conditions: ep.Conditions}
+	}
+	return out, nil
+}
+
+// trimMeta keeps what identifies an object and its labels.
+func trimMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+		Labels: m.Labels, CreationTimestamp: m.CreationTimestamp, DeletionTimestamp: m.DeletionTimestamp}
+}

@@ -1,0 +1,41 @@
+package speaker
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestTrimKeepsWhatThePlanReads: the plan's view of a trimmed Service is
+// the view of the full one.
+func TestTrimKeepsWhatThePlanReads(t *testing.T) {
+	ready, node := false, "n1"
+	local := corev1.ServiceExternalTrafficPolicyLocal
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns", UID: "u", Labels: map[string]string{"a": "b"},
+		Annotations: map[string]string{"big": "x"}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "m"}}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, ExternalTrafficPolicy: local, Selector: map[string]string{"app": "x"},
+			Ports: []corev1.ServicePort{{Port: 80}}},
+		Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: "10.0.0.1"}}}}}
+	es := discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "e", Labels: map[string]string{discoveryv1.LabelServiceName: "s"}},
+		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.244.0.1"}, NodeName: &node},
+			{Addresses: []string{"10.244.0.2"}, NodeName: &node, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}
+	ts, _ := trimService(svc)
+	tes, _ := trimEndpointSlice(&es)
+	want := serviceFrom(svc, []discoveryv1.EndpointSlice{es})
+	got := serviceFrom(ts.(*corev1.Service), []discoveryv1.EndpointSlice{*tes.(*discoveryv1.EndpointSlice)})
+	if diff := cmp.Diff(want, got, cmpAddr); diff != "" {
+		t.Errorf("plan view changed by trimming (-want +got):\n%s", diff)
+	}
+	if trimmed := ts.(*corev1.Service); trimmed.Annotations != nil || trimmed.ManagedFields != nil || trimmed.Spec.Ports != nil {
+		t.Errorf("trimmed Service keeps %+v", trimmed)
+	}
+	if !announceable(ts.(*corev1.Service), "") {
+		t.Error("trimmed Service no longer announceable")
+	}
+}
+
+var cmpAddr = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
