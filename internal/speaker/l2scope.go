@@ -1,0 +1,111 @@
+package speaker
+
+import (
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/pylonlb/pylon/internal/speaker/plan"
+)
+
+// l2Track lets the L2 sync recompute only what a change touches. Election
+// is per group of linked addresses (a dual-stack Service's addresses, an
+// address shared by Services), so the owners of a Service's group depend
+// only on the Services of that group, the members, the Nodes and the
+// configuration. A change to some Services recomputes the groups they
+// belong to, before and after the change; anything else recomputes all.
+type l2Track struct {
+	ipIndex map[netip.Addr]map[string]bool // address -> Services using it
+	dirty   map[string][]netip.Addr        // changed Services -> addresses before the change
+	full    bool                           // everything must be recomputed
+	planned bool                           // a full plan was computed once
+	members string                         // signature of the members at the last plan
+	ann     map[netip.Addr]plan.L2Announcement
+}
+
+// newL2Track returns an empty tracker that asks for a full plan.
+func newL2Track() l2Track {
+	return l2Track{ipIndex: map[netip.Addr]map[string]bool{}, dirty: map[string][]netip.Addr{},
+		ann: map[netip.Addr]plan.L2Announcement{}}
+}
+
+// serviceChanged records that a Service's addresses went from old to new.
+func (t *l2Track) serviceChanged(key string, old, new []netip.Addr) {
+	if _, seen := t.dirty[key]; !seen {
+		t.dirty[key] = old
+	}
+	for _, ip := range old {
+		delete(t.ipIndex[ip], key)
+		if len(t.ipIndex[ip]) == 0 {
+			delete(t.ipIndex, ip)
+		}
+	}
+	for _, ip := range new {
+		if t.ipIndex[ip] == nil {
+			t.ipIndex[ip] = map[string]bool{}
+		}
+		t.ipIndex[ip][key] = true
+	}
+}
+
+// scope returns the Services whose groups must be recomputed and every
+// address of those groups, before and after the changes; all Services
+// when everything must be.
+func (t *l2Track) scope(services map[string]plan.Service, members []plan.Member) (keys []string, ips map[netip.Addr]bool, full bool) {
+	sig := membersSignature(members)
+	full = t.full || !t.planned || sig != t.members
+	t.members = sig
+	ips = map[netip.Addr]bool{}
+	if full {
+		for ip := range t.ann {
+			ips[ip] = true
+		}
+		for _, s := range services {
+			for _, ip := range s.IPs {
+				ips[ip] = true
+			}
+		}
+		return slices.Sorted(maps.Keys(services)), ips, true
+	}
+	seen := map[string]bool{}
+	queue := slices.Sorted(maps.Keys(t.dirty))
+	for len(queue) > 0 {
+		key := queue[0]
+		queue = queue[1:]
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		for _, ip := range slices.Concat(t.dirty[key], services[key].IPs) {
+			ips[ip] = true
+			for other := range t.ipIndex[ip] {
+				if !seen[other] {
+					queue = append(queue, other)
+				}
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen)), ips, false
+}
+
+// done clears the changes after a plan.
+func (t *l2Track) done() {
+	clear(t.dirty)
+	t.full, t.planned = false, true
+}
+
+// membersSignature identifies the members as the plan sees them.
+func membersSignature(members []plan.Member) string {
+	var sb strings.Builder
+	for _, m := range members {
+		sb.WriteString(m.Name)
+		if m.Draining {
+			sb.WriteString("!")
+		}
+		sb.WriteString(":")
+		sb.WriteString(strings.Join(m.Interfaces, ","))
+		sb.WriteString(";")
+	}
+	return sb.String()
+}
