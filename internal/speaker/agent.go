@@ -231,10 +231,15 @@ func (a *Agent) runComponent(ctx context.Context, wg *sync.WaitGroup, errs chan<
 func (a *Agent) loop(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan error) error {
 	grace := a.cfg.Clock.NewTimer(a.cfg.StartupGrace)
 	defer grace.Stop()
+	defer a.stopStatusTimer()
 	for {
 		var routerChanged <-chan struct{}
 		if a.st.router != nil {
 			routerChanged = a.st.router.Changed()
+		}
+		var statusDue <-chan time.Time
+		if a.st.bgpStatusTimer != nil {
+			statusDue = a.st.bgpStatusTimer.C()
 		}
 		select {
 		case <-ctx.Done():
@@ -248,6 +253,8 @@ func (a *Agent) loop(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan
 		case <-routerChanged:
 		case <-grace.C():
 			a.st.graceOver = true
+		case <-statusDue:
+			a.st.bgpStatusTimer = nil
 		case s := <-a.cfg.Announcer.Foreign():
 			a.foreign(s)
 			continue

@@ -90,7 +90,6 @@ func (a *Agent) recomputeRoutes(key string, sessions []*model.Peer, affected map
 	} else {
 		a.st.routes[key] = routes
 	}
-	a.reportBGPChange(key, old, routes)
 }
 
 // applyPrefix announces or withdraws one prefix after its contributions
@@ -223,21 +222,6 @@ func (a *Agent) peerConfigs(sessions []*model.Peer) []bgp.PeerConfig {
 	return out
 }
 
-// reportBGPChange emits an event when this node starts or stops
-// announcing a Service's prefixes.
-func (a *Agent) reportBGPChange(key string, old, routes []plan.Route) {
-	svc := a.st.objects[key]
-	if svc == nil {
-		return
-	}
-	switch {
-	case len(routes) == 0 && len(old) > 0:
-		a.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonBGPWithdrawn, "Withdraw", "Node %s withdrew %s", a.cfg.NodeName, describeRoutes(old))
-	case len(routes) > 0:
-		a.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonBGPAnnounced, "Announce", "Node %s announces %s", a.cfg.NodeName, describeRoutes(routes))
-	}
-}
-
 // reportBGPSkips remembers why a Service's addresses are not announced
 // from this node. Not announcing from some nodes is normal (node
 // selectors, Local policy), so nothing is emitted; the reasons feed
@@ -266,15 +250,6 @@ func (a *Agent) reportConflict(prefix netip.Prefix, p plan.Path) {
 				"BGPAdvertisements %s set different localPref for %s; using %d from %s", strings.Join(p.Conflict, ", "), prefix, p.LocalPref, p.Conflict[0])
 		}
 	}
-}
-
-// describeRoutes renders routes for events: "10.0.0.1/32 to frr,bird".
-func describeRoutes(routes []plan.Route) string {
-	var parts []string
-	for _, r := range routes {
-		parts = append(parts, fmt.Sprintf("%s to %s", r.Prefix, strings.Join(r.Peers, ",")))
-	}
-	return strings.Join(slices.Compact(parts), "; ")
 }
 
 // toBGPPath converts a merged plan path.

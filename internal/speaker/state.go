@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
@@ -45,6 +46,11 @@ type state struct {
 	l2Gone           map[string]bool        // Services whose L2 status was deleted
 	selfUID          types.UID
 	bgpStatus        *v1beta1.ServiceBGPStatusStatus // last written
+	bgpStatusNext    time.Time                       // no rebuild before (see writeBGPStatus)
+	bgpStatusTimer   clock.Timer                     // wakes the loop for a deferred rebuild
+	bgpReported      map[string]plan.BGPAnnouncement // per Service, what reportBGP last saw
+	bgpReportSeeded  bool                            // reportBGP has seen every Service once
+	bgpNodesSig      string                          // plan-relevant Node data at the last reportBGP
 
 	router       Router
 	routerID     netip.Addr
@@ -71,6 +77,8 @@ func newState() state {
 		byPrefix:  map[netip.Prefix]map[string]bool{},
 		announced: map[netip.Prefix]plan.Path{},
 		bgpSkips:  map[string]plan.Reason{},
+
+		bgpReported: map[string]plan.BGPAnnouncement{},
 	}
 }
 
@@ -94,6 +102,7 @@ func (a *Agent) sync(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan
 	}
 	a.syncL2()
 	a.syncBGP(ctx, compCtx, wg, errs, p.configDirty || selfChanged, changed)
+	a.reportBGP(p.configDirty, p.nodesChanged, changed)
 	if a.st.router != nil {
 		a.collector.publishSessions(a.st.router.Sessions())
 	}

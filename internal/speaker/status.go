@@ -22,8 +22,24 @@ type StatusWriter interface {
 	Delete(obj client.Object)
 }
 
-// bgpStatusInterval spaces writes of this node's ServiceBGPStatus.
-const bgpStatusInterval = time.Second
+// BGP status spacing: at least bgpStatusInterval between writes of this
+// node's ServiceBGPStatus, plus bgpStatusPerService per Service it lists,
+// up to bgpStatusMaxInterval. Each write sends every entry, and the API
+// server's server-side apply of a keyed list costs in proportion (measured
+// in the lab: ~0.17 CPU-s per write of 1,000 entries, +20 CPU-s while
+// 1,000 Services were created): this caps that work at about 100 entries
+// per second per node, whatever the number of Services.
+const (
+	bgpStatusInterval    = time.Second
+	bgpStatusPerService  = 10 * time.Millisecond
+	bgpStatusMaxInterval = 30 * time.Second
+)
+
+// bgpStatusSpacing is the time to leave after a write of a status listing
+// n Services.
+func bgpStatusSpacing(n int) time.Duration {
+	return min(max(bgpStatusInterval, time.Duration(n)*bgpStatusPerService), bgpStatusMaxInterval)
+}
 
 // writeL2Status publishes, for each Service whose addresses this node
 // owns, a ServiceL2Status naming this node; the first live member removes
@@ -101,9 +117,18 @@ func (a *Agent) cleanL2Status(announced map[string]bool) {
 	}
 }
 
-// writeBGPStatus publishes this node's sessions and announcements.
+// writeBGPStatus publishes this node's sessions and announcements, at
+// most once per bgpStatusSpacing: until then it is not even built (that
+// costs as much as the list is long), and a timer wakes the loop to do it.
 func (a *Agent) writeBGPStatus() {
 	if a.cfg.Status == nil || a.cfg.Namespace == "" || !a.st.selfSeen {
+		return
+	}
+	now := a.cfg.Clock.Now()
+	if now.Before(a.st.bgpStatusNext) {
+		if a.st.bgpStatusTimer == nil {
+			a.st.bgpStatusTimer = a.cfg.Clock.NewTimer(a.st.bgpStatusNext.Sub(now))
+		}
 		return
 	}
 	st := v1beta1.ServiceBGPStatusStatus{Node: a.cfg.NodeName, PrefixCount: len(a.st.announced)}
@@ -135,6 +160,7 @@ func (a *Agent) writeBGPStatus() {
 		return
 	}
 	a.st.bgpStatus = &st
+	a.st.bgpStatusNext = now.Add(bgpStatusSpacing(len(st.Services)))
 	obj := &v1beta1.ServiceBGPStatus{
 		TypeMeta: metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "ServiceBGPStatus"},
 		ObjectMeta: metav1.ObjectMeta{Name: a.cfg.NodeName, Namespace: a.cfg.Namespace,
@@ -144,7 +170,15 @@ func (a *Agent) writeBGPStatus() {
 	if a.st.selfUID != "" {
 		obj.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: a.cfg.NodeName, UID: a.st.selfUID}}
 	}
-	a.cfg.Status.Put(obj, bgpStatusInterval)
+	a.cfg.Status.Put(obj, 0)
+}
+
+// stopStatusTimer stops a pending status rebuild (the loop is ending).
+func (a *Agent) stopStatusTimer() {
+	if a.st.bgpStatusTimer != nil {
+		a.st.bgpStatusTimer.Stop()
+		a.st.bgpStatusTimer = nil
+	}
 }
 
 // statusEqual compares two BGP statuses.

@@ -156,3 +156,47 @@ func Merge(prefix netip.Prefix, routes []Route) Path {
 	p.LargeCommunities = slices.Compact(p.LargeCommunities)
 	return p
 }
+
+// BGPAnnouncement says who announces one Service over BGP: the nodes whose
+// speakers advertise any of its prefixes, the prefixes and the peers they
+// go to. Each list is sorted.
+type BGPAnnouncement struct {
+	Nodes    []string
+	Prefixes []netip.Prefix
+	Peers    []string
+}
+
+// Empty reports whether no node announces the Service.
+func (a BGPAnnouncement) Empty() bool { return len(a.Nodes) == 0 }
+
+// Equal compares two announcements.
+func (a BGPAnnouncement) Equal(b BGPAnnouncement) bool {
+	return slices.Equal(a.Nodes, b.Nodes) && slices.Equal(a.Prefixes, b.Prefixes) && slices.Equal(a.Peers, b.Peers)
+}
+
+// BGPAnnouncers computes who announces one Service: BGPRoutes for every
+// node, each with the sessions its peers' node selectors give it. Every
+// speaker computes the same answer from the same inputs, so one of them
+// can report it for all.
+func BGPAnnouncers(cfg *model.Config, nodes []Node, s *Service) BGPAnnouncement {
+	var out BGPAnnouncement
+	for _, n := range nodes {
+		routes, _ := BGPRoutes(cfg, n, SessionPeers(cfg, n), s)
+		if len(routes) == 0 {
+			continue
+		}
+		out.Nodes = append(out.Nodes, n.Name)
+		for _, r := range routes {
+			out.Prefixes = append(out.Prefixes, r.Prefix)
+			out.Peers = append(out.Peers, r.Peers...)
+		}
+	}
+	slices.Sort(out.Nodes)
+	slices.SortFunc(out.Prefixes, func(a, b netip.Prefix) int {
+		return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
+	})
+	out.Prefixes = slices.Compact(out.Prefixes)
+	slices.Sort(out.Peers)
+	out.Peers = slices.Compact(out.Peers)
+	return out
+}
