@@ -102,6 +102,9 @@ func Setup(mgr ctrl.Manager, opts Options, health *Health) (*Agent, error) {
 // SetupWith registers the configuration watcher and the agent, running
 // the given components, with the manager.
 func SetupWith(mgr ctrl.Manager, opts Options, health *Health, c Components) (*Agent, error) {
+	if err := indexEndpointSlices(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return nil, err
+	}
 	recorder := mgr.GetEventRecorder("pylon-speaker")
 	status := statusq.New(mgr.GetClient(), "pylon-speaker", opts.Logger.With("component", "status"), nil)
 	if err := mgr.Add(manager.RunnableFunc(status.Run)); err != nil {

@@ -123,7 +123,7 @@ func (a *Agent) refreshService(ctx context.Context, key string) {
 		return
 	}
 	var eps discoveryv1.EndpointSliceList
-	if err := a.cfg.Cache.List(ctx, &eps, client.InNamespace(ns), client.MatchingLabels{discoveryv1.LabelServiceName: name}); err != nil {
+	if err := a.cfg.Cache.List(ctx, &eps, client.InNamespace(ns), client.MatchingFields{endpointSliceServiceIndex: name}); err != nil {
 		a.log.Error("list EndpointSlices", "service", key, "error", err)
 	}
 	a.st.services[key] = serviceFrom(svc, eps.Items)

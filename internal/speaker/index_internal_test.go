@@ -1,0 +1,25 @@
+package speaker
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestEndpointSliceService(t *testing.T) {
+	for _, c := range []struct {
+		labels map[string]string
+		want   []string
+	}{
+		{map[string]string{discoveryv1.LabelServiceName: "web"}, []string{"web"}},
+		{map[string]string{"app": "web"}, nil},
+		{nil, nil},
+	} {
+		es := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "x", Labels: c.labels}}
+		if d := cmp.Diff(c.want, endpointSliceService(es)); d != "" {
+			t.Errorf("labels %v (-want +got):\n%s", c.labels, d)
+		}
+	}
+}
