@@ -19,26 +19,45 @@ const (
 	ReasonL2Skipped   = "L2NotAnnounced"
 )
 
-// syncL2 elects the owners of every address and makes this node answer
-// for exactly the ones it owns.
+// syncL2 elects the owners of the addresses a change touches (all of
+// them after a change of members, Nodes or configuration) and makes this
+// node answer for exactly the ones it owns.
 func (a *Agent) syncL2() {
 	members := a.planMembers()
 	if !a.l2Open(members) {
 		return
 	}
-	p := plan.L2(plan.L2Input{Config: a.st.config, Services: a.serviceList(), Nodes: a.st.nodes, Members: members})
-	owned := map[netip.Addr]plan.L2Announcement{}
-	want := map[netip.Addr][]string{}
-	for _, ann := range p.Announcements {
-		if ann.Node == a.cfg.NodeName {
-			owned[ann.IP] = ann
-			want[ann.IP] = ann.Interfaces
+	keys, scopeIPs, full := a.st.l2.scope(a.st.services, members)
+	if !full && len(keys) == 0 {
+		return
+	}
+	svcs := make([]plan.Service, 0, len(keys))
+	for _, k := range keys {
+		if s, ok := a.st.services[k]; ok {
+			svcs = append(svcs, s)
 		}
 	}
-	a.reportL2(owned, p.Skipped)
-	a.observeTakeovers(p, owned, members)
-	a.writeL2Status(p)
-	if !maps.EqualFunc(owned, a.st.l2Owned, sameAnnouncement) {
+	p := plan.L2(plan.L2Input{Config: a.st.config, Services: svcs, Nodes: a.st.nodes, Members: members})
+	prevOwner := a.st.l2.apply(scopeIPs, p)
+	old := a.st.l2Owned
+	owned := maps.Clone(old)
+	for ip := range scopeIPs {
+		delete(owned, ip)
+	}
+	scoped := map[netip.Addr]plan.L2Announcement{} // this node's, among the recomputed
+	for _, ann := range p.Announcements {
+		if ann.Node == a.cfg.NodeName {
+			owned[ann.IP], scoped[ann.IP] = ann, ann
+		}
+	}
+	a.reportL2(old, scoped, p.Skipped, keys, full)
+	a.observeTakeovers(prevOwner, scoped, members)
+	a.writeL2Status(p, keys)
+	if !maps.EqualFunc(owned, old, sameAnnouncement) {
+		want := make(map[netip.Addr][]string, len(owned))
+		for ip, ann := range owned {
+			want[ip] = ann.Interfaces
+		}
 		a.cfg.Announcer.SetAnnouncements(want)
 	}
 	if a.membersJoined(members) && len(owned) > 0 {
@@ -46,20 +65,21 @@ func (a *Agent) syncL2() {
 		a.cfg.Announcer.Reannounce()
 	}
 	a.st.l2Owned = owned
+	a.st.l2.done()
 	a.metrics.l2Owned.Set(float64(len(owned)))
 }
 
 // observeTakeovers times the addresses this node took over from an owner
 // that is gone (dead, left or draining), from the membership change that
 // revealed it.
-func (a *Agent) observeTakeovers(p plan.L2Plan, owned map[netip.Addr]plan.L2Announcement, members []plan.Member) {
+func (a *Agent) observeTakeovers(prevOwner map[netip.Addr]string, scoped map[netip.Addr]plan.L2Announcement, members []plan.Member) {
 	live := map[string]bool{}
 	for _, m := range members {
 		live[m.Name] = !m.Draining
 	}
-	for ip := range owned {
-		prev, had := a.st.l2Owners[ip]
-		if _, mine := a.st.l2Owned[ip]; mine || !had || prev == a.cfg.NodeName || live[prev] {
+	for ip := range scoped {
+		prev := prevOwner[ip]
+		if prev == "" || prev == a.cfg.NodeName || live[prev] {
 			continue
 		}
 		reason := "dead_or_left"
@@ -67,10 +87,6 @@ func (a *Agent) observeTakeovers(p plan.L2Plan, owned map[netip.Addr]plan.L2Anno
 			reason = "draining"
 		}
 		a.metrics.failoverGap.WithLabelValues(reason).Observe(a.cfg.Clock.Since(a.st.membersChangedAt).Seconds())
-	}
-	a.st.l2Owners = map[netip.Addr]string{}
-	for _, ann := range p.Announcements {
-		a.st.l2Owners[ann.IP] = ann.Node
 	}
 }
 
@@ -130,16 +146,16 @@ func (a *Agent) serviceList() []plan.Service {
 }
 
 // reportL2 emits events for the Services whose addresses this node starts
-// announcing, and for Services whose addresses cannot be announced
-// (reported by the elected node's view being empty, so every speaker would
-// report it: only the alphabetically first live member does).
-func (a *Agent) reportL2(owned map[netip.Addr]plan.L2Announcement, skipped []plan.Skipped) {
-	for ip := range owned {
-		if _, had := a.st.l2Owned[ip]; !had {
+// announcing (among the recomputed ones, scoped), and for Services whose
+// addresses cannot be announced (reported by the first live member only,
+// since every speaker sees the same).
+func (a *Agent) reportL2(old, scoped map[netip.Addr]plan.L2Announcement, skipped []plan.Skipped, keys []string, full bool) {
+	for ip := range scoped {
+		if _, had := old[ip]; !had {
 			a.metrics.l2Takeovers.Inc()
 		}
 	}
-	news := newlyAnnounced(a.st.l2Owned, owned)
+	news := newlyAnnounced(old, scoped)
 	for _, key := range slices.Sorted(maps.Keys(news)) {
 		svc := a.st.objects[key]
 		if svc == nil {
@@ -147,9 +163,9 @@ func (a *Agent) reportL2(owned map[netip.Addr]plan.L2Announcement, skipped []pla
 		}
 		ips := news[key]
 		a.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonL2Announced, "Announce",
-			"Node %s announces %s (ARP/NDP on %s)", a.cfg.NodeName, joinAddrs(ips), interfacesText(owned, ips))
+			"Node %s announces %s (ARP/NDP on %s)", a.cfg.NodeName, joinAddrs(ips), interfacesText(scoped, ips))
 	}
-	a.reportSkips(a.st.l2Skips, skipped, ReasonL2Skipped, a.firstMember())
+	a.reportSkips(a.st.l2Skips, skipped, keys, full, ReasonL2Skipped, a.firstMember())
 }
 
 // newlyAnnounced returns, per Service key, the sorted addresses announced
@@ -207,21 +223,32 @@ func (a *Agent) firstMember() bool {
 
 // reportSkips emits a Warning event when an address's reason for not
 // being announced appears or changes (if emit is set), and remembers the
-// reasons.
-func (a *Agent) reportSkips(seen map[string]plan.Reason, skipped []plan.Skipped, reason string, emit bool) {
-	now := map[string]plan.Reason{}
+// reasons of the recomputed Services (keys; all when full).
+func (a *Agent) reportSkips(seen map[string]plan.Reason, skipped []plan.Skipped, keys []string, full bool, reason string, emit bool) {
+	if full {
+		clear(seen)
+	}
+	scope := map[string]bool{}
+	for _, k := range keys {
+		scope[k] = true
+	}
+	old := map[string]plan.Reason{}
+	for k, r := range seen {
+		if svc, _, _ := strings.Cut(k, " "); scope[svc] {
+			old[k] = r
+			delete(seen, k)
+		}
+	}
 	for _, s := range skipped {
 		k := s.Service + " " + s.IP.String()
-		now[k] = s.Reason
-		if seen[k] == s.Reason || !emit || s.Reason == plan.ReasonNoAdvertisement || s.Reason == plan.ReasonNoPool {
+		seen[k] = s.Reason
+		if old[k] == s.Reason || !emit || s.Reason == plan.ReasonNoAdvertisement || s.Reason == plan.ReasonNoPool {
 			continue
 		}
 		if svc := a.st.objects[s.Service]; svc != nil {
 			a.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, reason, "Announce", "%s is not announced: %s", s.IP, s.Reason)
 		}
 	}
-	clear(seen)
-	maps.Copy(seen, now)
 }
 
 // sameAnnouncement compares two announcements of one address.

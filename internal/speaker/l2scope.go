@@ -89,6 +89,20 @@ func (t *l2Track) scope(services map[string]plan.Service, members []plan.Member)
 	return slices.Sorted(maps.Keys(seen)), ips, false
 }
 
+// apply replaces the announcements of the recomputed addresses with the
+// plan's, and returns their previous owners.
+func (t *l2Track) apply(scopeIPs map[netip.Addr]bool, p plan.L2Plan) map[netip.Addr]string {
+	prev := make(map[netip.Addr]string, len(scopeIPs))
+	for ip := range scopeIPs {
+		prev[ip] = t.ann[ip].Node
+		delete(t.ann, ip)
+	}
+	for _, ann := range p.Announcements {
+		t.ann[ann.IP] = ann
+	}
+	return prev
+}
+
 // done clears the changes after a plan.
 func (t *l2Track) done() {
 	clear(t.dirty)

@@ -1,10 +1,18 @@
 package speaker
 
 import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/model"
 	"github.com/pylonlb/pylon/internal/speaker/plan"
 )
 
@@ -43,5 +51,68 @@ func TestL2ScopeFollowsGroups(t *testing.T) {
 	// Members change: everything.
 	if _, _, full := tr.scope(svcs, []plan.Member{{Name: "n1"}, {Name: "n2"}}); !full {
 		t.Error("a membership change did not ask for a full plan")
+	}
+}
+
+// TestL2IncrementalEqualsFull applies random Service changes and checks
+// that recomputing only the touched groups gives the full plan's owners.
+func TestL2IncrementalEqualsFull(t *testing.T) {
+	o := model.Objects{
+		Pools: []v1beta1.IPAddressPool{{ObjectMeta: metav1.ObjectMeta{Name: "p"},
+			Spec: v1beta1.IPAddressPoolSpec{Addresses: []string{"10.0.0.0/27", "fd00::/123"}}}},
+		L2Advertisements: []v1beta1.L2Advertisement{{ObjectMeta: metav1.ObjectMeta{Name: "l2"}}},
+	}
+	cfg, err := model.From(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := map[string]plan.Node{}
+	var members []plan.Member
+	for _, n := range []string{"n1", "n2", "n3", "n4"} {
+		nodes[n] = plan.Node{Name: n}
+		members = append(members, plan.Member{Name: n, Interfaces: []string{"eth0"}})
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	addr := func() netip.Addr {
+		if r.IntN(2) == 0 {
+			return netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(12))}) // few addresses: much sharing
+		}
+		return netip.MustParseAddr(fmt.Sprintf("fd00::%x", r.IntN(12)))
+	}
+	svcs := map[string]plan.Service{}
+	tr := newL2Track()
+	for step := range 2000 {
+		key := fmt.Sprintf("ns/s%d", r.IntN(25))
+		old := svcs[key].IPs
+		switch r.IntN(4) {
+		case 0:
+			delete(svcs, key)
+		default:
+			s := plan.Service{Key: key, AnyReady: r.IntN(5) > 0, Local: r.IntN(3) == 0, ReadyNodes: []string{"n2", "n4"}}
+			for range 1 + r.IntN(2) {
+				s.IPs = append(s.IPs, addr())
+			}
+			slices.SortFunc(s.IPs, netip.Addr.Compare)
+			s.IPs = slices.Compact(s.IPs)
+			svcs[key] = s
+		}
+		tr.serviceChanged(key, old, svcs[key].IPs)
+		keys, ips, _ := tr.scope(svcs, members)
+		var sub []plan.Service
+		for _, k := range keys {
+			if s, ok := svcs[k]; ok {
+				sub = append(sub, s)
+			}
+		}
+		tr.apply(ips, plan.L2(plan.L2Input{Config: cfg, Services: sub, Nodes: nodes, Members: members}))
+		tr.done()
+		full := plan.L2(plan.L2Input{Config: cfg, Services: slices.Collect(maps.Values(svcs)), Nodes: nodes, Members: members})
+		want := map[netip.Addr]plan.L2Announcement{}
+		for _, a := range full.Announcements {
+			want[a.IP] = a
+		}
+		if diff := cmp.Diff(want, tr.ann, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+			t.Fatalf("step %d: incremental plan differs from the full one (-full +incremental):\n%s", step, diff)
+		}
 	}
 }

@@ -38,8 +38,8 @@ type state struct {
 	ifaces   []string // usable interfaces last published
 
 	l2Owned          map[netip.Addr]plan.L2Announcement
-	l2Owners         map[netip.Addr]string // owner of every address in the last plan
-	l2Members        map[string]bool       // live members at the last L2 sync; nil before it
+	l2               l2Track         // what the next L2 plan must recompute
+	l2Members        map[string]bool // live members at the last L2 sync; nil before it
 	membersChangedAt time.Time
 	l2Skips          map[string]plan.Reason // "svc ip" -> reason last reported
 	l2Status         map[string]string      // Service key -> signature of the status written
@@ -70,6 +70,7 @@ func newState() state {
 		objects:   map[string]*corev1.Service{},
 		nodes:     map[string]plan.Node{},
 		l2Owned:   map[netip.Addr]plan.L2Announcement{},
+		l2:        newL2Track(),
 		l2Skips:   map[string]plan.Reason{},
 		l2Status:  map[string]string{},
 		l2Gone:    map[string]bool{},
@@ -90,9 +91,14 @@ func (a *Agent) sync(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan
 	if p.nodesChanged {
 		selfChanged = a.refreshNodes(ctx)
 	}
+	if p.configDirty || p.nodesChanged {
+		a.st.l2.full = true
+	}
 	changed := make([]string, 0, len(p.services))
 	for key := range p.services {
+		old := a.st.services[key].IPs
 		a.refreshService(ctx, key)
+		a.st.l2.serviceChanged(key, old, a.st.services[key].IPs)
 		changed = append(changed, key)
 	}
 	slices.Sort(changed)

@@ -41,10 +41,10 @@ func bgpStatusSpacing(n int) time.Duration {
 	return min(max(bgpStatusInterval, time.Duration(n)*bgpStatusPerService), bgpStatusMaxInterval)
 }
 
-// writeL2Status publishes, for each Service whose addresses this node
-// owns, a ServiceL2Status naming this node; the first live member removes
-// the status of Services nobody announces.
-func (a *Agent) writeL2Status(p plan.L2Plan) {
+// writeL2Status publishes, for each recomputed Service (keys) whose
+// addresses this node owns, a ServiceL2Status naming this node; the first
+// live member removes the status of recomputed Services nobody announces.
+func (a *Agent) writeL2Status(p plan.L2Plan, keys []string) {
 	if a.cfg.Status == nil {
 		return
 	}
@@ -66,7 +66,7 @@ func (a *Agent) writeL2Status(p plan.L2Plan) {
 			st.Interfaces = append(st.Interfaces, ann.Interfaces...)
 		}
 	}
-	for key := range a.st.l2Status {
+	for _, key := range keys {
 		if mine[key] == nil {
 			delete(a.st.l2Status, key) // lost: taking it back rewrites it
 		}
@@ -74,7 +74,7 @@ func (a *Agent) writeL2Status(p plan.L2Plan) {
 	for key, st := range mine {
 		a.putL2Status(key, st)
 	}
-	a.cleanL2Status(announced)
+	a.cleanL2Status(announced, keys)
 }
 
 // putL2Status writes one Service's L2 status when it changed.
@@ -102,13 +102,16 @@ func (a *Agent) putL2Status(key string, st *v1beta1.ServiceL2StatusStatus) {
 	a.cfg.Status.Put(obj, 0)
 }
 
-// cleanL2Status, on the first live member, deletes the status of
-// Services nobody announces (once per Service until it is announced again).
-func (a *Agent) cleanL2Status(announced map[string]bool) {
+// cleanL2Status, on the first live member, deletes the status of the
+// recomputed Services nobody announces (once per Service until it is
+// announced again). Deleted Services' statuses go with them (owner
+// references).
+func (a *Agent) cleanL2Status(announced map[string]bool, keys []string) {
 	first := a.firstMember()
-	for key, svc := range a.st.objects {
+	for _, key := range keys {
+		svc := a.st.objects[key]
 		switch {
-		case announced[key]:
+		case svc == nil || announced[key]:
 			delete(a.st.l2Gone, key)
 		case first && !a.st.l2Gone[key]:
 			a.st.l2Gone[key] = true
