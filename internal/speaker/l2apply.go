@@ -135,15 +135,6 @@ func (a *Agent) planMembers() []plan.Member {
 	return out
 }
 
-// serviceList returns the Services sorted by key.
-func (a *Agent) serviceList() []plan.Service {
-	keys := slices.Sorted(maps.Keys(a.st.services))
-	out := make([]plan.Service, len(keys))
-	for i, k := range keys {
-		out[i] = a.st.services[k]
-	}
-	return out
-}
 
 // reportL2 emits events for the Services whose addresses this node starts
 // announcing (among the recomputed ones, scoped), and for Services whose
