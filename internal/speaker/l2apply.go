@@ -135,7 +135,6 @@ func (a *Agent) planMembers() []plan.Member {
 	return out
 }
 
-
 // reportL2 emits events for the Services whose addresses this node starts
 // announcing (among the recomputed ones, scoped), and for Services whose
 // addresses cannot be announced (reported by the first live member only,
