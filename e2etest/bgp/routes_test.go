@@ -201,8 +201,9 @@ func (e *env) barrier(t *testing.T) {
 	e.waitNextHops(t, e.frr, host(ips[0]))
 }
 
-// waitAnnouncedEvents waits until the Service's BGPAnnounced events name
-// every announcing node and every peer.
+// waitAnnouncedEvents waits until the Service has one BGPAnnounced event
+// (one speaker reports for all) naming every announcing node and every
+// peer.
 func (e *env) waitAnnouncedEvents(t *testing.T, name string, nodes, peers []string) {
 	t.Helper()
 	e.eventually(t, 30*time.Second, func(ctx context.Context) (bool, error) {
@@ -216,12 +217,14 @@ func (e *env) waitAnnouncedEvents(t *testing.T, name string, nodes, peers []stri
 				notes = append(notes, ev.Note)
 			}
 		}
-		all := strings.Join(notes, "\n")
+		if len(notes) != 1 {
+			return false, fmt.Errorf("BGPAnnounced events %q, want one", notes)
+		}
 		for _, s := range append(slices.Clone(nodes), peers...) {
-			if !strings.Contains(all, s) {
-				return false, fmt.Errorf("events %q do not mention %s", notes, s)
+			if !strings.Contains(notes[0], s) {
+				return false, fmt.Errorf("event %q does not mention %s", notes[0], s)
 			}
 		}
 		return true, nil
-	}, "BGPAnnounced events of %s name nodes %v and peers %v", name, nodes, peers)
+	}, "one BGPAnnounced event of %s names nodes %v and peers %v", name, nodes, peers)
 }
