@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,9 +26,11 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
@@ -115,7 +118,13 @@ func (w *Watcher) SetupWithManager(mgr ctrl.Manager) error {
 	})
 	b := ctrl.NewControllerManagedBy(mgr).Named("configwatch-" + w.opts.Component)
 	for _, obj := range watchedKinds() {
-		b = b.Watches(obj, toKey)
+		if _, secret := obj.(*corev1.Secret); secret {
+			b = b.Watches(obj, toKey)
+			continue
+		}
+		// Status writes (pool counters) change neither generation nor
+		// labels: they must not reload the configuration.
+		b = b.Watches(obj, toKey, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{})))
 	}
 	return b.Complete(w)
 }
@@ -216,7 +225,7 @@ func (w *Watcher) load(ctx context.Context) (model.Objects, error) {
 func inputHash(o model.Objects) uint64 {
 	var ids []string
 	for _, ko := range objectsOf(o) {
-		ids = append(ids, ko.kind+"/"+ko.obj.GetName()+"@"+ko.obj.GetResourceVersion())
+		ids = append(ids, ko.kind+"/"+ko.obj.GetName()+"@"+version(ko.obj))
 	}
 	slices.Sort(ids)
 	h := fnv.New64a()
@@ -225,6 +234,21 @@ func inputHash(o model.Objects) uint64 {
 		h.Write([]byte{0})
 	}
 	return h.Sum64()
+}
+
+// version identifies what of an object the configuration depends on: a
+// Secret's content (its resource version), a Pylon object's spec (its
+// generation) and labels (pool selectors), but not its status.
+func version(o client.Object) string {
+	if _, secret := o.(*corev1.Secret); secret {
+		return o.GetResourceVersion()
+	}
+	labels := make([]string, 0, len(o.GetLabels()))
+	for k, v := range o.GetLabels() {
+		labels = append(labels, k+"="+v)
+	}
+	slices.Sort(labels)
+	return fmt.Sprintf("%d/%s", o.GetGeneration(), strings.Join(labels, ","))
 }
 
 // findObject returns the object of that kind and name, for events.

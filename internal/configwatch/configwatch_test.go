@@ -79,15 +79,25 @@ func TestReconcileAppliesValidAndKeepsLastGood(t *testing.T) {
 	}
 }
 
-func TestInputHashIgnoresOrder(t *testing.T) {
+func TestInputHash(t *testing.T) {
 	a, b := *pool("a", "10.0.0.0/24"), *pool("b", "10.0.1.0/24")
-	a.ResourceVersion, b.ResourceVersion = "1", "2"
-	x := inputHash(model.Objects{Pools: []v1beta1.IPAddressPool{a, b}})
-	y := inputHash(model.Objects{Pools: []v1beta1.IPAddressPool{b, a}})
-	b.ResourceVersion = "3"
-	z := inputHash(model.Objects{Pools: []v1beta1.IPAddressPool{a, b}})
-	if x != y || x == z {
-		t.Errorf("hashes %x %x %x: want order-independent and version-sensitive", x, y, z)
+	a.Generation, b.Generation, a.ResourceVersion, b.ResourceVersion = 1, 1, "1", "2"
+	hash := func(p ...v1beta1.IPAddressPool) uint64 { return inputHash(model.Objects{Pools: p}) }
+	base := hash(a, b)
+	if hash(b, a) != base {
+		t.Error("hash depends on order")
+	}
+	b.ResourceVersion = "3" // a status write
+	if hash(a, b) != base {
+		t.Error("a status-only change (resource version) changed the hash")
+	}
+	b.Generation = 2
+	if hash(a, b) == base {
+		t.Error("a spec change (generation) did not change the hash")
+	}
+	b.Generation, b.Labels = 1, map[string]string{"tier": "gold"}
+	if hash(a, b) == base {
+		t.Error("a label change did not change the hash")
 	}
 }
 

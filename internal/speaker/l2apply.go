@@ -232,7 +232,10 @@ func (a *Agent) reportSkips(seen map[string]plan.Reason, skipped []plan.Skipped,
 	for _, s := range skipped {
 		k := s.Service + " " + s.IP.String()
 		seen[k] = s.Reason
-		if old[k] == s.Reason || !emit || s.Reason == plan.ReasonNoAdvertisement || s.Reason == plan.ReasonNoPool {
+		// Only "no node can announce it" is worth an event: no pool or
+		// advertisement means the address is not meant for L2, and no
+		// ready endpoint is the normal state of a Service being created.
+		if old[k] == s.Reason || !emit || s.Reason != plan.ReasonNoCandidate {
 			continue
 		}
 		if svc := a.st.objects[s.Service]; svc != nil {
