@@ -199,8 +199,13 @@ func (w *Watcher) reject(ctx context.Context, objs model.Objects, err error) {
 
 // load lists every configuration object of the namespace.
 func (w *Watcher) load(ctx context.Context) (model.Objects, error) {
+	return Load(ctx, w.reader, w.opts.Namespace)
+}
+
+// Load lists every configuration object of a namespace, Secrets included,
+// as model.From takes them.
+func Load(ctx context.Context, r client.Reader, namespace string) (model.Objects, error) {
 	var o model.Objects
-	in := client.InNamespace(w.opts.Namespace)
 	var (
 		pools   v1beta1.IPAddressPoolList
 		l2      v1beta1.L2AdvertisementList
@@ -211,8 +216,8 @@ func (w *Watcher) load(ctx context.Context) (model.Objects, error) {
 		secrets corev1.SecretList
 	)
 	for _, l := range []client.ObjectList{&pools, &l2, &bgp, &peers, &bfd, &comms, &secrets} {
-		if err := w.reader.List(ctx, l, in); err != nil {
-			return o, fmt.Errorf("list %T: %w", l, err)
+		if err := r.List(ctx, l, client.InNamespace(namespace)); err != nil {
+			return o, fmt.Errorf("list %T in %s: %w", l, namespace, err)
 		}
 	}
 	o.Pools, o.L2Advertisements, o.BGPAdvertisements = pools.Items, l2.Items, bgp.Items

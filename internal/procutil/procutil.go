@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,49 +43,37 @@ func CPUTime(pid int) (time.Duration, error) {
 
 // Memory returns a process's current and peak resident set size in bytes.
 func Memory(pid int) (rss, peak int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, fmt.Errorf("read status of pid %d: %w", pid, err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		kb, perr := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch {
-		case perr != nil:
-		case k == "VmRSS":
-			rss = kb * 1024
-		case k == "VmHWM":
-			peak = kb * 1024
-		}
-	}
-	return rss, peak, nil
+	f, err := statusKB(pid, "VmRSS", "VmHWM")
+	return f[0], f[1], err
 }
 
 // Breakdown returns a process's resident memory split into anonymous
 // (heap, stacks) and file-backed (the mapped binary) parts, in bytes.
 func Breakdown(pid int) (anon, file int64, err error) {
+	f, err := statusKB(pid, "RssAnon", "RssFile")
+	return f[0], f[1], err
+}
+
+// statusKB reads kB-valued fields of /proc/PID/status, in bytes, in the
+// order asked (0 for a missing field).
+func statusKB(pid int, keys ...string) ([]int64, error) {
+	out := make([]int64, len(keys))
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, fmt.Errorf("read status of pid %d: %w", pid, err)
+		return out, fmt.Errorf("read status of pid %d: %w", pid, err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}
-		kb, perr := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch {
-		case perr != nil:
-		case k == "RssAnon":
-			anon = kb * 1024
-		case k == "RssFile":
-			file = kb * 1024
+		if i := slices.Index(keys, k); i >= 0 {
+			if kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64); err == nil {
+				out[i] = kb * 1024
+			}
 		}
 	}
-	return anon, file, nil
+	return out, nil
 }
 
 // FindPID returns the first process whose command line satisfies match.

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/configwatch"
 	"github.com/pylonlb/pylon/internal/model"
 )
 
@@ -150,22 +151,5 @@ func response(v Verdict) admission.Response {
 // LoadObjects lists every configuration object of the namespace, Secrets
 // included, as model.From takes them.
 func LoadObjects(ctx context.Context, r client.Reader, namespace string) (model.Objects, error) {
-	var o model.Objects
-	var (
-		pools   v1beta1.IPAddressPoolList
-		l2      v1beta1.L2AdvertisementList
-		bgp     v1beta1.BGPAdvertisementList
-		peers   v1beta1.BGPPeerList
-		bfd     v1beta1.BFDProfileList
-		comms   v1beta1.CommunityList
-		secrets corev1.SecretList
-	)
-	for _, l := range []client.ObjectList{&pools, &l2, &bgp, &peers, &bfd, &comms, &secrets} {
-		if err := r.List(ctx, l, client.InNamespace(namespace)); err != nil {
-			return o, fmt.Errorf("list %T in %s: %w", l, namespace, err)
-		}
-	}
-	o.Pools, o.L2Advertisements, o.BGPAdvertisements = pools.Items, l2.Items, bgp.Items
-	o.Peers, o.BFDProfiles, o.Communities, o.Secrets = peers.Items, bfd.Items, comms.Items, secrets.Items
-	return o, nil
+	return configwatch.Load(ctx, r, namespace)
 }
