@@ -43,7 +43,7 @@ type state struct {
 	membersChangedAt time.Time
 	l2Skips          map[string]plan.Reason // "svc ip" -> reason last reported
 	l2Status         map[string]string      // Service key -> signature of the status written
-	l2Gone           map[string]bool        // Services whose L2 status was deleted
+	l2Announced      map[string]bool        // Services some node announced in L2 at the last plan
 	selfUID          types.UID
 	bgpStatus        *v1beta1.ServiceBGPStatusStatus // last written
 	bgpStatusNext    time.Time                       // no rebuild before (see writeBGPStatus)
@@ -66,18 +66,18 @@ type state struct {
 // newState returns an empty state.
 func newState() state {
 	return state{
-		services:  map[string]plan.Service{},
-		objects:   map[string]*corev1.Service{},
-		nodes:     map[string]plan.Node{},
-		l2Owned:   map[netip.Addr]plan.L2Announcement{},
-		l2:        newL2Track(),
-		l2Skips:   map[string]plan.Reason{},
-		l2Status:  map[string]string{},
-		l2Gone:    map[string]bool{},
-		routes:    map[string][]plan.Route{},
-		byPrefix:  map[netip.Prefix]map[string]bool{},
-		announced: map[netip.Prefix]plan.Path{},
-		bgpSkips:  map[string]plan.Reason{},
+		services:    map[string]plan.Service{},
+		objects:     map[string]*corev1.Service{},
+		nodes:       map[string]plan.Node{},
+		l2Owned:     map[netip.Addr]plan.L2Announcement{},
+		l2:          newL2Track(),
+		l2Skips:     map[string]plan.Reason{},
+		l2Status:    map[string]string{},
+		l2Announced: map[string]bool{},
+		routes:      map[string][]plan.Route{},
+		byPrefix:    map[netip.Prefix]map[string]bool{},
+		announced:   map[netip.Prefix]plan.Path{},
+		bgpSkips:    map[string]plan.Reason{},
 
 		bgpReported: map[string]plan.BGPAnnouncement{},
 	}

@@ -102,19 +102,20 @@ func (a *Agent) putL2Status(key string, st *v1beta1.ServiceL2StatusStatus) {
 	a.cfg.Status.Put(obj, 0)
 }
 
-// cleanL2Status, on the first live member, deletes the status of the
-// recomputed Services nobody announces (once per Service until it is
-// announced again). Deleted Services' statuses go with them (owner
-// references).
+// cleanL2Status, on the first live member, deletes the status of
+// recomputed Services that were announced by some node and no longer are
+// (Services never announced in L2, such as BGP ones, have none to delete).
+// Deleted Services' statuses go with them (owner references).
 func (a *Agent) cleanL2Status(announced map[string]bool, keys []string) {
 	first := a.firstMember()
 	for _, key := range keys {
-		svc := a.st.objects[key]
-		switch {
-		case svc == nil || announced[key]:
-			delete(a.st.l2Gone, key)
-		case first && !a.st.l2Gone[key]:
-			a.st.l2Gone[key] = true
+		was := a.st.l2Announced[key]
+		if announced[key] {
+			a.st.l2Announced[key] = true
+			continue
+		}
+		delete(a.st.l2Announced, key)
+		if svc := a.st.objects[key]; svc != nil && was && first {
 			a.cfg.Status.Delete(&v1beta1.ServiceL2Status{ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace}})
 		}
 	}
