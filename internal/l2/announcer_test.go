@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -103,19 +104,9 @@ func sortFrames(fs []l2test.Frame) []l2test.Frame {
 		if c := a.IP.Compare(b.IP); c != 0 {
 			return c
 		}
-		return cmpStr(a.Kind, b.Kind)
+		return strings.Compare(a.Kind, b.Kind)
 	})
 	return fs
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func TestTakeoverBurstAndRefresh(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/go-logr/logr"
@@ -276,7 +277,7 @@ func (r *Reconciler) restore(ctx context.Context) error {
 		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
 			return c
 		}
-		return compareKeys(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
 	})
 	restored := 0
 	for i := range svcs {
@@ -301,17 +302,6 @@ func (r *Reconciler) restore(ctx context.Context) error {
 	}
 	log.Info("restored existing assignments", "services", restored)
 	return nil
-}
-
-// compareKeys orders service keys.
-func compareKeys(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // ingressIPs parses the addresses in a Service's status.
