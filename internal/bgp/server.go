@@ -28,9 +28,13 @@ type Config struct {
 	// listen: every session is dialled by us, which needs no privilege.
 	ListenPort int32
 	// StatePollInterval is how often session and BFD states are read from
-	// gobgp besides its peer events: gobgp emits no BFD events, and it emits
-	// the Established event before ListPeer reports it. 0 means 200 ms.
+	// gobgp besides its peer events while a session is not settled (not
+	// Established, or its BFD not Up): gobgp emits no BFD events, and it
+	// emits the Established event before ListPeer reports it. 0 means 200 ms.
 	StatePollInterval time.Duration
+	// SettledPollInterval is the same once every session is settled; a
+	// session that drops still raises a peer event at once. 0 means 1 s.
+	SettledPollInterval time.Duration
 	// Logger receives our logs and gobgp's (its Info demoted to Debug).
 	// nil discards them.
 	Logger *slog.Logger
@@ -71,6 +75,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.StatePollInterval <= 0 {
 		cfg.StatePollInterval = 200 * time.Millisecond
+	}
+	if cfg.SettledPollInterval <= 0 {
+		cfg.SettledPollInterval = time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -226,6 +233,18 @@ const resetDelay = 50 * time.Millisecond
 func (s *Server) loop(ctx context.Context, st *loopState, events <-chan struct{}) {
 	tick := time.NewTicker(s.cfg.StatePollInterval)
 	defer tick.Stop()
+	settled := false
+	pull := func() {
+		st.pull(ctx)
+		if now := st.settled(); now != settled {
+			settled = now
+			interval := s.cfg.StatePollInterval
+			if settled {
+				interval = s.cfg.SettledPollInterval
+			}
+			tick.Reset(interval)
+		}
+	}
 	flush := time.NewTimer(resetDelay)
 	flush.Stop()
 	flushArmed := false
@@ -244,10 +263,10 @@ func (s *Server) loop(ctx context.Context, st *loopState, events <-chan struct{}
 				flushArmed = true
 			}
 		case <-events:
-			st.pull(ctx)
+			pull()
 		case <-tick.C:
 			if len(st.peers) > 0 {
-				st.pull(ctx)
+				pull()
 			}
 		}
 	}

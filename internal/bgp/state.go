@@ -295,6 +295,23 @@ func (st *loopState) pull(ctx context.Context) {
 	st.publish()
 }
 
+// settled reports whether every session is Established with its BFD (if
+// any) Up and armed, so states can be polled less often.
+func (st *loopState) settled() bool {
+	if len(st.peers) == 0 {
+		return false
+	}
+	for name, p := range st.peers {
+		if st.status[name].state != StateEstablished {
+			return false
+		}
+		if p.BFD != nil && (st.bfd[name] != BFDUp || st.bfdArmed[name].IsZero()) {
+			return false
+		}
+	}
+	return true
+}
+
 // enforceExternal resets sessions learned with DynamicASNExternal that came
 // up with our own ASN: gobgp cannot refuse them in the OPEN.
 func (st *loopState) enforceExternal(ctx context.Context) {
