@@ -14,6 +14,7 @@ import (
 
 	"github.com/pylonlb/pylon/internal/cmdutil"
 	"github.com/pylonlb/pylon/internal/controller"
+	"github.com/pylonlb/pylon/internal/pace"
 	"github.com/pylonlb/pylon/internal/webhook"
 )
 
@@ -40,6 +41,9 @@ func run() error {
 	fs.StringVar(&opts.LBClass, "lb-class", "", "spec.loadBalancerClass to serve; empty: Services without a class")
 	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":7472", "metrics listen address; 0 disables")
 	fs.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":7474", "health probe listen address; 0 disables")
+	fs.Float64Var(&opts.EventsStatusQPS, "events-status-qps", pace.DefaultQPS, "API writes per second for Events and status objects; they trail behind during bursts while Service addresses never wait; 0: unlimited")
+	fs.IntVar(&opts.EventsStatusBurst, "events-status-burst", pace.DefaultBurst, "burst of API writes for Events and status objects")
+	fs.StringVar(&opts.PprofAddr, "pprof-bind-address", "", "listen address of Go's /debug/pprof profiles; empty: off")
 	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect one active controller among replicas")
 	fs.DurationVar(&opts.PoolStatusInterval, "pool-status-interval", time.Second, "shortest time between two status writes of one pool")
 	fs.IntVar(&opts.Webhook.Port, "webhook-port", 9443, "HTTPS port of the validating webhook; 0 disables it")

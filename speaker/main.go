@@ -18,6 +18,7 @@ import (
 	"github.com/pylonlb/pylon/internal/cmdutil"
 	"github.com/pylonlb/pylon/internal/l2"
 	"github.com/pylonlb/pylon/internal/membership"
+	"github.com/pylonlb/pylon/internal/pace"
 	"github.com/pylonlb/pylon/internal/speaker"
 )
 
@@ -52,6 +53,9 @@ func parseFlags() *flags {
 	fs.StringVar(&o.Namespace, "namespace", cmdutil.EnvOr("POD_NAMESPACE", "pylon-system"), "namespace of Pylon's configuration objects")
 	fs.StringVar(&o.LBClass, "lb-class", "", "spec.loadBalancerClass to serve; empty: Services without a class")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":7473", "listen address of /metrics, /healthz and /readyz; 0 disables")
+	fs.Float64Var(&o.EventsStatusQPS, "events-status-qps", pace.DefaultQPS, "API writes per second for Events and status objects; they trail behind during bursts while Service addresses never wait; 0: unlimited")
+	fs.IntVar(&o.EventsStatusBurst, "events-status-burst", pace.DefaultBurst, "burst of API writes for Events and status objects")
+	fs.StringVar(&o.PprofAddr, "pprof-bind-address", "", "listen address of Go's /debug/pprof profiles; empty: off")
 	fs.StringVar(&m.BindAddr, "memberlist-bind-addr", "", "gossip listen address; empty: all addresses")
 	fs.IntVar(&m.BindPort, "memberlist-port", membership.DefaultPort, "gossip TCP and UDP port")
 	fs.StringVar(&m.AdvertiseAddr, "memberlist-advertise-addr", os.Getenv("NODE_IP"), "address peers reach this speaker at (env NODE_IP); empty: the bind address")

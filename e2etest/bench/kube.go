@@ -9,7 +9,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pylonlb/pylon/e2etest/lab"
@@ -325,4 +327,62 @@ func (m *CPUMeter) WaitQuiet(ctx context.Context, interval, timeout time.Duratio
 		}
 	}
 	return m.Used()
+}
+
+// eventsGVR is core/v1 Events (events.k8s.io/v1 Events show there too).
+var eventsGVR = schema.GroupVersionResource{Version: "v1", Resource: "events"}
+
+// ObjectCount asks for at least N objects of a resource in a namespace.
+type ObjectCount struct {
+	GVR schema.GroupVersionResource
+	N   int
+}
+
+// WaitObjects polls (every second, with one-item lists that return the
+// remaining count) until every count is reached and returns when that was
+// seen; after stall without any count growing it gives up with an error.
+// Pylon paces Events and status objects during bursts, so they trail the
+// addresses: this is how long the trail is.
+func WaitObjects(ctx context.Context, c dynamic.Interface, namespace string, stall time.Duration, want ...ObjectCount) (time.Time, error) {
+	prev := make([]int, len(want))
+	grew := time.Now()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		done := true
+		for i, w := range want {
+			n, err := countObjects(ctx, c, namespace, w.GVR)
+			if err != nil {
+				return time.Time{}, err
+			}
+			if n > prev[i] {
+				prev[i], grew = n, time.Now()
+			}
+			done = done && n >= w.N
+		}
+		if done {
+			return time.Now(), nil
+		}
+		if time.Since(grew) > stall {
+			return time.Time{}, fmt.Errorf("objects in %s stopped growing at %v (want %v)", namespace, prev, want)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// countObjects counts a namespace's objects of gvr with a one-item list.
+func countObjects(ctx context.Context, c dynamic.Interface, namespace string, gvr schema.GroupVersionResource) (int, error) {
+	l, err := c.Resource(gvr).Namespace(namespace).List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil {
+		return 0, fmt.Errorf("count %s in %s: %w", gvr.Resource, namespace, err)
+	}
+	n := len(l.Items)
+	if r := l.GetRemainingItemCount(); r != nil {
+		n += int(*r)
+	}
+	return n, nil
 }

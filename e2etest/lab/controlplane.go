@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/pylonlb/pylon/e2etest/lab/kube"
@@ -26,10 +27,14 @@ func (l *Lab) upControlPlane(ctx context.Context) error {
 	t0 := time.Now()
 	ctl := l.Topo.MustHost("ctl")
 	rl := l.Topo.Spec.RootLink
+	apiArgs := l.opts.APIServerArgs
+	if os.Getenv(PprofEnv) != "" {
+		apiArgs = append(slices.Clone(apiArgs), "--profiling=true")
+	}
 	s, err := kube.StartServer(ctx, kube.ServerOptions{
 		NS: ctl.NS, Dir: l.Dir, BinDir: l.opts.KubeBinDir, AdvertiseAddr: ctl.IPv4(),
 		ServingIPs:         []netip.Addr{ctl.IPv6(), rl.CtlV4.Addr(), rl.CtlV6.Addr()},
-		ExtraAPIServerArgs: l.opts.APIServerArgs,
+		ExtraAPIServerArgs: apiArgs,
 	})
 	if err != nil {
 		return err

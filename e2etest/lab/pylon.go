@@ -93,7 +93,7 @@ func (l *Lab) StartController(ctx context.Context, extra ...string) (*proc.Proce
 		"--namespace", PylonNamespace,
 		"--metrics-bind-address", fmt.Sprintf(":%d", ControllerMetricsPort),
 		"--health-probe-bind-address", fmt.Sprintf(":%d", ControllerHealthPort),
-	}, extra...)
+	}, append(pprofArgs(), extra...)...)
 	return l.startProc(proc.Spec{Name: "controller", NS: l.Topo.MustHost("ctl").NS, Path: l.ControllerPath(),
 		Args: args, LogPath: l.path("controller.log")}, stopGrace)
 }
@@ -113,9 +113,25 @@ func (l *Lab) StartSpeaker(ctx context.Context, node string, extra ...string) (*
 		"--memberlist-port", fmt.Sprint(MemberlistPort),
 		"--memberlist-key-file", l.MemberlistKeyFile,
 		"--metrics-bind-address", fmt.Sprintf(":%d", SpeakerMetricsPort),
-	}, extra...)
+	}, append(pprofArgs(), extra...)...)
 	return l.startProc(proc.Spec{Name: "speaker-" + node, NS: n.NS, Path: l.SpeakerPath(),
 		Args: args, LogPath: l.path("speaker-" + node + ".log")}, stopGrace)
+}
+
+// PprofEnv names the environment variable that, when set, makes the lab
+// serve Go profiles: Pylon's processes on 127.0.0.1:PprofPort inside their
+// namespaces, kube-apiserver on its /debug/pprof.
+const PprofEnv = "PYLON_LAB_PPROF"
+
+// PprofPort is where Pylon's processes serve /debug/pprof when PprofEnv is
+// set.
+const PprofPort = 6060
+
+func pprofArgs() []string {
+	if os.Getenv(PprofEnv) == "" {
+		return nil
+	}
+	return []string{"--pprof-bind-address", fmt.Sprintf("127.0.0.1:%d", PprofPort)}
 }
 
 // Controller returns the controller process, or nil.

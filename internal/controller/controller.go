@@ -21,6 +21,7 @@ import (
 	"github.com/pylonlb/pylon/internal/configwatch"
 	"github.com/pylonlb/pylon/internal/controller/allocation"
 	"github.com/pylonlb/pylon/internal/controller/poolstatus"
+	"github.com/pylonlb/pylon/internal/pace"
 	"github.com/pylonlb/pylon/internal/statusq"
 	"github.com/pylonlb/pylon/internal/webhook"
 )
@@ -33,6 +34,12 @@ type Options struct {
 	LBClass string
 	// MetricsAddr and HealthAddr are listen addresses; "0" disables.
 	MetricsAddr, HealthAddr string
+	// PprofAddr serves Go's /debug/pprof; "" or "0" disables.
+	PprofAddr string
+	// EventsStatusQPS and EventsStatusBurst are the budget of Events and
+	// status-object writes (package pace); QPS <= 0: unlimited.
+	EventsStatusQPS   float64
+	EventsStatusBurst int
 	// LeaderElection makes replicas elect one active controller.
 	LeaderElection bool
 	// Registerer receives Pylon's metrics (normally controller-runtime's
@@ -59,6 +66,7 @@ func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options) (ctrl.Ma
 		Cache:                   cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()},
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:  opts.HealthAddr,
+		PprofBindAddress:        opts.PprofAddr,
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "pylon-controller",
 		LeaderElectionNamespace: opts.Namespace,
@@ -72,7 +80,11 @@ func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options) (ctrl.Ma
 
 // Setup registers the controller's reconcilers with the manager.
 func Setup(mgr ctrl.Manager, opts Options) error {
-	recorder := mgr.GetEventRecorder("pylon-controller")
+	budget := pace.NewLimiter(opts.EventsStatusQPS, opts.EventsStatusBurst)
+	recorder := pace.NewRecorder(mgr.GetEventRecorder("pylon-controller"), mgr.GetScheme(), budget, 0, "controller", opts.Registerer)
+	if err := mgr.Add(recorder); err != nil {
+		return fmt.Errorf("add event recorder: %w", err)
+	}
 	var pools *poolstatus.Reconciler
 	alloc := allocation.New(mgr.GetClient(), allocation.Options{
 		LBClass:    opts.LBClass,
@@ -81,7 +93,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		OnChange:   func() { pools.Changed() },
 	})
 	pools = poolstatus.New(mgr.GetClient(), alloc, poolstatus.Options{Namespace: opts.Namespace, MinInterval: opts.PoolStatusInterval})
-	status := statusq.New(mgr.GetClient(), "pylon-controller", nil, nil)
+	status := statusq.New(mgr.GetClient(), "pylon-controller", nil, nil, budget)
 	if err := mgr.Add(manager.RunnableFunc(status.Run)); err != nil {
 		return fmt.Errorf("add status writer: %w", err)
 	}

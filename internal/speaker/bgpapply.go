@@ -65,12 +65,12 @@ func (a *Agent) syncBGP(ctx, compCtx context.Context, wg *sync.WaitGroup, errs c
 // whose contributions changed.
 func (a *Agent) recomputeRoutes(key string, sessions []*model.Peer, affected map[netip.Prefix]bool) {
 	var routes []plan.Route
-	var skipped []plan.Skipped
 	if s, ok := a.st.services[key]; ok {
-		routes, skipped = plan.BGPRoutes(a.st.config, a.st.self, sessions, &s)
+		// Not announcing from some nodes is normal (node selectors,
+		// Local policy): the reasons are not reported.
+		routes, _ = plan.BGPRoutes(a.st.config, a.st.self, sessions, &s)
 	}
 	old := a.st.routes[key]
-	a.reportBGPSkips(key, skipped)
 	if slices.EqualFunc(old, routes, sameRoute) {
 		return
 	}
@@ -220,21 +220,6 @@ func (a *Agent) peerConfigs(sessions []*model.Peer) []bgp.PeerConfig {
 		out = append(out, pc)
 	}
 	return out
-}
-
-// reportBGPSkips remembers why a Service's addresses are not announced
-// from this node. Not announcing from some nodes is normal (node
-// selectors, Local policy), so nothing is emitted; the reasons feed
-// status.
-func (a *Agent) reportBGPSkips(key string, skipped []plan.Skipped) {
-	for k := range a.st.bgpSkips {
-		if strings.HasPrefix(k, key+" ") {
-			delete(a.st.bgpSkips, k)
-		}
-	}
-	for _, s := range skipped {
-		a.st.bgpSkips[key+" "+s.IP.String()] = s.Reason
-	}
 }
 
 // reportConflict reports advertisements that disagree on localPref for

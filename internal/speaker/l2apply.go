@@ -214,28 +214,28 @@ func (a *Agent) firstMember() bool {
 // reportSkips emits a Warning event when an address's reason for not
 // being announced appears or changes (if emit is set), and remembers the
 // reasons of the recomputed Services (keys; all when full).
-func (a *Agent) reportSkips(seen map[string]plan.Reason, skipped []plan.Skipped, keys []string, full bool, reason string, emit bool) {
+func (a *Agent) reportSkips(seen map[string]map[netip.Addr]plan.Reason, skipped []plan.Skipped, keys []string, full bool, reason string, emit bool) {
 	if full {
 		clear(seen)
 	}
-	scope := map[string]bool{}
+	old := make(map[string]map[netip.Addr]plan.Reason, len(keys))
 	for _, k := range keys {
-		scope[k] = true
-	}
-	old := map[string]plan.Reason{}
-	for k, r := range seen {
-		if svc, _, _ := strings.Cut(k, " "); scope[svc] {
+		if r, ok := seen[k]; ok {
 			old[k] = r
 			delete(seen, k)
 		}
 	}
 	for _, s := range skipped {
-		k := s.Service + " " + s.IP.String()
-		seen[k] = s.Reason
+		reasons := seen[s.Service]
+		if reasons == nil {
+			reasons = map[netip.Addr]plan.Reason{}
+			seen[s.Service] = reasons
+		}
+		reasons[s.IP] = s.Reason
 		// Only "no node can announce it" is worth an event: no pool or
 		// advertisement means the address is not meant for L2, and no
 		// ready endpoint is the normal state of a Service being created.
-		if old[k] == s.Reason || !emit || s.Reason != plan.ReasonNoCandidate {
+		if old[s.Service][s.IP] == s.Reason || !emit || s.Reason != plan.ReasonNoCandidate {
 			continue
 		}
 		if svc := a.st.objects[s.Service]; svc != nil {

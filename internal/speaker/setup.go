@@ -23,6 +23,7 @@ import (
 	"github.com/pylonlb/pylon/internal/configwatch"
 	"github.com/pylonlb/pylon/internal/l2"
 	"github.com/pylonlb/pylon/internal/membership"
+	"github.com/pylonlb/pylon/internal/pace"
 	"github.com/pylonlb/pylon/internal/statusq"
 )
 
@@ -34,6 +35,12 @@ type Options struct {
 	LBClass string
 	// MetricsAddr serves /metrics, /healthz and /readyz; "0" disables.
 	MetricsAddr string
+	// PprofAddr serves Go's /debug/pprof; "" or "0" disables.
+	PprofAddr string
+	// EventsStatusQPS and EventsStatusBurst are the budget of Events and
+	// status-object writes (package pace); QPS <= 0: unlimited.
+	EventsStatusQPS   float64
+	EventsStatusBurst int
 	// Membership configures gossip (node name and logger are filled in).
 	Membership membership.Config
 	// L2 configures the ARP/NDP responders (logger filled in).
@@ -65,6 +72,7 @@ func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options, health *
 			"/healthz": http.HandlerFunc(health.live), "/readyz": http.HandlerFunc(health.ready),
 		}},
 		HealthProbeBindAddress:  "0",
+		PprofBindAddress:        opts.PprofAddr,
 		GracefulShutdownTimeout: ptrTo(opts.HandoffTimeout + 10*time.Second),
 		Controller:              ctrlconfig.Controller{SkipNameValidation: &opts.SkipNameValidation},
 	})
@@ -105,8 +113,12 @@ func SetupWith(mgr ctrl.Manager, opts Options, health *Health, c Components) (*A
 	if err := indexEndpointSlices(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
-	recorder := mgr.GetEventRecorder("pylon-speaker")
-	status := statusq.New(mgr.GetClient(), "pylon-speaker", opts.Logger.With("component", "status"), nil)
+	budget := pace.NewLimiter(opts.EventsStatusQPS, opts.EventsStatusBurst)
+	recorder := pace.NewRecorder(mgr.GetEventRecorder("pylon-speaker"), mgr.GetScheme(), budget, 0, "speaker", opts.Registerer)
+	if err := mgr.Add(recorder); err != nil {
+		return nil, fmt.Errorf("add event recorder: %w", err)
+	}
+	status := statusq.New(mgr.GetClient(), "pylon-speaker", opts.Logger.With("component", "status"), nil, budget)
 	if err := mgr.Add(manager.RunnableFunc(status.Run)); err != nil {
 		return nil, fmt.Errorf("add status writer: %w", err)
 	}

@@ -41,9 +41,9 @@ type state struct {
 	l2               l2Track         // what the next L2 plan must recompute
 	l2Members        map[string]bool // live members at the last L2 sync; nil before it
 	membersChangedAt time.Time
-	l2Skips          map[string]plan.Reason // "svc ip" -> reason last reported
-	l2Status         map[string]string      // Service key -> signature of the status written
-	l2Announced      map[string]bool        // Services some node announced in L2 at the last plan
+	l2Skips          map[string]map[netip.Addr]plan.Reason // Service key -> address -> reason last reported
+	l2Status         map[string]string                     // Service key -> signature of the status written
+	l2Announced      map[string]bool                       // Services some node announced in L2 at the last plan
 	selfUID          types.UID
 	bgpStatus        *v1beta1.ServiceBGPStatusStatus // last written
 	bgpStatusNext    time.Time                       // no rebuild before (see writeBGPStatus)
@@ -60,7 +60,6 @@ type state struct {
 	routes       map[string][]plan.Route          // per Service
 	byPrefix     map[netip.Prefix]map[string]bool // prefix -> contributing Services
 	announced    map[netip.Prefix]plan.Path
-	bgpSkips     map[string]plan.Reason
 }
 
 // newState returns an empty state.
@@ -71,13 +70,12 @@ func newState() state {
 		nodes:       map[string]plan.Node{},
 		l2Owned:     map[netip.Addr]plan.L2Announcement{},
 		l2:          newL2Track(),
-		l2Skips:     map[string]plan.Reason{},
+		l2Skips:     map[string]map[netip.Addr]plan.Reason{},
 		l2Status:    map[string]string{},
 		l2Announced: map[string]bool{},
 		routes:      map[string][]plan.Route{},
 		byPrefix:    map[netip.Prefix]map[string]bool{},
 		announced:   map[netip.Prefix]plan.Path{},
-		bgpSkips:    map[string]plan.Reason{},
 
 		bgpReported: map[string]plan.BGPAnnouncement{},
 	}

@@ -3,7 +3,8 @@
 // (or Delete it) and return at once: the state-owning loop of a speaker or
 // controller never waits for the API server. Puts for one key coalesce
 // (the newest wins), writes to one key are spaced by a minimum interval,
-// and failed writes are retried with backoff.
+// failed writes are retried with backoff, and every write first takes a
+// token from the process's budget for observable writes (package pace).
 //
 // Objects are written with server-side apply, so a Put of an unchanged
 // object changes nothing on the server, and a Put creates or updates alike.
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
@@ -28,6 +30,7 @@ type Queue struct {
 	owner string
 	log   *slog.Logger
 	clock clock.PassiveClock
+	pace  *rate.Limiter
 	wq    workqueue.TypedRateLimitingInterface[string]
 
 	mu        sync.Mutex
@@ -42,15 +45,19 @@ type item struct {
 	minInterval time.Duration
 }
 
-// New builds a queue writing as field manager owner. It starts nothing.
-func New(c client.Client, owner string, log *slog.Logger, clk clock.PassiveClock) *Queue {
+// New builds a queue writing as field manager owner, each write waiting
+// for a token from pace (nil: no limit). It starts nothing.
+func New(c client.Client, owner string, log *slog.Logger, clk clock.PassiveClock, pace *rate.Limiter) *Queue {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	return &Queue{c: c, owner: owner, log: log, clock: clk,
+	if pace == nil {
+		pace = rate.NewLimiter(rate.Inf, 0)
+	}
+	return &Queue{c: c, owner: owner, log: log, clock: clk, pace: pace,
 		wq: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 30*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "status-" + owner}),
@@ -114,6 +121,16 @@ func (q *Queue) next(ctx context.Context) bool {
 	}
 	if wait > 0 {
 		q.wq.AddAfter(key, wait)
+		return true
+	}
+	if err := q.pace.Wait(ctx); err != nil {
+		return true // ctx ended; the queue is shutting down
+	}
+	// Take the newest desire: more may have arrived while waiting.
+	q.mu.Lock()
+	it, ok = q.desired[key]
+	q.mu.Unlock()
+	if !ok {
 		return true
 	}
 	if err := q.write(ctx, it); err != nil {
