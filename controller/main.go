@@ -19,7 +19,7 @@ import (
 )
 
 func main() {
-	cmdutil.TuneGC()
+	cmdutil.TuneGC(cmdutil.ControllerGCPercent)
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "controller:", err)
 		os.Exit(1)

