@@ -13,7 +13,6 @@ import (
 	"github.com/pylonlb/pylon/e2etest/lab"
 	"github.com/pylonlb/pylon/e2etest/lab/routers"
 	"github.com/pylonlb/pylon/e2etest/lab/wait"
-	"github.com/pylonlb/pylon/internal/pace"
 )
 
 // bgpScalePool is a BGP pool of 1,024 addresses (RFC 2544 range, inside the
@@ -226,7 +225,7 @@ func bgpScaleFigures(trials []bgpScaleTrial) []Figure {
 		{Name: "1,000 BGP Services: all at FRR, above the creates alone", Value: over.P50, Unit: "s",
 			Spread: over.Spread("s"), MetalLB: "≈ 94 s", Target: "≤ 2 s", Pass: Met(over.P50 <= 2)},
 		{Name: "1,000 BGP Services: last IP → all Events written", Value: trail.P50, Unit: "s",
-			Spread: trail.Spread("s"), Note: fmt.Sprintf("paced at %d writes/s per process, burst %d (--events-status-qps/-burst); polled every second", pace.DefaultQPS, pace.DefaultBurst)},
+			Spread: trail.Spread("s"), Note: trailNote},
 		{Name: "API-server CPU above the creates alone (1,000 BGP Services, 3 speakers, 2 peers each)", Value: cpuOver.P50, Unit: "CPU-s",
 			Spread: cpuOver.Spread("CPU-s"), MetalLB: "+60–72 CPU-s", Target: "≤ +15 CPU-s", Pass: Met(cpuOver.P50 <= 15),
 			Note: fmt.Sprintf("creates alone %s CPU-s; %s Events (%s BGPAnnounced), %s ServiceBGPStatus objects",

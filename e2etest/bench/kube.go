@@ -17,6 +17,7 @@ import (
 	"github.com/pylonlb/pylon/e2etest/lab"
 	"github.com/pylonlb/pylon/e2etest/lab/kube"
 	"github.com/pylonlb/pylon/e2etest/lab/proc"
+	"github.com/pylonlb/pylon/internal/pace"
 )
 
 // IngressWatch records, for every Service of one namespace, the moment
@@ -331,6 +332,11 @@ func (m *CPUMeter) WaitQuiet(ctx context.Context, interval, timeout time.Duratio
 
 // eventsGVR is core/v1 Events (events.k8s.io/v1 Events show there too).
 var eventsGVR = schema.GroupVersionResource{Version: "v1", Resource: "events"}
+
+// trailNote explains the figures of how long Events and statuses trail
+// the addresses in a burst.
+var trailNote = fmt.Sprintf("paced at %d writes/s per process, burst %d (--events-status-qps/-burst); polled every second",
+	pace.DefaultQPS, pace.DefaultBurst)
 
 // ObjectCount asks for at least N objects of a resource in a namespace.
 type ObjectCount struct {

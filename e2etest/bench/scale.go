@@ -12,7 +12,6 @@ import (
 	"github.com/pylonlb/pylon/e2etest/demo"
 	"github.com/pylonlb/pylon/e2etest/lab"
 	"github.com/pylonlb/pylon/e2etest/lab/proc"
-	"github.com/pylonlb/pylon/internal/pace"
 )
 
 // scaleServices is the number of Services of the scale scenario.
@@ -282,7 +281,7 @@ func scaleFigures(trials []scaleTrial) []Figure {
 		{Name: "1,000 Services: all IPs, above the creates alone", Value: over.P50, Unit: "s",
 			Spread: over.Spread("s"), MetalLB: "107 s − 13 s (to FRR, BGP)", Target: "≤ 2 s", Pass: Met(over.P50 <= 2)},
 		{Name: "1,000 Services: last IP → all Events and ServiceL2Status objects written", Value: trail.P50, Unit: "s",
-			Spread: trail.Spread("s"), Note: fmt.Sprintf("paced at %d writes/s per process, burst %d (--events-status-qps/-burst); polled every second", pace.DefaultQPS, pace.DefaultBurst)},
+			Spread: trail.Spread("s"), Note: trailNote},
 		{Name: "API-server CPU, the creates alone", Value: cpuAlone.P50, Unit: "CPU-s",
 			Spread: cpuAlone.Spread("CPU-s"), MetalLB: "11 CPU-s", Note: "minus idle, until quiet"},
 		{Name: "API-server CPU above the creates alone (1,000 L2 Services, 3 speakers)", Value: cpuOver.P50, Unit: "CPU-s",

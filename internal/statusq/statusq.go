@@ -55,7 +55,7 @@ func New(c client.Client, owner string, log *slog.Logger, clk clock.PassiveClock
 		clk = clock.RealClock{}
 	}
 	if pace == nil {
-		pace = rate.NewLimiter(rate.Inf, 0)
+		pace = rate.NewLimiter(rate.Inf, 0) // what pace.NewLimiter(0, 0) returns
 	}
 	return &Queue{c: c, owner: owner, log: log, clock: clk, pace: pace,
 		wq: workqueue.NewTypedRateLimitingQueueWithConfig(
@@ -107,19 +107,11 @@ func (q *Queue) next(ctx context.Context) bool {
 		return false
 	}
 	defer q.wq.Done(key)
-	q.mu.Lock()
-	it, ok := q.desired[key]
-	wait := time.Duration(0)
-	if ok && !it.delete {
-		if last, seen := q.lastWrite[key]; seen {
-			wait = it.minInterval - q.clock.Since(last)
-		}
-	}
-	q.mu.Unlock()
+	it, ok := q.lookup(key)
 	if !ok {
 		return true
 	}
-	if wait > 0 {
+	if wait := q.spacing(key, it); wait > 0 {
 		q.wq.AddAfter(key, wait)
 		return true
 	}
@@ -127,10 +119,7 @@ func (q *Queue) next(ctx context.Context) bool {
 		return true // ctx ended; the queue is shutting down
 	}
 	// Take the newest desire: more may have arrived while waiting.
-	q.mu.Lock()
-	it, ok = q.desired[key]
-	q.mu.Unlock()
-	if !ok {
+	if it, ok = q.lookup(key); !ok {
 		return true
 	}
 	if err := q.write(ctx, it); err != nil {
@@ -146,6 +135,29 @@ func (q *Queue) next(ctx context.Context) bool {
 	q.lastWrite[key] = q.clock.Now()
 	q.mu.Unlock()
 	return true
+}
+
+// lookup returns what key should become, if anything.
+func (q *Queue) lookup(key string) (item, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	it, ok := q.desired[key]
+	return it, ok
+}
+
+// spacing returns how long a write of it to key must still wait for its
+// minimum interval since the last write; deletes never wait.
+func (q *Queue) spacing(key string, it item) time.Duration {
+	if it.delete {
+		return 0
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	last, seen := q.lastWrite[key]
+	if !seen {
+		return 0
+	}
+	return it.minInterval - q.clock.Since(last)
 }
 
 // write applies or deletes one object.
