@@ -59,8 +59,9 @@ func run() error {
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
+	cmdutil.ProfileHeap(opts.PprofAddr)
 
-	_, log, err := cmdutil.Logger(*logLevel)
+	slogger, log, err := cmdutil.Logger(*logLevel)
 	if err != nil {
 		return err
 	}
@@ -73,7 +74,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	opts.Registerer = ctrlmetrics.Registry
+	opts.Registerer, opts.Logger = ctrlmetrics.Registry, slogger
 	mgr, err := controller.NewManager(cfg, scheme, opts)
 	if err != nil {
 		return err

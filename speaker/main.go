@@ -77,6 +77,7 @@ func parseFlags() *flags {
 
 func run() error {
 	f := parseFlags()
+	cmdutil.ProfileHeap(f.opts.PprofAddr)
 	log, rlog, err := cmdutil.Logger(f.logLevel)
 	if err != nil {
 		return err

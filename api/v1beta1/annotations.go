@@ -2,6 +2,8 @@ package v1beta1
 
 // Annotations and labels users put on Services, and the ones Pylon writes.
 const (
+	// AnnotationPrefix starts every annotation Pylon reads or writes.
+	AnnotationPrefix = "pylonlb.io/"
 	// AnnotationLoadBalancerIPs requests specific addresses: a comma-separated
 	// list with at most one address per family.
 	AnnotationLoadBalancerIPs = "pylonlb.io/loadBalancerIPs"

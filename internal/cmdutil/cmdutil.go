@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	goruntime "runtime"
 	"runtime/debug"
 	"strings"
 
@@ -30,7 +31,8 @@ func Logger(level string) (*slog.Logger, logr.Logger, error) {
 }
 
 // RESTConfig loads a kubeconfig file, or the in-cluster configuration when
-// path is empty, and sets the client-side rate limits. The API server's
+// path is empty, sets the client-side rate limits and turns compression
+// off. The API server's
 // own priority and fairness protects it; the defaults of client-go (5/10
 // requests per second) would make a cold start with many Services crawl.
 func RESTConfig(path string, qps float32, burst int, userAgent string) (*rest.Config, error) {
@@ -45,6 +47,10 @@ func RESTConfig(path string, qps float32, burst int, userAgent string) (*rest.Co
 		return nil, fmt.Errorf("load API client configuration (kubeconfig %q): %w", path, err)
 	}
 	cfg.QPS, cfg.Burst, cfg.UserAgent = qps, burst, userAgent
+	// No gzip: the API server is on the cluster network, and compressing a
+	// list of a thousand Services costs it CPU, and us a decompressor kept
+	// around afterwards, to save bandwidth nobody is short of.
+	cfg.DisableCompression = true
 	return cfg, nil
 }
 
@@ -87,4 +93,19 @@ func TuneGC(percent int) {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(percent)
 	}
+}
+
+// HeapProfileRate is the sampling interval of heap profiles when pprof is
+// served: fine enough to see what a thousand Services cost.
+const HeapProfileRate = 16 << 10
+
+// ProfileHeap samples heap allocations every HeapProfileRate bytes when
+// profiles are served (pprofAddr not empty or "0"), and not at all
+// otherwise: nobody could read the samples, and their tables cost memory.
+func ProfileHeap(pprofAddr string) {
+	if pprofAddr == "" || pprofAddr == "0" {
+		goruntime.MemProfileRate = 0
+		return
+	}
+	goruntime.MemProfileRate = HeapProfileRate
 }

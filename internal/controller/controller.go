@@ -6,7 +6,10 @@ package controller
 import (
 	"context"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
+	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +45,8 @@ type Options struct {
 	EventsStatusBurst int
 	// LeaderElection makes replicas elect one active controller.
 	LeaderElection bool
+	// Logger receives what is not tied to a reconcile (nil: discarded).
+	Logger *slog.Logger
 	// Registerer receives Pylon's metrics (normally controller-runtime's
 	// registry, served on MetricsAddr).
 	Registerer prometheus.Registerer
@@ -57,10 +62,11 @@ type Options struct {
 
 // NewManager builds a manager whose cache holds only what the controller
 // reads: Services and Namespaces cluster-wide, and Pylon's objects and
-// Secrets in the install namespace. Managed fields are dropped to save
-// memory.
+// Secrets in the install namespace. Managed fields, and of Services all
+// the controller does not read, are dropped to save memory.
 func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options) (ctrl.Manager, error) {
 	byObject := configwatch.CacheByObject(opts.Namespace)
+	byObject[&corev1.Service{}] = cache.ByObject{Transform: allocation.TrimService}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()},
@@ -81,7 +87,14 @@ func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options) (ctrl.Ma
 // Setup registers the controller's reconcilers with the manager.
 func Setup(mgr ctrl.Manager, opts Options) error {
 	budget := pace.NewLimiter(opts.EventsStatusQPS, opts.EventsStatusBurst)
-	recorder := pace.NewRecorder(mgr.GetEventRecorder("pylon-controller"), mgr.GetScheme(), budget, 0, "controller", opts.Registerer)
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	host, _ := os.Hostname() // the pod's name
+	recorder := pace.NewRecorder(mgr.GetClient(), mgr.GetScheme(), pace.RecorderOptions{
+		Controller: "pylon-controller", Instance: "pylon-controller-" + host, Component: "controller",
+		Limiter: budget, Logger: logger.With("component", "events"), Registerer: opts.Registerer})
 	if err := mgr.Add(recorder); err != nil {
 		return fmt.Errorf("add event recorder: %w", err)
 	}

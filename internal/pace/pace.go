@@ -12,13 +12,17 @@ package pace
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/tools/reference"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Defaults of the per-process budget for observable writes.
@@ -39,42 +43,99 @@ func NewLimiter(qps float64, burst int) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(qps), max(burst, 1))
 }
 
-// Recorder hands events to an inner recorder no faster than a limiter
-// allows. Eventf never blocks: it formats the note at once and queues the
-// event; Run delivers the queue in order.
+// Recorder writes events.k8s.io/v1 Events itself, no faster than a
+// limiter allows. Eventf never blocks: it formats the note at once, turns
+// the objects into references and queues the event; Run writes the queue
+// in order. A repeat of an event within SeriesWindow raises the series
+// count of the first one instead of creating another.
+//
+// It replaces client-go's broadcaster, which keeps a full copy of every
+// event for six minutes and starts a goroutine per event: here a backlog
+// holds references and notes only, and a series costs a few words.
 type Recorder struct {
-	inner   events.EventRecorder
+	c       client.Client
 	scheme  *runtime.Scheme
 	lim     *rate.Limiter
+	clock   clock.Clock
+	log     *slog.Logger
 	max     int
-	dropped prometheus.Counter
+	from    source
+	dropped *prometheus.CounterVec
 
 	mu      sync.Mutex
 	pending []pendingEvent
 	wake    chan struct{}
+
+	// Owned by Run.
+	series   *seriesBook
+	lastName int64 // the newest timestamp used in an event name
 }
+
+// source is what every event says about who wrote it.
+type source struct{ controller, instance string }
 
 // pendingEvent is one event waiting for the budget.
 type pendingEvent struct {
-	regarding, related              runtime.Object
+	regarding                       corev1.ObjectReference
+	related                         *corev1.ObjectReference
 	eventtype, reason, action, note string
+	at                              time.Time
 }
 
-// NewRecorder wraps inner; scheme names the kinds of the objects events
-// are about; maxQueued <= 0 means DefaultMaxQueued. The dropped-events
-// counter is registered with reg when it is not nil. It starts nothing.
-func NewRecorder(inner events.EventRecorder, scheme *runtime.Scheme, lim *rate.Limiter, maxQueued int, component string, reg prometheus.Registerer) *Recorder {
-	if maxQueued <= 0 {
-		maxQueued = DefaultMaxQueued
+// RecorderOptions configure a Recorder.
+type RecorderOptions struct {
+	// Controller and Instance fill reportingController and
+	// reportingInstance (for example "pylon-speaker" and the node name).
+	Controller, Instance string
+	// Component labels the dropped-events counter.
+	Component string
+	// Limiter is the process's budget for observable writes (nil: none).
+	Limiter *rate.Limiter
+	// MaxQueued bounds the backlog; <= 0 means DefaultMaxQueued.
+	MaxQueued int
+	// Clock defaults to the real clock.
+	Clock clock.Clock
+	// Logger receives write failures (nil: discarded).
+	Logger *slog.Logger
+	// Registerer, when set, gets the dropped-events counter.
+	Registerer prometheus.Registerer
+}
+
+// Reasons an event is dropped, as labelled in pylon_events_dropped_total.
+const (
+	DropQueueFull   = "queue_full"
+	DropWriteFailed = "write_failed"
+	DropInvalid     = "invalid"
+)
+
+// NewRecorder builds a recorder writing through c; scheme names the kinds
+// of the objects events are about. It starts nothing.
+func NewRecorder(c client.Client, scheme *runtime.Scheme, o RecorderOptions) *Recorder {
+	if o.MaxQueued <= 0 {
+		o.MaxQueued = DefaultMaxQueued
 	}
-	r := &Recorder{inner: inner, scheme: scheme, lim: lim, max: maxQueued, wake: make(chan struct{}, 1),
-		dropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name:        "pylon_events_dropped_total",
-			Help:        "Events not emitted because too many were waiting for the write budget (--events-status-qps).",
-			ConstLabels: prometheus.Labels{"component": component},
-		})}
-	if reg != nil {
-		reg.MustRegister(r.dropped)
+	if o.Limiter == nil {
+		o.Limiter = NewLimiter(0, 0)
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Recorder{c: c, scheme: scheme, lim: o.Limiter, clock: o.Clock, log: o.Logger, max: o.MaxQueued,
+		from: source{o.Controller, o.Instance}, wake: make(chan struct{}, 1), series: newSeriesBook(),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pylon_events_dropped_total",
+			Help: "Events not written: queue_full (too many waiting for the write budget, --events-status-qps), " +
+				"write_failed (the API server refused them after retries), invalid (no kind known for the object).",
+			ConstLabels: prometheus.Labels{"component": o.Component},
+		}, []string{"reason"})}
+	for _, reason := range []string{DropQueueFull, DropWriteFailed, DropInvalid} {
+		r.dropped.WithLabelValues(reason)
+	}
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(r.dropped)
 	}
 	return r
 }
@@ -84,32 +145,31 @@ func (r *Recorder) Eventf(regarding, related runtime.Object, eventtype, reason, 
 	if len(args) > 0 {
 		note = fmt.Sprintf(note, args...)
 	}
-	regarding, related = r.ref(regarding), r.ref(related)
+	ev := pendingEvent{eventtype: eventtype, reason: reason, action: action, note: note, at: r.clock.Now()}
+	ref, err := reference.GetReference(r.scheme, regarding)
+	if err != nil {
+		r.dropped.WithLabelValues(DropInvalid).Inc()
+		r.log.Error("event about an object of unknown kind dropped", "reason", reason, "error", err)
+		return
+	}
+	ev.regarding = *ref
+	if related != nil {
+		if ev.related, err = reference.GetReference(r.scheme, related); err != nil {
+			ev.related = nil // the event still says what happened to regarding
+		}
+	}
 	r.mu.Lock()
 	if len(r.pending) >= r.max {
 		r.mu.Unlock()
-		r.dropped.Inc()
+		r.dropped.WithLabelValues(DropQueueFull).Inc()
 		return
 	}
-	r.pending = append(r.pending, pendingEvent{regarding, related, eventtype, reason, action, note})
+	r.pending = append(r.pending, ev)
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
-}
-
-// ref returns a reference to obj, or obj itself when the scheme cannot
-// name its kind (the inner recorder then reports the problem).
-func (r *Recorder) ref(obj runtime.Object) runtime.Object {
-	if obj == nil {
-		return nil
-	}
-	ref, err := reference.GetReference(r.scheme, obj)
-	if err != nil {
-		return obj
-	}
-	return ref
 }
 
 // Queued returns how many events wait for the budget.
@@ -119,7 +179,7 @@ func (r *Recorder) Queued() int {
 	return len(r.pending)
 }
 
-// Run delivers queued events until ctx ends; what is still queued then is
+// Run writes queued events until ctx ends; what is still queued then is
 // dropped.
 func (r *Recorder) Run(ctx context.Context) error {
 	for {
@@ -132,10 +192,14 @@ func (r *Recorder) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		if err := r.lim.Wait(ctx); err != nil {
-			return nil // ctx ended
+		if err := r.deliver(ctx, ev); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.dropped.WithLabelValues(DropWriteFailed).Inc()
+			r.log.Error("event not written", "regarding", ev.regarding.Namespace+"/"+ev.regarding.Name,
+				"reason", ev.reason, "error", err)
 		}
-		r.inner.Eventf(ev.regarding, ev.related, ev.eventtype, ev.reason, ev.action, "%s", ev.note)
 	}
 }
 

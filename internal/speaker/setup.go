@@ -114,7 +114,9 @@ func SetupWith(mgr ctrl.Manager, opts Options, health *Health, c Components) (*A
 		return nil, err
 	}
 	budget := pace.NewLimiter(opts.EventsStatusQPS, opts.EventsStatusBurst)
-	recorder := pace.NewRecorder(mgr.GetEventRecorder("pylon-speaker"), mgr.GetScheme(), budget, 0, "speaker", opts.Registerer)
+	recorder := pace.NewRecorder(mgr.GetClient(), mgr.GetScheme(), pace.RecorderOptions{
+		Controller: "pylon-speaker", Instance: "pylon-speaker-" + opts.NodeName, Component: "speaker",
+		Limiter: budget, Logger: opts.Logger.With("component", "events"), Registerer: opts.Registerer})
 	if err := mgr.Add(recorder); err != nil {
 		return nil, fmt.Errorf("add event recorder: %w", err)
 	}

@@ -3,9 +3,10 @@ package speaker
 import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/internal/cachetrim"
 )
 
 // cacheTrims keeps in the speaker's cache only what it reads of Services
@@ -25,7 +26,7 @@ func trimService(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	out := &corev1.Service{TypeMeta: s.TypeMeta, ObjectMeta: trimMeta(s.ObjectMeta)}
+	out := &corev1.Service{TypeMeta: s.TypeMeta, ObjectMeta: cachetrim.Meta(s.ObjectMeta, "")}
 	out.Spec.Type = s.Spec.Type
 	out.Spec.LoadBalancerClass = s.Spec.LoadBalancerClass
 	out.Spec.ExternalTrafficPolicy = s.Spec.ExternalTrafficPolicy
@@ -39,16 +40,10 @@ func trimEndpointSlice(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	out := &discoveryv1.EndpointSlice{TypeMeta: es.TypeMeta, ObjectMeta: trimMeta(es.ObjectMeta), AddressType: es.AddressType}
+	out := &discoveryv1.EndpointSlice{TypeMeta: es.TypeMeta, ObjectMeta: cachetrim.Meta(es.ObjectMeta, ""), AddressType: es.AddressType}
 	out.Endpoints = make([]discoveryv1.Endpoint, len(es.Endpoints))
 	for i, ep := range es.Endpoints {
 		out.Endpoints[i] = discoveryv1.Endpoint{NodeName: ep.NodeName, Conditions: ep.Conditions}
 	}
 	return out, nil
-}
-
-// trimMeta keeps what identifies an object and its labels.
-func trimMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
-		Labels: m.Labels, CreationTimestamp: m.CreationTimestamp, DeletionTimestamp: m.DeletionTimestamp}
 }

@@ -132,7 +132,11 @@ func (q *Queue) next(ctx context.Context) bool {
 	if cur, ok := q.desired[key]; ok && cur.obj == it.obj && cur.delete == it.delete {
 		delete(q.desired, key) // nothing newer arrived meanwhile
 	}
-	q.lastWrite[key] = q.clock.Now()
+	if it.delete {
+		delete(q.lastWrite, key) // deletes never wait: forget the object
+	} else {
+		q.lastWrite[key] = q.clock.Now()
+	}
 	q.mu.Unlock()
 	return true
 }
