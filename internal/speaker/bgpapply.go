@@ -230,7 +230,7 @@ func (a *Agent) reportConflict(prefix netip.Prefix, p plan.Path) {
 		return
 	}
 	for key := range a.st.byPrefix[prefix] {
-		if svc := a.st.objects[key]; svc != nil {
+		if svc := a.st.refs[key]; svc != nil {
 			a.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, ReasonBGPLocalPrefConf, "Announce",
 				"BGPAdvertisements %s set different localPref for %s; using %d from %s", strings.Join(p.Conflict, ", "), prefix, p.LocalPref, p.Conflict[0])
 		}

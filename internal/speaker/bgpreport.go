@@ -74,7 +74,7 @@ func (a *Agent) reportBGP(configChanged, nodesChanged bool, changed []string) {
 // emitBGPAnnouncement emits one Service's event for a change of who
 // announces it.
 func (a *Agent) emitBGPAnnouncement(key string, old, ann plan.BGPAnnouncement) {
-	svc := a.st.objects[key]
+	svc := a.st.refs[key]
 	switch {
 	case svc == nil:
 	case ann.Empty():

@@ -147,7 +147,7 @@ func (a *Agent) reportL2(old, scoped map[netip.Addr]plan.L2Announcement, skipped
 	}
 	news := newlyAnnounced(old, scoped)
 	for _, key := range slices.Sorted(maps.Keys(news)) {
-		svc := a.st.objects[key]
+		svc := a.st.refs[key]
 		if svc == nil {
 			continue
 		}
@@ -238,7 +238,7 @@ func (a *Agent) reportSkips(seen map[string]map[netip.Addr]plan.Reason, skipped 
 		if old[s.Service][s.IP] == s.Reason || !emit || s.Reason != plan.ReasonNoCandidate {
 			continue
 		}
-		if svc := a.st.objects[s.Service]; svc != nil {
+		if svc := a.st.refs[s.Service]; svc != nil {
 			a.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, reason, "Announce", "%s is not announced: %s", s.IP, s.Reason)
 		}
 	}

@@ -27,8 +27,8 @@ type state struct {
 	l2Open    bool // L2 announcing allowed (peers met or grace over)
 
 	config   *model.Config
-	services map[string]plan.Service // announceable Services by key
-	objects  map[string]*corev1.Service
+	services map[string]plan.Service            // announceable Services by key
+	refs     map[string]*corev1.ObjectReference // what events and statuses name, by Service key
 	nodes    map[string]plan.Node
 	self     plan.Node
 	selfV4   netip.Addr
@@ -66,7 +66,7 @@ type state struct {
 func newState() state {
 	return state{
 		services:    map[string]plan.Service{},
-		objects:     map[string]*corev1.Service{},
+		refs:        map[string]*corev1.ObjectReference{},
 		nodes:       map[string]plan.Node{},
 		l2Owned:     map[netip.Addr]plan.L2Announcement{},
 		l2:          newL2Track(),
@@ -123,7 +123,7 @@ func (a *Agent) refreshService(ctx context.Context, key string) {
 			a.log.Error("read Service", "service", key, "error", err)
 		}
 		delete(a.st.services, key)
-		delete(a.st.objects, key)
+		delete(a.st.refs, key)
 		return
 	}
 	var eps discoveryv1.EndpointSliceList
@@ -131,7 +131,14 @@ func (a *Agent) refreshService(ctx context.Context, key string) {
 		a.log.Error("list EndpointSlices", "service", key, "error", err)
 	}
 	a.st.services[key] = serviceFrom(svc, eps.Items)
-	a.st.objects[key] = svc
+	a.st.refs[key] = serviceRef(svc)
+}
+
+// serviceRef is what events and status objects need of a Service: a
+// reference, a fraction of the size of a copy of the object.
+func serviceRef(svc *corev1.Service) *corev1.ObjectReference {
+	return &corev1.ObjectReference{APIVersion: "v1", Kind: "Service", Namespace: svc.Namespace, Name: svc.Name,
+		UID: svc.UID, ResourceVersion: svc.ResourceVersion}
 }
 
 // refreshNodes re-reads every Node, updates the peers to join, and reports

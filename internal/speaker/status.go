@@ -79,7 +79,7 @@ func (a *Agent) writeL2Status(p plan.L2Plan, keys []string) {
 
 // putL2Status writes one Service's L2 status when it changed.
 func (a *Agent) putL2Status(key string, st *v1beta1.ServiceL2StatusStatus) {
-	svc := a.st.objects[key]
+	svc := a.st.refs[key]
 	if svc == nil {
 		return
 	}
@@ -115,7 +115,7 @@ func (a *Agent) cleanL2Status(announced map[string]bool, keys []string) {
 			continue
 		}
 		delete(a.st.l2Announced, key)
-		if svc := a.st.objects[key]; svc != nil && was && first {
+		if svc := a.st.refs[key]; svc != nil && was && first {
 			a.cfg.Status.Delete(&v1beta1.ServiceL2Status{ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace}})
 		}
 	}
@@ -199,6 +199,6 @@ func statusEqual(x, y v1beta1.ServiceBGPStatusStatus) bool {
 
 // ownerRef makes the Service own a status object (no blocking deletion:
 // that would need extra permissions).
-func ownerRef(svc *corev1.Service) metav1.OwnerReference {
+func ownerRef(svc *corev1.ObjectReference) metav1.OwnerReference {
 	return metav1.OwnerReference{APIVersion: "v1", Kind: "Service", Name: svc.Name, UID: svc.UID}
 }

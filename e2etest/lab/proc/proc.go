@@ -180,8 +180,9 @@ func (p *Process) String() string {
 
 // Usage is a process's resource use, read from /proc.
 type Usage struct {
-	RSSBytes uint64        // resident set size
-	CPU      time.Duration // user + system time so far
+	RSSBytes     uint64        // resident set size
+	PeakRSSBytes uint64        // the largest resident set size so far (VmHWM)
+	CPU          time.Duration // user + system time so far
 }
 
 // Usage reads the process's current memory and CPU use.

@@ -13,7 +13,7 @@ import (
 // every Linux architecture Go supports.
 const clockTicks = 100
 
-// ReadUsage reads the RSS and CPU time of any pid from /proc.
+// ReadUsage reads the RSS, peak RSS and CPU time of any pid from /proc.
 func ReadUsage(pid int) (Usage, error) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -29,16 +29,20 @@ func ReadUsage(pid int) (Usage, error) {
 func parseUsage(status, stat string) (Usage, error) {
 	var u Usage
 	for _, line := range strings.Split(status, "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		for prefix, dst := range map[string]*uint64{"VmRSS:": &u.RSSBytes, "VmHWM:": &u.PeakRSSBytes} {
+			rest, ok := strings.CutPrefix(line, prefix)
+			if !ok {
+				continue
+			}
 			f := strings.Fields(rest)
 			if len(f) != 2 || f[1] != "kB" {
-				return Usage{}, fmt.Errorf("malformed VmRSS line %q", line)
+				return Usage{}, fmt.Errorf("malformed %s line %q", prefix, line)
 			}
 			kb, err := strconv.ParseUint(f[0], 10, 64)
 			if err != nil {
-				return Usage{}, fmt.Errorf("malformed VmRSS line %q: %w", line, err)
+				return Usage{}, fmt.Errorf("malformed %s line %q: %w", prefix, line, err)
 			}
-			u.RSSBytes = kb * 1024
+			*dst = kb * 1024
 		}
 	}
 	i := strings.LastIndexByte(stat, ')')
