@@ -38,11 +38,15 @@ func TestBGPAnnouncesFromEveryEligibleNode(t *testing.T) {
 		got := h.bgpAnnouncers("10.50.0.2/32")
 		return slices.Equal(got, []string{"b"}), fmt.Sprintf("10.50.0.2/32 from %v, want [b]", got)
 	})
+	// Every node peers, announcing or not (c announces nothing: its session
+	// may come up after a and b announced).
 	for _, short := range []string{"a", "b", "c"} {
-		peers := h.nodes[short].router.Peers()
-		if len(peers) != 1 || peers[0].Name != "frr" || peers[0].IPv6NextHop != addr("fd00:77::"+map[string]string{"a": "11", "b": "12", "c": "13"}[short]) {
-			t.Errorf("%s sessions = %+v", short, peers)
-		}
+		eventually(t, func() (bool, string) {
+			peers := h.nodes[short].router.Peers()
+			ok := len(peers) == 1 && peers[0].Name == "frr" &&
+				peers[0].IPv6NextHop == addr("fd00:77::"+map[string]string{"a": "11", "b": "12", "c": "13"}[short])
+			return ok, fmt.Sprintf("%s sessions = %+v", short, peers)
+		})
 	}
 	for _, p := range h.nodes["a"].router.Paths() {
 		if p.Prefix.String() == "10.50.0.1/32" && !slices.Equal(p.Communities, []uint32{65000<<16 | 7}) {
