@@ -7,6 +7,10 @@
 // with the creates and the addresses for an API server that is already
 // saturated. One Service at a time never waits: the bucket's burst covers
 // it.
+//
+// The package also writes the Events themselves (Recorder): queued in
+// order, joined into series when they repeat, retried when the API server
+// fails in passing.
 package pace
 
 import (
