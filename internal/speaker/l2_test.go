@@ -3,6 +3,7 @@ package speaker_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -124,20 +125,24 @@ func TestGracefulHandover(t *testing.T) {
 	h.service("web", false, []string{"192.168.77.124"}, "a", "b", "c")
 	first := h.winner("192.168.77.124", "a", "b", "c")
 	h.waitOwner("192.168.77.124", first)
+	var rest []string
+	for _, n := range []string{"a", "b", "c"} {
+		if n != first {
+			rest = append(rest, n)
+		}
+	}
+	successor := h.winner("192.168.77.124", rest...)
 	leaving := h.nodes[first]
 	stopped := make(chan struct{})
 	go func() { leaving.stop(); close(stopped) }()
 	// While it drains, the successor announces and the leaving node still
-	// answers: no gap.
-	var successor string
+	// answers: no gap. (Seen once under load: another node announced for
+	// a moment, probably while its informers still lacked a Node, as each
+	// speaker's caches lag on their own. The successor is the
+	// deterministic winner, and ends up the only owner.)
 	eventually(t, func() (bool, string) {
 		got := h.l2Owners("192.168.77.124")
-		for _, o := range got {
-			if o != first {
-				successor = o
-			}
-		}
-		return successor != "", "no successor while draining"
+		return slices.Contains(got, successor), fmt.Sprintf("owners %v while %s drains, want %s among them", got, first, successor)
 	})
 	select {
 	case <-stopped:
