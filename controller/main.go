@@ -19,7 +19,6 @@ import (
 )
 
 func main() {
-	cmdutil.TuneGC(cmdutil.ControllerGCPercent)
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "controller:", err)
 		os.Exit(1)
@@ -36,6 +35,7 @@ func run() error {
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		qps        = fs.Float64("kube-api-qps", 1000, "client-side limit of API requests per second")
 		burst      = fs.Int("kube-api-burst", 2000, "client-side burst of API requests")
+		gcPercent  = fs.Int("gc-percent", cmdutil.ControllerGCPercent, cmdutil.GCPercentUsage)
 	)
 	fs.StringVar(&opts.Namespace, "namespace", cmdutil.EnvOr("POD_NAMESPACE", "pylon-system"), "namespace of Pylon's configuration objects")
 	fs.StringVar(&opts.LBClass, "lb-class", "", "spec.loadBalancerClass to serve; empty: Services without a class")
@@ -59,6 +59,7 @@ func run() error {
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
+	cmdutil.TuneGC(*gcPercent)
 	cmdutil.ProfileHeap(opts.PprofAddr)
 
 	slogger, log, err := cmdutil.Logger(*logLevel)

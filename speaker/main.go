@@ -23,7 +23,6 @@ import (
 )
 
 func main() {
-	cmdutil.TuneGC(cmdutil.SpeakerGCPercent)
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "speaker:", err)
 		os.Exit(1)
@@ -35,7 +34,7 @@ type flags struct {
 	kubeconfig, logLevel, keyFile, join, exclude string
 	insecure                                     bool
 	qps                                          float64
-	burst                                        int
+	burst, gcPercent                             int
 	opts                                         speaker.Options
 }
 
@@ -49,6 +48,7 @@ func parseFlags() *flags {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.Float64Var(&f.qps, "kube-api-qps", 50, "client-side limit of API requests per second")
 	fs.IntVar(&f.burst, "kube-api-burst", 100, "client-side burst of API requests")
+	fs.IntVar(&f.gcPercent, "gc-percent", cmdutil.SpeakerGCPercent, cmdutil.GCPercentUsage)
 	fs.StringVar(&o.NodeName, "node-name", os.Getenv("NODE_NAME"), "this node's name (env NODE_NAME)")
 	fs.StringVar(&o.Namespace, "namespace", cmdutil.EnvOr("POD_NAMESPACE", "pylon-system"), "namespace of Pylon's configuration objects")
 	fs.StringVar(&o.LBClass, "lb-class", "", "spec.loadBalancerClass to serve; empty: Services without a class")
@@ -77,6 +77,7 @@ func parseFlags() *flags {
 
 func run() error {
 	f := parseFlags()
+	cmdutil.TuneGC(f.gcPercent)
 	cmdutil.ProfileHeap(f.opts.PprofAddr)
 	log, rlog, err := cmdutil.Logger(f.logLevel)
 	if err != nil {

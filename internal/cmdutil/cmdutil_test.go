@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -40,5 +41,21 @@ func TestProfileHeapOnlyWhenServed(t *testing.T) {
 		if goruntime.MemProfileRate != want {
 			t.Errorf("pprof address %q: heap profile rate %d, want %d", addr, goruntime.MemProfileRate, want)
 		}
+	}
+}
+
+func TestTuneGCUnlessGOGCIsSet(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	if _, set := os.LookupEnv("GOGC"); set {
+		t.Skip("GOGC is set for the test process")
+	}
+	TuneGC(33)
+	if got := debug.SetGCPercent(100); got != 33 {
+		t.Errorf("GC percent %d after TuneGC(33), want 33", got)
+	}
+	t.Setenv("GOGC", "77")
+	TuneGC(33)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent %d after TuneGC(33) with GOGC set, want it untouched (100)", got)
 	}
 }
