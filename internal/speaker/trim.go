@@ -9,13 +9,14 @@ import (
 	"github.com/pylonlb/pylon/internal/cachetrim"
 )
 
-// cacheTrims keeps in the speaker's cache only what it reads of Services
-// and EndpointSlices: every node caches every one of them, so what is
+// cacheTrims keeps in the speaker's cache only what it reads of Services,
+// EndpointSlices and Nodes: every node caches every one of them, so what is
 // dropped here is memory saved on every node.
 func cacheTrims() map[client.Object]cache.ByObject {
 	return map[client.Object]cache.ByObject{
 		&corev1.Service{}:            {Transform: trimService},
 		&discoveryv1.EndpointSlice{}: {Transform: trimEndpointSlice},
+		&corev1.Node{}:               {Transform: trimNode},
 	}
 }
 
@@ -44,6 +45,29 @@ func trimEndpointSlice(obj any) (any, error) {
 	out.Endpoints = make([]discoveryv1.Endpoint, len(es.Endpoints))
 	for i, ep := range es.Endpoints {
 		out.Endpoints[i] = discoveryv1.Endpoint{NodeName: ep.NodeName, Conditions: ep.Conditions}
+	}
+	return out, nil
+}
+
+// trimNode keeps identity, labels, the internal addresses and whether the
+// node's network is unavailable; not the image list, capacity, or the
+// other conditions and their heartbeat times, which make a Node many
+// kilobytes on a real cluster.
+func trimNode(obj any) (any, error) {
+	n, ok := obj.(*corev1.Node)
+	if !ok {
+		return obj, nil
+	}
+	out := &corev1.Node{TypeMeta: n.TypeMeta, ObjectMeta: cachetrim.Meta(n.ObjectMeta, "")}
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			out.Status.Addresses = append(out.Status.Addresses, a)
+		}
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeNetworkUnavailable {
+			out.Status.Conditions = append(out.Status.Conditions, corev1.NodeCondition{Type: c.Type, Status: c.Status})
+		}
 	}
 	return out, nil
 }

@@ -38,4 +38,33 @@ func TestTrimKeepsWhatThePlanReads(t *testing.T) {
 	}
 }
 
+// TestTrimNodeKeepsWhatThePlanReads: a trimmed Node gives the plan and the
+// membership the same view as the full one.
+func TestTrimNodeKeepsWhatThePlanReads(t *testing.T) {
+	for _, netDown := range []corev1.ConditionStatus{corev1.ConditionTrue, corev1.ConditionFalse} {
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", UID: "u", Labels: map[string]string{"zone": "a"},
+			Annotations: map[string]string{"big": "x"}},
+			Status: corev1.NodeStatus{
+				Addresses: []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: "n1"},
+					{Type: corev1.NodeInternalIP, Address: "192.168.77.11"}, {Type: corev1.NodeInternalIP, Address: "fd00:77::11"},
+					{Type: corev1.NodeExternalIP, Address: "203.0.113.11"}},
+				Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.Now()},
+					{Type: corev1.NodeNetworkUnavailable, Status: netDown, LastHeartbeatTime: metav1.Now()}},
+				Images: []corev1.ContainerImage{{Names: []string{"registry/image:tag"}, SizeBytes: 1}}}}
+		obj, _ := trimNode(n)
+		tn := obj.(*corev1.Node)
+		if diff := cmp.Diff(nodeFrom(n), nodeFrom(tn)); diff != "" {
+			t.Errorf("plan view changed by trimming (-want +got):\n%s", diff)
+		}
+		v4, v6 := nodeAddresses(n)
+		tv4, tv6 := nodeAddresses(tn)
+		if v4 != tv4 || v6 != tv6 || tn.UID != n.UID {
+			t.Errorf("addresses %v %v, UID %q; want %v %v, %q", tv4, tv6, tn.UID, v4, v6, n.UID)
+		}
+		if tn.Status.Images != nil || tn.Annotations != nil || len(tn.Status.Conditions) != 1 || len(tn.Status.Addresses) != 2 {
+			t.Errorf("trimmed Node keeps %+v", tn)
+		}
+	}
+}
+
 var cmpAddr = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
