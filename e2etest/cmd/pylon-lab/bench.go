@@ -71,7 +71,13 @@ func benchCmd(args []string) int {
 	if done, err := lab.Reap(ctx); err != nil || len(done) > 0 {
 		fmt.Fprintf(os.Stderr, "reaped leftovers of dead labs: %v (errors: %v)\n", done, err)
 	}
-	env := &bench.Env{TrialsOverride: *trials, LabOptions: lab.Options{Logger: logger}, Log: logger, Out: os.Stdout}
+	bins, err := bench.StageBinaries(prereq.PylonBinDir())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pylon-lab bench:", err)
+		return 1
+	}
+	defer os.RemoveAll(bins)
+	env := &bench.Env{TrialsOverride: *trials, LabOptions: lab.Options{Logger: logger, PylonBinDir: bins}, Log: logger, Out: os.Stdout}
 	fmt.Printf("Running %d lab benchmark scenario(s); each brings up its own labs (a few minutes in all).\n", len(scenarios))
 	rep := (&bench.Runner{Env: env}).Run(ctx, scenarios)
 	rep.Commit = gitCommit()
