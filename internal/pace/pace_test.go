@@ -23,6 +23,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	"github.com/pylonlb/pylon/internal/testenv"
 )
 
 func service(name string) *corev1.Service {
@@ -84,16 +86,10 @@ func (g *rig) stop() {
 	}
 }
 
-// waitFor polls cond until it holds; the bound only guards against hangs.
+// waitFor polls cond until it holds (testenv.Eventually).
 func (g *rig) waitFor(what string, cond func() bool) {
 	g.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			g.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(g.t, func() (bool, string) { return cond(), "timed out waiting for " + what })
 }
 
 func (g *rig) events() []eventsv1.Event {

@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	"github.com/pylonlb/pylon/internal/testenv"
 )
 
 // TestDeletedObjectsAreForgotten: once an object's delete is written, the
@@ -48,13 +50,8 @@ func TestDeletedObjectsAreForgotten(t *testing.T) {
 	})
 }
 
+// waitFor polls cond until it holds (testenv.Eventually).
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(t, func() (bool, string) { return cond(), "timed out" })
 }
