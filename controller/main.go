@@ -15,6 +15,7 @@ import (
 	"github.com/pylonlb/pylon/internal/cmdutil"
 	"github.com/pylonlb/pylon/internal/controller"
 	"github.com/pylonlb/pylon/internal/pace"
+	"github.com/pylonlb/pylon/internal/scheme"
 	"github.com/pylonlb/pylon/internal/webhook"
 )
 
@@ -71,7 +72,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	scheme, err := cmdutil.Scheme()
+	scheme, err := scheme.All()
 	if err != nil {
 		return err
 	}

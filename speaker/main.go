@@ -4,16 +4,20 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"flag"
 	"fmt"
 	"net/netip"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
-	ctrl "sigs.k8s.io/controller-runtime"
-	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/klog/v2"
 
 	"github.com/pylonlb/pylon/internal/cmdutil"
 	"github.com/pylonlb/pylon/internal/l2"
@@ -39,8 +43,7 @@ type flags struct {
 }
 
 func parseFlags() *flags {
-	// Our own flag set: controller-runtime registers --kubeconfig on the
-	// global one.
+	// Our own flag set: the global one collects flags of libraries.
 	fs := flag.NewFlagSet("speaker", flag.ExitOnError)
 	f := &flags{opts: speaker.Options{Membership: membership.DefaultConfig(), L2: l2.DefaultConfig()}}
 	o, m := &f.opts, &f.opts.Membership
@@ -83,7 +86,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	ctrl.SetLogger(rlog)
+	klog.SetLogger(rlog) // client-go logs through klog
 	opts := f.opts
 	if opts.NodeName == "" {
 		return fmt.Errorf("--node-name (or NODE_NAME) is required")
@@ -95,25 +98,21 @@ func run() error {
 		return err
 	}
 	opts.L2.ExcludeInterfaces = splitList(f.exclude)
-	opts.Registerer, opts.Logger = ctrlmetrics.Registry, log
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts.Registerer, opts.Gatherer, opts.Logger = registry, registry, log
 	cfg, err := cmdutil.RESTConfig(f.kubeconfig, float32(f.qps), f.burst, "pylon-speaker")
 	if err != nil {
 		return err
 	}
-	scheme, err := cmdutil.Scheme()
+	proc, err := speaker.NewProcess(cfg, opts)
 	if err != nil {
-		return err
-	}
-	health := &speaker.Health{}
-	mgr, err := speaker.NewManager(cfg, scheme, opts, health)
-	if err != nil {
-		return err
-	}
-	if _, err := speaker.Setup(mgr, opts, health); err != nil {
 		return err
 	}
 	log.Info("starting speaker", "node", opts.NodeName, "namespace", opts.Namespace)
-	return mgr.Start(ctrl.SetupSignalHandler())
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return proc.Run(ctx)
 }
 
 // gossipKey reads the gossip secret. Any text works: the AES key is its

@@ -99,3 +99,31 @@ func isNetworkPackage(path string) bool {
 	}
 	return false
 }
+
+// speakerForbidden are dependencies the speaker binary must not link: each
+// drags in the typed clients or scheme registrations of every built-in API
+// group, whose init code keeps ~14 MiB of the binary resident on every
+// node (package kube explains).
+var speakerForbidden = []string{
+	"sigs.k8s.io/controller-runtime",
+	"k8s.io/client-go/kubernetes",
+	"k8s.io/client-go/informers",
+	"k8s.io/client-go/tools/events",
+}
+
+func TestSpeakerLinksNoClientset(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if p.ImportPath != module+"speaker" {
+			continue
+		}
+		for _, d := range p.Deps {
+			for _, f := range speakerForbidden {
+				if d == f || strings.HasPrefix(d, f+"/") {
+					t.Errorf("the speaker depends on %s; only the controller may", d)
+				}
+			}
+		}
+		return
+	}
+	t.Fatal("package speaker not found")
+}

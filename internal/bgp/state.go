@@ -313,7 +313,9 @@ func (st *loopState) settled() bool {
 }
 
 // enforceExternal resets sessions learned with DynamicASNExternal that came
-// up with our own ASN: gobgp cannot refuse them in the OPEN.
+// up with our own ASN: gobgp cannot refuse them in the OPEN. Such a session
+// is reported Idle with the reason, never Established, even in the moment
+// between a reconnect and its reset.
 func (st *loopState) enforceExternal(ctx context.Context) {
 	for name, p := range st.peers {
 		s := st.status[name]
@@ -325,6 +327,9 @@ func (st *loopState) enforceExternal(ctx context.Context) {
 		if err != nil {
 			st.srv.log.Warn("cannot reset bgp peer", "peer", name, "error", err)
 		}
+		s.state = StateIdle
+		s.lastError = fmt.Sprintf("peer uses our ASN %d; dynamicASN external needs a different one", s.peerASN)
+		st.status[name] = s
 	}
 }
 

@@ -3,20 +3,22 @@
 package cmdutil
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	goruntime "runtime"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/pylonlb/pylon/api/v1beta1"
 )
 
 // Logger returns a JSON slog logger at the named level (debug, info, warn,
@@ -52,19 +54,6 @@ func RESTConfig(path string, qps float32, burst int, userAgent string) (*rest.Co
 	// around afterwards, to save bandwidth nobody is short of.
 	cfg.DisableCompression = true
 	return cfg, nil
-}
-
-// Scheme returns a new scheme with the Kubernetes built-in kinds and
-// Pylon's kinds.
-func Scheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		return nil, fmt.Errorf("add built-in kinds to scheme: %w", err)
-	}
-	if err := v1beta1.AddToScheme(s); err != nil {
-		return nil, fmt.Errorf("add pylonlb.io kinds to scheme: %w", err)
-	}
-	return s, nil
 }
 
 // EnvOr returns the environment variable's value, or def when unset.
@@ -113,4 +102,39 @@ func ProfileHeap(pprofAddr string) {
 		return
 	}
 	goruntime.MemProfileRate = HeapProfileRate
+}
+
+// Serve serves handler on addr until ctx ends, then shuts the server down
+// (waiting up to a second for requests in flight).
+func Serve(ctx context.Context, addr string, handler http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve %s: %w", addr, err)
+	}
+	return nil
+}
+
+// PprofHandler serves Go's profiles under /debug/pprof/.
+func PprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

@@ -5,13 +5,16 @@
 // stays in force, and the problem is reported as a Warning event on each
 // offending object, a log line and a metric.
 //
-// The controller and the speaker both use it.
+// The controller and the speaker both use it: the controller drives it from
+// its controller-runtime manager (package crwatch), the speaker from its own
+// informers (Informers), so that the speaker links no controller-runtime.
 package configwatch
 
 import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -22,19 +25,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/kube"
 	"github.com/pylonlb/pylon/internal/model"
+	"github.com/pylonlb/pylon/internal/pace"
 )
 
 // Event reasons this package emits.
@@ -56,7 +52,7 @@ type Options struct {
 	// OnError, optional, receives every rejected configuration's error.
 	OnError func(ctx context.Context, err error)
 	// Recorder emits events on offending objects.
-	Recorder events.EventRecorder
+	Recorder pace.EventRecorder
 	// Registerer receives the watcher's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// Clock stamps load times; nil means the real clock.
@@ -68,10 +64,14 @@ type Options struct {
 	StateNode string
 }
 
-// Watcher is a reconciler over all configuration objects with a single key.
+// Source lists every configuration object of the install namespace.
+type Source func(ctx context.Context) (model.Objects, error)
+
+// Watcher turns the configuration objects into the configuration in force.
+// Sync is its only entry: call it after any of the objects changed.
 type Watcher struct {
 	opts    Options
-	reader  client.Reader
+	source  Source
 	metrics *metrics
 
 	mu         sync.Mutex
@@ -92,70 +92,37 @@ type Status struct {
 	Error string
 }
 
-// New builds a watcher that reads objects through reader (normally the
-// manager's cache). It starts nothing; SetupWithManager registers it.
-func New(reader client.Reader, opts Options) (*Watcher, error) {
-	if opts.Namespace == "" || opts.OnConfig == nil || opts.Recorder == nil {
-		return nil, fmt.Errorf("configwatch: Namespace, OnConfig and Recorder are required")
+// New builds a watcher that reads objects from source. It starts nothing.
+func New(source Source, opts Options) (*Watcher, error) {
+	if source == nil || opts.Namespace == "" || opts.OnConfig == nil || opts.Recorder == nil {
+		return nil, fmt.Errorf("configwatch: a source, Namespace, OnConfig and Recorder are required")
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
-	return &Watcher{opts: opts, reader: reader, metrics: newMetrics(opts.Registerer, opts.Component)}, nil
+	return &Watcher{opts: opts, source: source, metrics: newMetrics(opts.Registerer, opts.Component)}, nil
 }
 
-// key is the only request this reconciler handles.
-var key = reconcile.Request{NamespacedName: types.NamespacedName{Name: "pylon-configuration"}}
-
-// SetupWithManager watches every configuration kind and the Secrets of the
-// install namespace; any change enqueues the single key.
-func (w *Watcher) SetupWithManager(mgr ctrl.Manager) error {
-	toKey := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		if o.GetNamespace() != w.opts.Namespace {
-			return nil
-		}
-		return []reconcile.Request{key}
-	})
-	b := ctrl.NewControllerManagedBy(mgr).Named("configwatch-" + w.opts.Component)
-	for _, obj := range watchedKinds() {
-		if _, secret := obj.(*corev1.Secret); secret {
-			b = b.Watches(obj, toKey)
-			continue
-		}
-		// Status writes (pool counters) change neither generation nor
-		// labels: they must not reload the configuration.
-		b = b.Watches(obj, toKey, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{})))
-	}
-	return b.Complete(w)
-}
-
-// watchedKinds lists the kinds a configuration is built from.
-func watchedKinds() []client.Object {
-	return []client.Object{
-		&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{}, &v1beta1.BGPAdvertisement{},
-		&v1beta1.BGPPeer{}, &v1beta1.BFDProfile{}, &v1beta1.Community{}, &corev1.Secret{},
-	}
-}
-
-// Reconcile loads the objects, converts them and applies or reports the
-// result.
-func (w *Watcher) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+// Sync loads the objects, converts them and applies or reports the
+// result. It fails only when the objects cannot be read; the caller
+// retries.
+func (w *Watcher) Sync(ctx context.Context) error {
 	log := logr.FromContextOrDiscard(ctx)
-	objs, err := w.load(ctx)
+	objs, err := w.source(ctx)
 	if err != nil {
-		return reconcile.Result{}, fmt.Errorf("load configuration objects from %q: %w", w.opts.Namespace, err)
+		return fmt.Errorf("load configuration objects from %q: %w", w.opts.Namespace, err)
 	}
 	h := inputHash(objs)
 	w.mu.Lock()
 	unchanged := w.status.Loaded && w.status.Valid && h == w.lastHash
 	w.mu.Unlock()
 	if unchanged {
-		return reconcile.Result{}, nil
+		return nil
 	}
 	cfg, convErr := model.From(objs)
 	if convErr != nil {
 		w.reject(ctx, objs, convErr)
-		return reconcile.Result{}, nil
+		return nil
 	}
 	w.opts.OnConfig(ctx, cfg)
 	w.mu.Lock()
@@ -165,7 +132,7 @@ func (w *Watcher) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile
 	w.metrics.loaded(w.opts.Clock.Now())
 	log.Info("configuration loaded", "pools", len(cfg.Pools), "peers", len(cfg.Peers),
 		"l2Advertisements", len(cfg.L2Advertisements), "bgpAdvertisements", len(cfg.BGPAdvertisements))
-	return reconcile.Result{}, nil
+	return nil
 }
 
 // Status returns what the watcher last did.
@@ -197,34 +164,6 @@ func (w *Watcher) reject(ctx context.Context, objs model.Objects, err error) {
 	}
 }
 
-// load lists every configuration object of the namespace.
-func (w *Watcher) load(ctx context.Context) (model.Objects, error) {
-	return Load(ctx, w.reader, w.opts.Namespace)
-}
-
-// Load lists every configuration object of a namespace, Secrets included,
-// as model.From takes them.
-func Load(ctx context.Context, r client.Reader, namespace string) (model.Objects, error) {
-	var o model.Objects
-	var (
-		pools   v1beta1.IPAddressPoolList
-		l2      v1beta1.L2AdvertisementList
-		bgp     v1beta1.BGPAdvertisementList
-		peers   v1beta1.BGPPeerList
-		bfd     v1beta1.BFDProfileList
-		comms   v1beta1.CommunityList
-		secrets corev1.SecretList
-	)
-	for _, l := range []client.ObjectList{&pools, &l2, &bgp, &peers, &bfd, &comms, &secrets} {
-		if err := r.List(ctx, l, client.InNamespace(namespace)); err != nil {
-			return o, fmt.Errorf("list %T in %s: %w", l, namespace, err)
-		}
-	}
-	o.Pools, o.L2Advertisements, o.BGPAdvertisements = pools.Items, l2.Items, bgp.Items
-	o.Peers, o.BFDProfiles, o.Communities, o.Secrets = peers.Items, bfd.Items, comms.Items, secrets.Items
-	return o, nil
-}
-
 // inputHash identifies a set of objects by their names and resource
 // versions, so an unchanged set is not converted again.
 func inputHash(o model.Objects) uint64 {
@@ -244,7 +183,7 @@ func inputHash(o model.Objects) uint64 {
 // version identifies what of an object the configuration depends on: a
 // Secret's content (its resource version), a Pylon object's spec (its
 // generation) and labels (pool selectors), but not its status.
-func version(o client.Object) string {
+func version(o kube.Object) string {
 	if _, secret := o.(*corev1.Secret); secret {
 		return o.GetResourceVersion()
 	}
@@ -269,13 +208,13 @@ func findObject(o model.Objects, kind, name string) runtime.Object {
 // kindObject is one input object with its kind.
 type kindObject struct {
 	kind string
-	obj  client.Object
+	obj  kube.Object
 }
 
 // objectsOf lists every input object with its kind.
 func objectsOf(o model.Objects) []kindObject {
 	var out []kindObject
-	add := func(kind string, obj client.Object) { out = append(out, kindObject{kind, obj}) }
+	add := func(kind string, obj kube.Object) { out = append(out, kindObject{kind, obj}) }
 	for i := range o.Pools {
 		add("IPAddressPool", &o.Pools[i])
 	}
@@ -300,13 +239,21 @@ func objectsOf(o model.Objects) []kindObject {
 	return out
 }
 
-// CacheByObject restricts a manager's cache to the install namespace for
-// every kind the watcher reads.
-func CacheByObject(namespace string) map[client.Object]cache.ByObject {
-	inNS := cache.ByObject{Namespaces: map[string]cache.Config{namespace: {}}}
-	out := map[client.Object]cache.ByObject{}
-	for _, o := range watchedKinds() {
-		out[o] = inNS
+// WatchedKinds lists the kinds a configuration is built from: Pylon's
+// configuration kinds and Secrets (BGP passwords).
+func WatchedKinds() []kube.Object {
+	return []kube.Object{
+		&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{}, &v1beta1.BGPAdvertisement{},
+		&v1beta1.BGPPeer{}, &v1beta1.BFDProfile{}, &v1beta1.Community{}, &corev1.Secret{},
 	}
-	return out
+}
+
+// Reloads says whether a change of an object from old to new can change
+// the configuration: any change of a Secret, a change of spec (generation)
+// or labels of Pylon's objects; status writes (pool counters) cannot.
+func Reloads(old, new kube.Object) bool {
+	if _, secret := new.(*corev1.Secret); secret {
+		return true
+	}
+	return old.GetGeneration() != new.GetGeneration() || !maps.Equal(old.GetLabels(), new.GetLabels())
 }

@@ -11,12 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clocktesting "k8s.io/utils/clock/testing"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
-	"github.com/pylonlb/pylon/internal/cmdutil"
+	"github.com/pylonlb/pylon/internal/kube"
 	"github.com/pylonlb/pylon/internal/model"
 )
 
@@ -29,32 +26,31 @@ type recorder struct {
 func (r *recorder) Eventf(regarding, _ runtime.Object, typ, reason, _, note string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name := regarding.(client.Object).GetName()
+	name := regarding.(kube.Object).GetName()
 	r.events = append(r.events, fmt.Sprintf("%s %s %s: %s", typ, reason, name, fmt.Sprintf(note, args...)))
 }
 
 // writer collects status objects.
-type writer struct{ objs []client.Object }
+type writer struct{ objs []kube.Object }
 
-func (w *writer) Put(o client.Object, _ time.Duration) { w.objs = append(w.objs, o) }
+func (w *writer) Put(o kube.Object, _ time.Duration) { w.objs = append(w.objs, o) }
 
 func pool(name, addr string) *v1beta1.IPAddressPool {
 	return &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "pylon"},
 		Spec: v1beta1.IPAddressPoolSpec{Addresses: []string{addr}}}
 }
 
-func TestReconcileAppliesValidAndKeepsLastGood(t *testing.T) {
-	scheme, _ := cmdutil.Scheme()
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(pool("a", "10.0.0.0/24")).Build()
+func TestSyncAppliesValidAndKeepsLastGood(t *testing.T) {
+	objs := model.Objects{Pools: []v1beta1.IPAddressPool{*pool("a", "10.0.0.0/24")}}
+	source := func(context.Context) (model.Objects, error) { return objs, nil }
 	var got []*model.Config
 	rec, st := &recorder{}, &writer{}
-	w, err := New(c, Options{Namespace: "pylon", Component: "test", Recorder: rec, Status: st, StateName: "test",
+	w, err := New(source, Options{Namespace: "pylon", Component: "test", Recorder: rec, Status: st, StateName: "test",
 		Clock:    clocktesting.NewFakePassiveClock(time.Unix(1000, 0)),
 		OnConfig: func(_ context.Context, cfg *model.Config) { got = append(got, cfg) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	reconcileOnce(t, w)
 	if len(got) != 1 || got[0].Pools[0].Name != "a" || !w.Status().Valid {
 		t.Fatalf("first load: configs %v, status %+v", got, w.Status())
@@ -63,9 +59,7 @@ func TestReconcileAppliesValidAndKeepsLastGood(t *testing.T) {
 	if len(got) != 1 {
 		t.Errorf("unchanged objects delivered again")
 	}
-	if err := c.Create(ctx, pool("b", "10.0.0.128/25")); err != nil {
-		t.Fatal(err)
-	}
+	objs.Pools = append(objs.Pools, *pool("b", "10.0.0.128/25"))
 	reconcileOnce(t, w)
 	if len(got) != 1 || w.Status().Valid || !w.Status().Loaded {
 		t.Errorf("overlap accepted: configs %d, status %+v", len(got), w.Status())
@@ -103,7 +97,7 @@ func TestInputHash(t *testing.T) {
 
 func reconcileOnce(t *testing.T, w *Watcher) {
 	t.Helper()
-	if _, err := w.Reconcile(context.Background(), reconcile.Request{}); err != nil {
+	if err := w.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,7 +5,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/internal/kube"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 )
@@ -13,7 +14,7 @@ import (
 // StatusWriter writes objects in the background (statusq.Queue satisfies
 // it). Put must not block.
 type StatusWriter interface {
-	Put(obj client.Object, minInterval time.Duration)
+	Put(obj kube.Object, minInterval time.Duration)
 }
 
 // Condition types of ConfigurationState.

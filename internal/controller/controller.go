@@ -22,8 +22,10 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/pylonlb/pylon/internal/configwatch"
+	"github.com/pylonlb/pylon/internal/configwatch/crwatch"
 	"github.com/pylonlb/pylon/internal/controller/allocation"
 	"github.com/pylonlb/pylon/internal/controller/poolstatus"
+	"github.com/pylonlb/pylon/internal/kube/crwriter"
 	"github.com/pylonlb/pylon/internal/pace"
 	"github.com/pylonlb/pylon/internal/statusq"
 	"github.com/pylonlb/pylon/internal/webhook"
@@ -65,7 +67,7 @@ type Options struct {
 // Secrets in the install namespace. Managed fields, and of Services all
 // the controller does not read, are dropped to save memory.
 func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options) (ctrl.Manager, error) {
-	byObject := configwatch.CacheByObject(opts.Namespace)
+	byObject := crwatch.CacheByObject(opts.Namespace)
 	byObject[&corev1.Service{}] = cache.ByObject{Transform: allocation.TrimService}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
@@ -92,7 +94,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	host, _ := os.Hostname() // the pod's name
-	recorder := pace.NewRecorder(mgr.GetClient(), mgr.GetScheme(), pace.RecorderOptions{
+	recorder := pace.NewRecorder(crwriter.New(mgr.GetClient()), mgr.GetScheme(), pace.RecorderOptions{
 		Controller: "pylon-controller", Instance: "pylon-controller-" + host, Component: "controller",
 		Limiter: budget, Logger: logger.With("component", "events"), Registerer: opts.Registerer})
 	if err := mgr.Add(recorder); err != nil {
@@ -106,11 +108,11 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		OnChange:   func() { pools.Changed() },
 	})
 	pools = poolstatus.New(mgr.GetClient(), alloc, poolstatus.Options{Namespace: opts.Namespace, MinInterval: opts.PoolStatusInterval})
-	status := statusq.New(mgr.GetClient(), "pylon-controller", nil, nil, budget)
+	status := statusq.New(crwriter.New(mgr.GetClient()), "pylon-controller", nil, nil, budget)
 	if err := mgr.Add(manager.RunnableFunc(status.Run)); err != nil {
 		return fmt.Errorf("add status writer: %w", err)
 	}
-	watcher, err := configwatch.New(mgr.GetClient(), configwatch.Options{
+	watcher, err := configwatch.New(crwatch.Source(mgr.GetClient(), opts.Namespace), configwatch.Options{
 		Namespace:  opts.Namespace,
 		Component:  "controller",
 		Status:     status,
@@ -123,7 +125,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	for name, setup := range map[string]func(ctrl.Manager) error{
-		"allocation": alloc.SetupWithManager, "poolstatus": pools.SetupWithManager, "configwatch": watcher.SetupWithManager,
+		"allocation": alloc.SetupWithManager, "poolstatus": pools.SetupWithManager, "configwatch": func(m ctrl.Manager) error { return crwatch.Setup(m, watcher, opts.Namespace, "controller") },
 	} {
 		if err := setup(mgr); err != nil {
 			return fmt.Errorf("set up %s reconciler: %w", name, err)

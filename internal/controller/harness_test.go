@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
-	"github.com/pylonlb/pylon/internal/cmdutil"
 	"github.com/pylonlb/pylon/internal/controller"
+	"github.com/pylonlb/pylon/internal/scheme"
 	"github.com/pylonlb/pylon/internal/testenv"
 )
 
@@ -53,7 +53,7 @@ func newHarness(t *testing.T, lbClass string) *harness {
 // start runs a controller until stop is called.
 func (h *harness) start() {
 	h.t.Helper()
-	scheme, err := cmdutil.Scheme()
+	scheme, err := scheme.All()
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -18,8 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
-	"github.com/pylonlb/pylon/internal/cmdutil"
 	"github.com/pylonlb/pylon/internal/controller"
+	"github.com/pylonlb/pylon/internal/scheme"
 	"github.com/pylonlb/pylon/internal/testenv"
 	"github.com/pylonlb/pylon/internal/webhook"
 )
@@ -134,7 +134,7 @@ func startController(t *testing.T, ns string, port int) {
 		UserName: "system:serviceaccount:" + ns + ":pylon-controller",
 		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
 	}
-	scheme, err := cmdutil.Scheme()
+	scheme, err := scheme.All()
 	if err != nil {
 		t.Fatal(err)
 	}

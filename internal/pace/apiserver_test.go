@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pylonlb/pylon/internal/kube"
 	"github.com/pylonlb/pylon/internal/pace"
 	"github.com/pylonlb/pylon/internal/testenv"
 )
@@ -21,11 +22,19 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env)) }
 
 // TestRecorderAgainstAPIServer checks that the API server accepts what the
 // recorder writes: new events, series patches, long notes and events about
-// cluster-scoped objects.
+// cluster-scoped objects, through the speaker's client (package kube).
 func TestRecorderAgainstAPIServer(t *testing.T) {
 	testenv.Require(t, env)
 	ns := testenv.Namespace(t, env, "pace", nil)
-	r := pace.NewRecorder(env.Client, env.Client.Scheme(), pace.RecorderOptions{
+	scheme, err := kube.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := kube.New(env.Config, scheme) // the speaker's client
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := pace.NewRecorder(kc, scheme, pace.RecorderOptions{
 		Controller: "pylon-test", Instance: "pylon-test-" + ns, Component: "test"})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)

@@ -26,7 +26,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/reference"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/internal/kube"
 )
 
 // Defaults of the per-process budget for observable writes.
@@ -57,7 +58,7 @@ func NewLimiter(qps float64, burst int) *rate.Limiter {
 // event for six minutes and starts a goroutine per event: here a backlog
 // holds references and notes only, and a series costs a few words.
 type Recorder struct {
-	c       client.Client
+	c       kube.Writer
 	scheme  *runtime.Scheme
 	lim     *rate.Limiter
 	clock   clock.Clock
@@ -114,7 +115,7 @@ const (
 
 // NewRecorder builds a recorder writing through c; scheme names the kinds
 // of the objects events are about. It starts nothing.
-func NewRecorder(c client.Client, scheme *runtime.Scheme, o RecorderOptions) *Recorder {
+func NewRecorder(c kube.Writer, scheme *runtime.Scheme, o RecorderOptions) *Recorder {
 	if o.MaxQueued <= 0 {
 		o.MaxQueued = DefaultMaxQueued
 	}
@@ -144,7 +145,13 @@ func NewRecorder(c client.Client, scheme *runtime.Scheme, o RecorderOptions) *Re
 	return r
 }
 
-// Eventf queues an event; see events.EventRecorder.
+// EventRecorder emits events; Recorder satisfies it, and so does
+// client-go's events.EventRecorder interface, whose method it is.
+type EventRecorder interface {
+	Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any)
+}
+
+// Eventf queues an event; see client-go's events.EventRecorder.
 func (r *Recorder) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any) {
 	if len(args) > 0 {
 		note = fmt.Sprintf(note, args...)

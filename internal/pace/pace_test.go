@@ -25,6 +25,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/pylonlb/pylon/internal/testenv"
+
+	"github.com/pylonlb/pylon/internal/kube/crwriter"
 )
 
 func service(name string) *corev1.Service {
@@ -64,7 +66,7 @@ func newRig(t *testing.T, lim *rate.Limiter, maxQueued int, reg prometheus.Regis
 		return err
 	}
 	g.c = fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).WithInterceptorFuncs(f).Build()
-	g.r = NewRecorder(g.c, clientgoscheme.Scheme, RecorderOptions{Controller: "pylon-test", Instance: "pylon-test-node1",
+	g.r = NewRecorder(crwriter.New(g.c), clientgoscheme.Scheme, RecorderOptions{Controller: "pylon-test", Instance: "pylon-test-node1",
 		Component: "test", Limiter: lim, MaxQueued: maxQueued, Clock: g.clock, Registerer: reg})
 	return g
 }

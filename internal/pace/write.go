@@ -12,8 +12,6 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 const (
@@ -62,7 +60,7 @@ func (r *Recorder) write(ctx context.Context, ev pendingEvent, key uint64) error
 			return err
 		}
 		e := &eventsv1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: s.namespace, Name: s.name}}
-		err = r.c.Patch(ctx, e, client.RawPatch(types.MergePatchType, patch))
+		err = r.c.MergePatch(ctx, e, patch)
 		if err == nil {
 			s.count++
 			s.last = now

@@ -19,14 +19,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/pylonlb/pylon/internal/bgp"
 	"github.com/pylonlb/pylon/internal/l2"
 	"github.com/pylonlb/pylon/internal/membership"
 	"github.com/pylonlb/pylon/internal/model"
+	"github.com/pylonlb/pylon/internal/pace"
 )
 
 // Members is the membership seam (membership.Membership satisfies it).
@@ -67,11 +66,11 @@ type Config struct {
 	Status StatusWriter
 	// LBClass is the loadBalancerClass served; "" serves Services without one.
 	LBClass string
-	// Cache reads Services, EndpointSlices and Nodes and delivers their
-	// changes (the manager's cache).
-	Cache cache.Cache
+	// Cluster reads Services, EndpointSlices and Nodes and delivers their
+	// changes (a Cluster whose informers have synced).
+	Cluster ClusterView
 	// Recorder emits events on Services.
-	Recorder events.EventRecorder
+	Recorder pace.EventRecorder
 	// Members, Announcer: the membership and L2 components; the agent runs them.
 	Members   Members
 	Announcer Announcer
@@ -123,8 +122,8 @@ type pending struct {
 
 // New validates the configuration. It starts nothing.
 func New(cfg Config) (*Agent, error) {
-	if cfg.NodeName == "" || cfg.Cache == nil || cfg.Recorder == nil || cfg.Members == nil || cfg.Announcer == nil || cfg.NewRouter == nil {
-		return nil, errors.New("speaker: NodeName, Cache, Recorder, Members, Announcer and NewRouter are required")
+	if cfg.NodeName == "" || cfg.Cluster == nil || cfg.Recorder == nil || cfg.Members == nil || cfg.Announcer == nil || cfg.NewRouter == nil {
+		return nil, errors.New("speaker: NodeName, Cluster, Recorder, Members, Announcer and NewRouter are required")
 	}
 	if cfg.StartupGrace == 0 {
 		cfg.StartupGrace = 3 * time.Second
@@ -199,7 +198,7 @@ func (a *Agent) takePending() pending {
 // node's L2 addresses over to their new owners (bounded by
 // HandoffTimeout), leaves the cluster and stops.
 func (a *Agent) Run(ctx context.Context) error {
-	if err := a.registerHandlers(ctx); err != nil {
+	if err := a.cfg.Cluster.Subscribe(a.markService, a.markNodes); err != nil {
 		return err
 	}
 	compCtx, stopComponents := context.WithCancel(context.WithoutCancel(ctx))

@@ -18,7 +18,6 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/bgp/bgptest"
-	"github.com/pylonlb/pylon/internal/cmdutil"
 	"github.com/pylonlb/pylon/internal/membership"
 	"github.com/pylonlb/pylon/internal/speaker"
 	"github.com/pylonlb/pylon/internal/speaker/speakertest"
@@ -96,27 +95,18 @@ func (h *harness) startSpeaker(short string) {
 	n := &node{name: name, members: h.cluster.Join(name), announcer: speakertest.NewAnnouncer(), router: bgptest.NewFake(),
 		registry: prometheus.NewRegistry()}
 	n.router.AutoEstablish = true
-	scheme, err := cmdutil.Scheme()
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	opts := speaker.Options{NodeName: name, Namespace: h.ns, LBClass: h.class, MetricsAddr: "0",
 		Membership: membership.Config{BindPort: 7946}, StartupGrace: 100 * time.Millisecond,
-		HandoffTimeout: 500 * time.Millisecond, Registerer: n.registry, SkipNameValidation: true,
+		HandoffTimeout: 500 * time.Millisecond, Registerer: n.registry,
 		Logger: testLogger()}
-	health := &speaker.Health{}
-	mgr, err := speaker.NewManager(env.Config, scheme, opts, health)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	_, err = speaker.SetupWith(mgr, opts, health, speaker.Components{Members: n.members, Announcer: n.announcer,
+	proc, err := speaker.NewProcessWith(env.Config, opts, speaker.Components{Members: n.members, Announcer: n.announcer,
 		NewRouter: func(netip.Addr) (speaker.Router, error) { return fakeRouter{n.router}, nil }})
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	go func() { done <- proc.Run(ctx) }()
 	stopped := false
 	n.stop = func() {
 		if stopped {

@@ -13,12 +13,16 @@ func TestEndpointSliceService(t *testing.T) {
 		labels map[string]string
 		want   []string
 	}{
-		{map[string]string{discoveryv1.LabelServiceName: "web"}, []string{"web"}},
+		{map[string]string{discoveryv1.LabelServiceName: "web"}, []string{"shop/web"}},
 		{map[string]string{"app": "web"}, nil},
 		{nil, nil},
 	} {
-		es := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "x", Labels: c.labels}}
-		if d := cmp.Diff(c.want, endpointSliceService(es)); d != "" {
+		es := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "x", Labels: c.labels}}
+		got, err := endpointSliceService(es)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(c.want, got); d != "" {
 			t.Errorf("labels %v (-want +got):\n%s", c.labels, d)
 		}
 	}

@@ -27,7 +27,7 @@ func announceable(svc *corev1.Service, lbClass string) bool {
 // serviceFrom converts a Service and its EndpointSlices into the plan's
 // view. Endpoints count as ready unless their ready condition is false
 // (the API's rule for an unset condition).
-func serviceFrom(svc *corev1.Service, slices_ []discoveryv1.EndpointSlice) plan.Service {
+func serviceFrom(svc *corev1.Service, slices_ []*discoveryv1.EndpointSlice) plan.Service {
 	s := plan.Service{
 		Key:    svc.Namespace + "/" + svc.Name,
 		Labels: svc.Labels,

@@ -244,3 +244,34 @@ func TestL2ReannouncesWhenASpeakerJoins(t *testing.T) {
 		}
 	}
 }
+
+// TestL2StatusFollowsALateWinner: a speaker alone announces and names
+// itself; when the rightful owner's speaker starts, the status names the
+// owner, whichever of the two writes lands last.
+func TestL2StatusFollowsALateWinner(t *testing.T) {
+	h := newHarness(t, "a")
+	h.createNode("b", 1)
+	var ip string
+	for i := 160; i < 176 && ip == ""; i++ {
+		if c := fmt.Sprintf("192.168.77.%d", i); h.winner(c, "a", "b") == "b" {
+			ip = c
+		}
+	}
+	if ip == "" {
+		t.Fatal("no address in 192.168.77.160/28 that b wins")
+	}
+	h.apply(l2Pool("l2", "192.168.77.160/28"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	h.service("web", false, []string{ip}, "a", "b")
+	statusNode := func(want string) {
+		t.Helper()
+		eventually(t, func() (bool, string) {
+			st := &v1beta1.ServiceL2Status{}
+			err := h.c.Get(context.Background(), client.ObjectKey{Namespace: h.app, Name: "web"}, st)
+			return err == nil && st.Status.Node == h.nodeName(want), fmt.Sprintf("ServiceL2Status = %+v, %v; want node %s", st.Status, err, h.nodeName(want))
+		})
+	}
+	statusNode("a")
+	h.startSpeaker("b")
+	h.waitOwner(ip, "b")
+	statusNode("b")
+}

@@ -2,25 +2,25 @@ package speaker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/netip"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
-	"k8s.io/apimachinery/pkg/runtime"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/pylonlb/pylon/internal/bgp"
+	"github.com/pylonlb/pylon/internal/cmdutil"
 	"github.com/pylonlb/pylon/internal/configwatch"
+	"github.com/pylonlb/pylon/internal/kube"
 	"github.com/pylonlb/pylon/internal/l2"
 	"github.com/pylonlb/pylon/internal/membership"
 	"github.com/pylonlb/pylon/internal/pace"
@@ -51,35 +51,12 @@ type Options struct {
 	ExtraPeers []netip.AddrPort
 	// StartupGrace and HandoffTimeout: see Config.
 	StartupGrace, HandoffTimeout time.Duration
-	// Registerer receives the metrics.
+	// Registerer receives the metrics; Gatherer, when set, serves them on
+	// /metrics.
 	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
 	// Logger receives the speaker's logs.
 	Logger *slog.Logger
-	// SkipNameValidation lets tests run several managers in one process.
-	SkipNameValidation bool
-}
-
-// NewManager builds a manager whose cache holds what the speaker reads:
-// Services, EndpointSlices and Nodes cluster-wide, Pylon's objects and
-// Secrets in the install namespace.
-func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options, health *Health) (ctrl.Manager, error) {
-	byObject := configwatch.CacheByObject(opts.Namespace)
-	maps.Copy(byObject, cacheTrims())
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme: scheme,
-		Cache:  cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()},
-		Metrics: metricsserver.Options{BindAddress: opts.MetricsAddr, ExtraHandlers: map[string]http.Handler{
-			"/healthz": http.HandlerFunc(health.live), "/readyz": http.HandlerFunc(health.ready),
-		}},
-		HealthProbeBindAddress:  "0",
-		PprofBindAddress:        opts.PprofAddr,
-		GracefulShutdownTimeout: ptrTo(opts.HandoffTimeout + 10*time.Second),
-		Controller:              ctrlconfig.Controller{SkipNameValidation: &opts.SkipNameValidation},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create speaker manager: %w", err)
-	}
-	return mgr, nil
 }
 
 // Components are the speaker's I/O components.
@@ -89,9 +66,24 @@ type Components struct {
 	NewRouter func(routerID netip.Addr) (Router, error)
 }
 
-// Setup builds the speaker's real components (memberlist gossip, ARP/NDP
-// responders, gobgp) and registers everything with the manager.
-func Setup(mgr ctrl.Manager, opts Options, health *Health) (*Agent, error) {
+// Process is a whole speaker: its API client and informers, the
+// configuration watcher, the event and status writers, the agent and the
+// HTTP endpoints. It uses client-go's informers directly, not a
+// controller-runtime manager: see package kube for why.
+type Process struct {
+	opts     Options
+	cluster  *Cluster
+	config   *configwatch.Informers
+	watcher  *configwatch.Watcher
+	recorder *pace.Recorder
+	status   *statusq.Queue
+	agent    *Agent
+	health   *Health
+}
+
+// NewProcess builds a speaker with its real components (memberlist
+// gossip, ARP/NDP responders, gobgp). It starts nothing.
+func NewProcess(cfg *rest.Config, opts Options) (*Process, error) {
 	mcfg := opts.Membership
 	mcfg.NodeName, mcfg.Logger = opts.NodeName, opts.Logger.With("component", "membership")
 	members, err := membership.New(mcfg)
@@ -104,28 +96,35 @@ func Setup(mgr ctrl.Manager, opts Options, health *Health) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set up L2 announcer: %w", err)
 	}
-	return SetupWith(mgr, opts, health, Components{Members: members, Announcer: announcer, NewRouter: routerFactory(opts)})
+	return NewProcessWith(cfg, opts, Components{Members: members, Announcer: announcer, NewRouter: routerFactory(opts)})
 }
 
-// SetupWith registers the configuration watcher and the agent, running
-// the given components, with the manager.
-func SetupWith(mgr ctrl.Manager, opts Options, health *Health, c Components) (*Agent, error) {
-	if err := indexEndpointSlices(context.Background(), mgr.GetFieldIndexer()); err != nil {
+// NewProcessWith builds a speaker running the given components. It
+// starts nothing.
+func NewProcessWith(cfg *rest.Config, opts Options, c Components) (*Process, error) {
+	scheme, err := kube.Scheme()
+	if err != nil {
+		return nil, err
+	}
+	kc, err := kube.New(cfg, scheme)
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{opts: opts, health: &Health{}}
+	if p.cluster, err = NewCluster(kc); err != nil {
+		return nil, err
+	}
+	if p.config, err = configwatch.NewInformers(kc, opts.Namespace, opts.Logger.With("component", "configwatch")); err != nil {
 		return nil, err
 	}
 	budget := pace.NewLimiter(opts.EventsStatusQPS, opts.EventsStatusBurst)
-	recorder := pace.NewRecorder(mgr.GetClient(), mgr.GetScheme(), pace.RecorderOptions{
+	p.recorder = pace.NewRecorder(kc, scheme, pace.RecorderOptions{
 		Controller: "pylon-speaker", Instance: "pylon-speaker-" + opts.NodeName, Component: "speaker",
 		Limiter: budget, Logger: opts.Logger.With("component", "events"), Registerer: opts.Registerer})
-	if err := mgr.Add(recorder); err != nil {
-		return nil, fmt.Errorf("add event recorder: %w", err)
-	}
-	status := statusq.New(mgr.GetClient(), "pylon-speaker", opts.Logger.With("component", "status"), nil, budget)
-	if err := mgr.Add(manager.RunnableFunc(status.Run)); err != nil {
-		return nil, fmt.Errorf("add status writer: %w", err)
-	}
-	agent, err := New(Config{
-		NodeName: opts.NodeName, Namespace: opts.Namespace, Status: status, LBClass: opts.LBClass, Cache: mgr.GetCache(), Recorder: recorder,
+	p.status = statusq.New(kc, "pylon-speaker", opts.Logger.With("component", "status"), nil, budget)
+	p.agent, err = New(Config{
+		NodeName: opts.NodeName, Namespace: opts.Namespace, Status: p.status, LBClass: opts.LBClass,
+		Cluster: p.cluster, Recorder: p.recorder,
 		Members: c.Members, Announcer: c.Announcer, NewRouter: c.NewRouter,
 		MemberPort: uint16(opts.Membership.BindPort), ExtraPeers: opts.ExtraPeers,
 		StartupGrace: opts.StartupGrace, HandoffTimeout: opts.HandoffTimeout,
@@ -134,24 +133,72 @@ func SetupWith(mgr ctrl.Manager, opts Options, health *Health, c Components) (*A
 	if err != nil {
 		return nil, err
 	}
-	watcher, err := configwatch.New(mgr.GetClient(), configwatch.Options{
-		Namespace: opts.Namespace, Component: "speaker", OnConfig: agent.SetConfig,
-		Recorder: recorder, Registerer: opts.Registerer,
-		Status: status, StateName: "speaker-" + opts.NodeName, StateNode: opts.NodeName,
+	p.watcher, err = configwatch.New(p.config.Load, configwatch.Options{
+		Namespace: opts.Namespace, Component: "speaker", OnConfig: p.agent.SetConfig,
+		Recorder: p.recorder, Registerer: opts.Registerer,
+		Status: p.status, StateName: "speaker-" + opts.NodeName, StateNode: opts.NodeName,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := watcher.SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("set up configuration watcher: %w", err)
+	p.health.watcher = p.watcher
+	return p, nil
+}
+
+// Run runs the speaker until ctx ends (then the agent hands its addresses
+// over, bounded by HandoffTimeout) or a part fails. The agent starts once
+// the informers have listed the cluster.
+func (p *Process) Run(ctx context.Context) error {
+	ctx = logr.NewContext(ctx, logr.FromSlogHandler(p.opts.Logger.Handler()))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	run := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
 	}
-	health.watcher = watcher
-	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		return agent.Run(logr.NewContext(ctx, logr.FromSlogHandler(opts.Logger.Handler())))
-	})); err != nil {
-		return nil, fmt.Errorf("add speaker agent: %w", err)
+	if addr := p.opts.MetricsAddr; addr != "" && addr != "0" {
+		mux := http.NewServeMux()
+		if p.opts.Gatherer != nil {
+			mux.Handle("/metrics", promhttp.HandlerFor(p.opts.Gatherer, promhttp.HandlerOpts{}))
+		}
+		mux.HandleFunc("/healthz", p.health.live)
+		mux.HandleFunc("/readyz", p.health.ready)
+		run("metrics server", func(ctx context.Context) error { return cmdutil.Serve(ctx, addr, mux) })
 	}
-	return agent, nil
+	if addr := p.opts.PprofAddr; addr != "" && addr != "0" {
+		run("pprof server", func(ctx context.Context) error { return cmdutil.Serve(ctx, addr, cmdutil.PprofHandler()) })
+	}
+	p.cluster.Start(ctx)
+	p.config.Start(ctx)
+	if cache.WaitForCacheSync(ctx.Done(), p.cluster.HasSynced, p.config.HasSynced) {
+		run("event recorder", p.recorder.Run)
+		run("status writer", p.status.Run)
+		run("configuration watcher", func(ctx context.Context) error { return p.config.Run(ctx, p.watcher, 0) })
+		run("agent", p.agent.Run)
+	}
+	<-ctx.Done()
+	wg.Wait()
+	close(errs)
+	return errors.Join(slices.Collect(chanValues(errs))...)
+}
+
+// chanValues yields what a closed channel holds.
+func chanValues[T any](ch <-chan T) func(func(T) bool) {
+	return func(yield func(T) bool) {
+		for v := range ch {
+			if !yield(v) {
+				return
+			}
+		}
+	}
 }
 
 // routerFactory builds gobgp-backed routers.
@@ -177,5 +224,3 @@ func (h *Health) ready(w http.ResponseWriter, _ *http.Request) {
 	}
 	w.WriteHeader(http.StatusOK)
 }
-
-func ptrTo[T any](v T) *T { return &v }

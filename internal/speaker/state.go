@@ -8,11 +8,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/bgp"
@@ -116,21 +113,13 @@ func (a *Agent) sync(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan
 // refreshService re-reads one Service and its EndpointSlices.
 func (a *Agent) refreshService(ctx context.Context, key string) {
 	ns, name := splitKey(key)
-	svc := &corev1.Service{}
-	err := a.cfg.Cache.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, svc)
-	if err != nil || !announceable(svc, a.cfg.LBClass) {
-		if err != nil && !apierrors.IsNotFound(err) {
-			a.log.Error("read Service", "service", key, "error", err)
-		}
+	svc, ok := a.cfg.Cluster.Service(key)
+	if !ok || !announceable(svc, a.cfg.LBClass) {
 		delete(a.st.services, key)
 		delete(a.st.refs, key)
 		return
 	}
-	var eps discoveryv1.EndpointSliceList
-	if err := a.cfg.Cache.List(ctx, &eps, client.InNamespace(ns), client.MatchingFields{endpointSliceServiceIndex: name}); err != nil {
-		a.log.Error("list EndpointSlices", "service", key, "error", err)
-	}
-	a.st.services[key] = serviceFrom(svc, eps.Items)
+	a.st.services[key] = serviceFrom(svc, a.cfg.Cluster.EndpointSlices(ns, name))
 	a.st.refs[key] = serviceRef(svc)
 }
 
@@ -144,16 +133,11 @@ func serviceRef(svc *corev1.Service) *corev1.ObjectReference {
 // refreshNodes re-reads every Node, updates the peers to join, and reports
 // whether this node's own view changed.
 func (a *Agent) refreshNodes(ctx context.Context) bool {
-	var list corev1.NodeList
-	if err := a.cfg.Cache.List(ctx, &list); err != nil {
-		a.log.Error("list Nodes", "error", err)
-		return false
-	}
-	nodes := make(map[string]plan.Node, len(list.Items))
+	list := a.cfg.Cluster.Nodes()
+	nodes := make(map[string]plan.Node, len(list))
 	var peers []netip.AddrPort
 	oldSelf, oldV4, oldV6 := a.st.self, a.st.selfV4, a.st.selfV6
-	for i := range list.Items {
-		n := &list.Items[i]
+	for _, n := range list {
 		nodes[n.Name] = nodeFrom(n)
 		v4, v6 := nodeAddresses(n)
 		if n.Name == a.cfg.NodeName {

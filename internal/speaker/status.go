@@ -8,18 +8,18 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/bgp"
+	"github.com/pylonlb/pylon/internal/kube"
 	"github.com/pylonlb/pylon/internal/speaker/plan"
 )
 
 // StatusWriter writes status objects in the background (statusq.Queue
 // satisfies it). Put and Delete must not block.
 type StatusWriter interface {
-	Put(obj client.Object, minInterval time.Duration)
-	Delete(obj client.Object)
+	Put(obj kube.Object, minInterval time.Duration)
+	Delete(obj kube.Object)
 }
 
 // BGP status spacing: at least bgpStatusInterval between writes of this
@@ -44,35 +44,47 @@ func bgpStatusSpacing(n int) time.Duration {
 // writeL2Status publishes, for each recomputed Service (keys) whose
 // addresses this node owns, a ServiceL2Status naming this node; the first
 // live member removes the status of recomputed Services nobody announces.
+//
+// A node that loses a Service whose status it wrote writes it once more,
+// naming the new owner: its own write may have landed after the new
+// owner's (a starting speaker can announce for a moment before it sees its
+// peers), and nobody else would correct it.
 func (a *Agent) writeL2Status(p plan.L2Plan, keys []string) {
 	if a.cfg.Status == nil {
 		return
 	}
-	mine := map[string]*v1beta1.ServiceL2StatusStatus{}
-	announced := map[string]bool{}
+	owners := map[string]*v1beta1.ServiceL2StatusStatus{} // by Service key, whoever announces
 	for _, ann := range p.Announcements {
 		for _, key := range ann.Services {
-			announced[key] = true
-			if ann.Node != a.cfg.NodeName {
-				continue
-			}
-			st := mine[key]
+			st := owners[key]
 			if st == nil {
 				ns, name := splitKey(key)
-				st = &v1beta1.ServiceL2StatusStatus{ServiceName: name, ServiceNamespace: ns, Node: a.cfg.NodeName}
-				mine[key] = st
+				st = &v1beta1.ServiceL2StatusStatus{ServiceName: name, ServiceNamespace: ns, Node: ann.Node}
+				owners[key] = st
 			}
 			st.IPs = append(st.IPs, ann.IP.String())
 			st.Interfaces = append(st.Interfaces, ann.Interfaces...)
 		}
 	}
-	for _, key := range keys {
-		if mine[key] == nil {
-			delete(a.st.l2Status, key) // lost: taking it back rewrites it
+	announced := map[string]bool{}
+	for key, st := range owners {
+		announced[key] = true
+		if st.Node == a.cfg.NodeName {
+			a.putL2Status(key, st)
 		}
 	}
-	for key, st := range mine {
-		a.putL2Status(key, st)
+	for _, key := range keys {
+		st := owners[key]
+		if st != nil && st.Node == a.cfg.NodeName {
+			continue
+		}
+		if _, wrote := a.st.l2Status[key]; wrote {
+			delete(a.st.l2Status, key) // lost: taking it back rewrites it
+			if st != nil {
+				a.putL2Status(key, st)
+				delete(a.st.l2Status, key)
+			}
+		}
 	}
 	a.cleanL2Status(announced, keys)
 }

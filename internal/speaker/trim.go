@@ -3,22 +3,12 @@ package speaker
 import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/internal/cachetrim"
 )
 
-// cacheTrims keeps in the speaker's cache only what it reads of Services,
-// EndpointSlices and Nodes: every node caches every one of them, so what is
-// dropped here is memory saved on every node.
-func cacheTrims() map[client.Object]cache.ByObject {
-	return map[client.Object]cache.ByObject{
-		&corev1.Service{}:            {Transform: trimService},
-		&discoveryv1.EndpointSlice{}: {Transform: trimEndpointSlice},
-		&corev1.Node{}:               {Transform: trimNode},
-	}
-}
+// The trims below keep in the speaker's informers only what it reads of
+// Services, EndpointSlices and Nodes (cache.TransformFunc).
 
 // trimService keeps identity, labels, the fields that decide whether and
 // how the Service is announced, and its load-balancer status.

@@ -25,8 +25,8 @@ func TestTrimKeepsWhatThePlanReads(t *testing.T) {
 			{Addresses: []string{"10.244.0.2"}, NodeName: &node, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}
 	ts, _ := trimService(svc)
 	tes, _ := trimEndpointSlice(&es)
-	want := serviceFrom(svc, []discoveryv1.EndpointSlice{es})
-	got := serviceFrom(ts.(*corev1.Service), []discoveryv1.EndpointSlice{*tes.(*discoveryv1.EndpointSlice)})
+	want := serviceFrom(svc, []*discoveryv1.EndpointSlice{&es})
+	got := serviceFrom(ts.(*corev1.Service), []*discoveryv1.EndpointSlice{tes.(*discoveryv1.EndpointSlice)})
 	if diff := cmp.Diff(want, got, cmpAddr); diff != "" {
 		t.Errorf("plan view changed by trimming (-want +got):\n%s", diff)
 	}

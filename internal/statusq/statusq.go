@@ -21,12 +21,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/internal/kube"
 )
 
 // Queue writes desired objects with one worker.
 type Queue struct {
-	c     client.Client
+	c     kube.Writer
 	owner string
 	log   *slog.Logger
 	clock clock.PassiveClock
@@ -40,14 +41,14 @@ type Queue struct {
 
 // item is what a key should become.
 type item struct {
-	obj         client.Object
+	obj         kube.Object
 	delete      bool
 	minInterval time.Duration
 }
 
 // New builds a queue writing as field manager owner, each write waiting
 // for a token from pace (nil: no limit). It starts nothing.
-func New(c client.Client, owner string, log *slog.Logger, clk clock.PassiveClock, pace *rate.Limiter) *Queue {
+func New(c kube.Writer, owner string, log *slog.Logger, clk clock.PassiveClock, pace *rate.Limiter) *Queue {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -66,12 +67,12 @@ func New(c client.Client, owner string, log *slog.Logger, clk clock.PassiveClock
 
 // Put asks for obj (a complete object with its kind set) to exist as
 // given, written no more often than every minInterval.
-func (q *Queue) Put(obj client.Object, minInterval time.Duration) {
+func (q *Queue) Put(obj kube.Object, minInterval time.Duration) {
 	q.set(item{obj: obj, minInterval: minInterval})
 }
 
 // Delete asks for obj (name and namespace suffice) to be removed.
-func (q *Queue) Delete(obj client.Object) {
+func (q *Queue) Delete(obj kube.Object) {
 	q.set(item{obj: obj, delete: true})
 }
 
@@ -85,7 +86,7 @@ func (q *Queue) set(it item) {
 }
 
 // keyOf identifies an object by kind, namespace and name.
-func keyOf(o client.Object) string {
+func keyOf(o kube.Object) string {
 	return fmt.Sprintf("%T/%s/%s", o, o.GetNamespace(), o.GetName())
 }
 
@@ -172,9 +173,8 @@ func (q *Queue) write(ctx context.Context, it item) error {
 		}
 		return nil
 	}
-	obj := it.obj.DeepCopyObject().(client.Object)
+	obj := it.obj.DeepCopyObject().(kube.Object)
 	obj.SetResourceVersion("")
 	obj.SetManagedFields(nil)
-	//nolint:staticcheck // typed server-side apply of a complete object is what we want here.
-	return q.c.Patch(ctx, obj, client.Apply, client.FieldOwner(q.owner), client.ForceOwnership)
+	return q.c.Apply(ctx, obj, q.owner)
 }

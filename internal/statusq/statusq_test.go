@@ -15,6 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/pylonlb/pylon/internal/testenv"
+
+	"github.com/pylonlb/pylon/internal/kube/crwriter"
 )
 
 // TestDeletedObjectsAreForgotten: once an object's delete is written, the
@@ -31,7 +33,7 @@ func TestDeletedObjectsAreForgotten(t *testing.T) {
 			return nil
 		},
 	}).Build()
-	q := New(c, "test", nil, clocktesting.NewFakePassiveClock(time.Unix(1000, 0)), nil)
+	q := New(crwriter.New(c), "test", nil, clocktesting.NewFakePassiveClock(time.Unix(1000, 0)), nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	go func() { done <- q.Run(ctx) }()

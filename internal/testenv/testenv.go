@@ -27,6 +27,7 @@ import (
 
 	"github.com/pylonlb/pylon/internal/cmdutil"
 	"github.com/pylonlb/pylon/internal/procutil"
+	"github.com/pylonlb/pylon/internal/scheme"
 )
 
 // ServiceCIDRs is the API server's dual-stack service range.
@@ -74,7 +75,7 @@ func Start() (*Env, string, error) {
 		return nil, "", fmt.Errorf("start kube-apiserver and etcd from %s: %w", assets, err)
 	}
 	cfg.QPS, cfg.Burst = 500, 1000
-	scheme, err := cmdutil.Scheme()
+	scheme, err := scheme.All()
 	if err != nil {
 		return nil, "", err
 	}

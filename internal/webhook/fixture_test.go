@@ -25,8 +25,8 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/certs"
-	"github.com/pylonlb/pylon/internal/cmdutil"
 	"github.com/pylonlb/pylon/internal/controller"
+	"github.com/pylonlb/pylon/internal/scheme"
 	"github.com/pylonlb/pylon/internal/testenv"
 	"github.com/pylonlb/pylon/internal/webhook"
 )
@@ -124,7 +124,7 @@ func (f *fixture) registerWebhook() {
 // returns its webhook port.
 func (f *fixture) startController(leaderElection bool, o fixtureOpts) int {
 	f.t.Helper()
-	scheme, err := cmdutil.Scheme()
+	scheme, err := scheme.All()
 	if err != nil {
 		f.t.Fatal(err)
 	}

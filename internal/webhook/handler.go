@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
-	"github.com/pylonlb/pylon/internal/configwatch"
+	"github.com/pylonlb/pylon/internal/configwatch/crwatch"
 	"github.com/pylonlb/pylon/internal/model"
 )
 
@@ -151,5 +151,5 @@ func response(v Verdict) admission.Response {
 // LoadObjects lists every configuration object of the namespace, Secrets
 // included, as model.From takes them.
 func LoadObjects(ctx context.Context, r client.Reader, namespace string) (model.Objects, error) {
-	return configwatch.Load(ctx, r, namespace)
+	return crwatch.Load(ctx, r, namespace)
 }
