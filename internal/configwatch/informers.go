@@ -109,12 +109,12 @@ func (in *Informers) Load(context.Context) (model.Objects, error) {
 	return o, nil
 }
 
+// syncRetry is how long after a failed sync the next is tried.
+const syncRetry = time.Second
+
 // Run syncs w once the informers have synced and after every change until
-// ctx ends; a failed sync is retried after retry (default 1 s).
-func (in *Informers) Run(ctx context.Context, w *Watcher, retry time.Duration) error {
-	if retry <= 0 {
-		retry = time.Second
-	}
+// ctx ends; a failed sync is retried after syncRetry.
+func (in *Informers) Run(ctx context.Context, w *Watcher) error {
 	if !cache.WaitForCacheSync(ctx.Done(), in.HasSynced) {
 		return nil // ctx ended
 	}
@@ -126,8 +126,8 @@ func (in *Informers) Run(ctx context.Context, w *Watcher, retry time.Duration) e
 		case <-in.kick:
 		}
 		if err := w.Sync(ctx); err != nil {
-			in.log.Error("configuration sync failed; retrying", "error", err, "retry", retry)
-			time.AfterFunc(retry, in.request)
+			in.log.Error("configuration sync failed; retrying", "error", err, "retry", syncRetry)
+			time.AfterFunc(syncRetry, in.request)
 		}
 	}
 }

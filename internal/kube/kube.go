@@ -94,9 +94,9 @@ func New(cfg *rest.Config, scheme *runtime.Scheme) (*Client, error) {
 // Scheme returns the client's scheme.
 func (c *Client) Scheme() *runtime.Scheme { return c.scheme }
 
-// target returns the REST client of obj's group and version, its resource
-// name and whether it is namespaced (all Pylon's kinds, and the built-in
-// ones Pylon uses, are, except Nodes).
+// target returns the REST client of obj's group and version and its
+// resource name. Whether a request is namespaced follows the object's
+// namespace (set for every kind Pylon uses except Nodes).
 func (c *Client) target(obj runtime.Object) (*rest.RESTClient, string, error) {
 	gvks, _, err := c.scheme.ObjectKinds(obj)
 	if err != nil {

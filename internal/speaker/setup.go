@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"slices"
 	"sync"
 	"time"
 
@@ -181,24 +180,17 @@ func (p *Process) Run(ctx context.Context) error {
 	if cache.WaitForCacheSync(ctx.Done(), p.cluster.HasSynced, p.config.HasSynced) {
 		run("event recorder", p.recorder.Run)
 		run("status writer", p.status.Run)
-		run("configuration watcher", func(ctx context.Context) error { return p.config.Run(ctx, p.watcher, 0) })
+		run("configuration watcher", func(ctx context.Context) error { return p.config.Run(ctx, p.watcher) })
 		run("agent", p.agent.Run)
 	}
 	<-ctx.Done()
 	wg.Wait()
 	close(errs)
-	return errors.Join(slices.Collect(chanValues(errs))...)
-}
-
-// chanValues yields what a closed channel holds.
-func chanValues[T any](ch <-chan T) func(func(T) bool) {
-	return func(yield func(T) bool) {
-		for v := range ch {
-			if !yield(v) {
-				return
-			}
-		}
+	var all []error
+	for err := range errs {
+		all = append(all, err)
 	}
+	return errors.Join(all...)
 }
 
 // routerFactory builds gobgp-backed routers.

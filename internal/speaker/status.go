@@ -78,12 +78,15 @@ func (a *Agent) writeL2Status(p plan.L2Plan, keys []string) {
 		if st != nil && st.Node == a.cfg.NodeName {
 			continue
 		}
-		if _, wrote := a.st.l2Status[key]; wrote {
-			delete(a.st.l2Status, key) // lost: taking it back rewrites it
-			if st != nil {
-				a.putL2Status(key, st)
-				delete(a.st.l2Status, key)
-			}
+		if _, wrote := a.st.l2Status[key]; !wrote {
+			continue
+		}
+		// Forget ours first: the signature does not name the node, so the
+		// new owner's status would otherwise look unchanged.
+		delete(a.st.l2Status, key)
+		if st != nil {
+			a.putL2Status(key, st)
+			delete(a.st.l2Status, key) // not ours: taking it back rewrites it
 		}
 	}
 	a.cleanL2Status(announced, keys)
