@@ -58,6 +58,8 @@ type Announcer struct {
 	kick         chan struct{}
 	linksChanged chan struct{}
 	changed      chan struct{}
+	listed       chan struct{} // closed by the first successful read of the links
+	listedOnce   sync.Once
 	foreign      chan ForeignSighting
 	stats        statsTable
 	started      atomic.Bool
@@ -83,6 +85,7 @@ func New(cfg Config) (*Announcer, error) {
 		kick:         make(chan struct{}, 1),
 		linksChanged: make(chan struct{}, 1),
 		changed:      make(chan struct{}, 1),
+		listed:       make(chan struct{}),
 		foreign:      make(chan ForeignSighting, foreignBuffer),
 	}
 	if a.host == nil {
@@ -152,6 +155,10 @@ func (a *Announcer) Interfaces() []Interface {
 // closed) when the set of usable interfaces changes; call Interfaces then.
 func (a *Announcer) Changed() <-chan struct{} { return a.changed }
 
+// Listed is closed once Run has read the interfaces for the first time, so
+// that Interfaces is what the host has rather than not yet known.
+func (a *Announcer) Listed() <-chan struct{} { return a.listed }
+
 // Stats returns a snapshot of the counters.
 func (a *Announcer) Stats() Stats { return a.stats.snapshot() }
 
@@ -206,6 +213,7 @@ func (a *Announcer) publish(ifaces []Interface) {
 	same := sameInterfaces(a.ifaces, ifaces)
 	a.ifaces = ifaces
 	a.mu.Unlock()
+	a.listedOnce.Do(func() { close(a.listed) })
 	if !same {
 		signal(a.changed)
 	}

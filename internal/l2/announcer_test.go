@@ -447,3 +447,32 @@ func TestRunTwice(t *testing.T) {
 		}
 	})
 }
+
+// TestListedAfterTheFirstRead: Listed tells "no usable interface" apart
+// from "not read yet".
+func TestListedAfterTheFirstRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := l2test.NewHost()
+		down := eth0(nodeMAC)
+		down.Flags &^= net.FlagUp
+		h.SetLinks(down)
+		cfg := l2.DefaultConfig()
+		cfg.Host = h
+		a, err := l2.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-a.Listed():
+			t.Fatal("Listed closed before Run")
+		default:
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() { _ = a.Run(ctx) }()
+		<-a.Listed()
+		if got := a.Interfaces(); len(got) != 0 {
+			t.Errorf("interfaces %+v, want none (eth0 is down)", got)
+		}
+	})
+}

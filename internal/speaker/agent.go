@@ -44,6 +44,7 @@ type Announcer interface {
 	SetAnnouncements(want map[netip.Addr][]string)
 	SetWatched(ips []netip.Addr)
 	Interfaces() []l2.Interface
+	Listed() <-chan struct{}
 	Changed() <-chan struct{}
 	Foreign() <-chan l2.ForeignSighting
 	Stats() l2.Stats
@@ -205,14 +206,33 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer stopComponents()
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
-	a.runComponent(compCtx, &wg, errs, "membership", a.cfg.Members.Run)
 	a.runComponent(compCtx, &wg, errs, "l2", a.cfg.Announcer.Run)
 	a.st.start = a.cfg.Clock.Now()
+	// Peers elect among members with their published interfaces: a member
+	// that joined before its interfaces were read would look unable to
+	// answer, lose its addresses to another node and take them back.
+	a.awaitInterfaces(ctx)
+	a.publishInterfaces()
+	a.runComponent(compCtx, &wg, errs, "membership", a.cfg.Members.Run)
 	err := a.loop(ctx, compCtx, &wg, errs)
 	a.drain()
 	stopComponents()
 	wg.Wait()
 	return err
+}
+
+// awaitInterfaces waits until the announcer has read the interfaces, at
+// most StartupGrace (reading them fails only when the host cannot list
+// links, which the announcer logs and retries).
+func (a *Agent) awaitInterfaces(ctx context.Context) {
+	t := a.cfg.Clock.NewTimer(a.cfg.StartupGrace)
+	defer t.Stop()
+	select {
+	case <-a.cfg.Announcer.Listed():
+	case <-t.C():
+		a.log.Warn("interfaces not read yet; joining the other speakers without them", "waited", a.cfg.StartupGrace.String())
+	case <-ctx.Done():
+	}
 }
 
 // runComponent runs one component's Run in a goroutine.

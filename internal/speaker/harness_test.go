@@ -51,6 +51,7 @@ type harness struct {
 	class   string
 	cluster *speakertest.Cluster
 	nodes   map[string]*node
+	grace   time.Duration // StartupGrace of the speakers started next
 }
 
 // newHarness creates namespaces and Node objects, and starts a speaker for
@@ -58,7 +59,7 @@ type harness struct {
 func newHarness(t *testing.T, nodeNames ...string) *harness {
 	t.Helper()
 	testenv.Require(t, env)
-	h := &harness{t: t, c: env.Client, cluster: speakertest.NewCluster(), nodes: map[string]*node{},
+	h := &harness{t: t, c: env.Client, cluster: speakertest.NewCluster(), nodes: map[string]*node{}, grace: 100 * time.Millisecond,
 		ns: testenv.Namespace(t, env, "pylon", nil), app: testenv.Namespace(t, env, "app", nil)}
 	h.class = "pylon-" + h.app
 	for i, n := range nodeNames {
@@ -96,7 +97,7 @@ func (h *harness) startSpeaker(short string) {
 		registry: prometheus.NewRegistry()}
 	n.router.AutoEstablish = true
 	opts := speaker.Options{NodeName: name, Namespace: h.ns, LBClass: h.class, MetricsAddr: "0",
-		Membership: membership.Config{BindPort: 7946}, StartupGrace: 100 * time.Millisecond,
+		Membership: membership.Config{BindPort: 7946}, StartupGrace: h.grace,
 		HandoffTimeout: 500 * time.Millisecond, Registerer: n.registry,
 		Logger: testLogger()}
 	proc, err := speaker.NewProcessWith(env.Config, opts, speaker.Components{Members: n.members, Announcer: n.announcer,

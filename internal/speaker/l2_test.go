@@ -3,8 +3,10 @@ package speaker_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	eventsv1 "k8s.io/api/events/v1"
@@ -274,4 +276,36 @@ func TestL2StatusFollowsALateWinner(t *testing.T) {
 	h.startSpeaker("b")
 	h.waitOwner(ip, "b")
 	statusNode("b")
+}
+
+// TestL2WaitsForEveryNodesSpeaker: speakers that started while a third
+// Node's speaker is not up yet answer nothing: electing among the two of
+// them would make one answer for an address the third will own.
+func TestL2WaitsForEveryNodesSpeaker(t *testing.T) {
+	h := newHarness(t)
+	h.grace = time.Minute
+	for i, s := range []string{"a", "b", "c"} {
+		h.createNode(s, i)
+	}
+	var ip string
+	for i := 176; i < 192 && ip == ""; i++ {
+		if c := fmt.Sprintf("192.168.77.%d", i); h.winner(c, "a", "b", "c") == "c" {
+			ip = c
+		}
+	}
+	if ip == "" {
+		t.Fatal("no address in 192.168.77.176/28 that c wins")
+	}
+	h.apply(l2Pool("l2", "192.168.77.176/28"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	h.service("web", false, []string{ip}, "a", "b", "c")
+	h.startSpeaker("a")
+	h.startSpeaker("b")
+	time.Sleep(500 * time.Millisecond) // time enough for a and b to elect among themselves, as they once did
+	h.startSpeaker("c")
+	h.waitOwner(ip, "c")
+	for _, s := range []string{"a", "b"} {
+		if h.nodes[s].announcer.EverAnnounced(netip.MustParseAddr(ip)) {
+			t.Errorf("%s announced %s before c's speaker started", s, ip)
+		}
+	}
 }

@@ -107,17 +107,38 @@ func (a *Agent) membersJoined(members []plan.Member) bool {
 }
 
 // l2Open reports whether this speaker may answer ARP/NDP yet: it has met
-// another speaker, knows no other node to meet, or waited StartupGrace.
-// Until then it would believe it is alone and claim every address.
+// the speaker of every other Node (and one at least when it was given
+// extra peers), knows no other node to meet, or waited StartupGrace. A
+// speaker that opened on meeting just one other would elect among part of
+// the cluster: when speakers start together, two of them can each see a
+// different part, both answer for one address, and clients follow
+// whichever answered last.
 func (a *Agent) l2Open(members []plan.Member) bool {
 	if a.st.l2Open {
 		return true
 	}
-	if len(members) > 1 || len(a.st.peersSet) == 0 || a.st.graceOver {
+	if len(a.st.peersSet) == 0 || a.st.graceOver || a.metAllPeers(members) {
 		a.st.l2Open = true
 		a.log.Info("L2 announcing enabled", "members", len(members), "waited", a.cfg.Clock.Since(a.st.start).String())
 	}
 	return a.st.l2Open
+}
+
+// metAllPeers reports whether every other Node's speaker is a live member.
+func (a *Agent) metAllPeers(members []plan.Member) bool {
+	if len(members) < 2 {
+		return false
+	}
+	live := make(map[string]bool, len(members))
+	for _, m := range members {
+		live[m.Name] = true
+	}
+	for _, n := range a.st.peerNodes {
+		if !live[n] {
+			return false
+		}
+	}
+	return true
 }
 
 // planMembers converts the live members; this node's interfaces come from

@@ -23,16 +23,17 @@ type state struct {
 	graceOver bool
 	l2Open    bool // L2 announcing allowed (peers met or grace over)
 
-	config   *model.Config
-	services map[string]plan.Service            // announceable Services by key
-	refs     map[string]*corev1.ObjectReference // what events and statuses name, by Service key
-	nodes    map[string]plan.Node
-	self     plan.Node
-	selfV4   netip.Addr
-	selfV6   netip.Addr
-	selfSeen bool
-	peersSet []netip.AddrPort
-	ifaces   []string // usable interfaces last published
+	config    *model.Config
+	services  map[string]plan.Service            // announceable Services by key
+	refs      map[string]*corev1.ObjectReference // what events and statuses name, by Service key
+	nodes     map[string]plan.Node
+	self      plan.Node
+	selfV4    netip.Addr
+	selfV6    netip.Addr
+	selfSeen  bool
+	peersSet  []netip.AddrPort
+	peerNodes []string // the other Nodes whose speakers this one joins
+	ifaces    []string // usable interfaces last published
 
 	l2Owned          map[netip.Addr]plan.L2Announcement
 	l2               l2Track         // what the next L2 plan must recompute
@@ -136,6 +137,7 @@ func (a *Agent) refreshNodes(ctx context.Context) bool {
 	list := a.cfg.Cluster.Nodes()
 	nodes := make(map[string]plan.Node, len(list))
 	var peers []netip.AddrPort
+	var peerNodes []string
 	oldSelf, oldV4, oldV6 := a.st.self, a.st.selfV4, a.st.selfV6
 	for _, n := range list {
 		nodes[n.Name] = nodeFrom(n)
@@ -147,9 +149,11 @@ func (a *Agent) refreshNodes(ctx context.Context) bool {
 		}
 		if addr := firstValid(v4, v6); addr.IsValid() && a.cfg.MemberPort != 0 {
 			peers = append(peers, netip.AddrPortFrom(addr, a.cfg.MemberPort))
+			peerNodes = append(peerNodes, n.Name)
 		}
 	}
 	a.st.nodes = nodes
+	a.st.peerNodes = peerNodes
 	peers = append(peers, a.cfg.ExtraPeers...)
 	slices.SortFunc(peers, func(x, y netip.AddrPort) int { return x.Compare(y) })
 	if !slices.Equal(peers, a.st.peersSet) {

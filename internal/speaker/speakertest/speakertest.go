@@ -24,14 +24,10 @@ type Cluster struct {
 // NewCluster returns an empty cluster.
 func NewCluster() *Cluster { return &Cluster{members: map[string]*Members{}} }
 
-// Join adds a member; it is alive until Kill or its Run ends.
+// Join returns a member of the cluster; like memberlist's, it is alive
+// from its Run until Kill or the end of Run.
 func (c *Cluster) Join(name string) *Members {
-	m := &Members{cluster: c, name: name, changed: make(chan struct{}, 1)}
-	c.mu.Lock()
-	c.members[name] = m
-	c.mu.Unlock()
-	c.notify()
-	return m
+	return &Members{cluster: c, name: name, changed: make(chan struct{}, 1)}
 }
 
 // Kill removes a member at once, as memberlist declaring it dead.
@@ -66,8 +62,12 @@ type Members struct {
 	peers      []netip.AddrPort
 }
 
-// Run waits for ctx, then leaves the cluster.
+// Run joins the cluster, waits for ctx, then leaves it.
 func (m *Members) Run(ctx context.Context) error {
+	m.cluster.mu.Lock()
+	m.cluster.members[m.name] = m
+	m.cluster.mu.Unlock()
+	m.cluster.notify()
 	<-ctx.Done()
 	m.cluster.Kill(m.name)
 	return nil
@@ -134,6 +134,7 @@ type Announcer struct {
 	mu          sync.Mutex
 	ifaces      []l2.Interface
 	announce    map[netip.Addr][]string
+	ever        map[netip.Addr]bool
 	watched     []netip.Addr
 	reannounced int
 }
@@ -151,7 +152,20 @@ func (a *Announcer) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 func (a *Announcer) SetAnnouncements(want map[netip.Addr][]string) {
 	a.mu.Lock()
 	a.announce = maps.Clone(want)
+	if a.ever == nil {
+		a.ever = map[netip.Addr]bool{}
+	}
+	for ip := range want {
+		a.ever[ip] = true
+	}
 	a.mu.Unlock()
+}
+
+// EverAnnounced reports whether ip was ever announced.
+func (a *Announcer) EverAnnounced(ip netip.Addr) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ever[ip]
 }
 
 // SetWatched records the watched addresses.
@@ -184,6 +198,11 @@ func (a *Announcer) SetInterfaces(names ...string) {
 
 // Changed signals interface changes.
 func (a *Announcer) Changed() <-chan struct{} { return a.changed }
+
+// Listed is closed: the fake's interfaces are known from the start.
+func (a *Announcer) Listed() <-chan struct{} { return closedChan }
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // Foreign delivers injected sightings.
 func (a *Announcer) Foreign() <-chan l2.ForeignSighting { return a.foreign }
