@@ -51,7 +51,10 @@ type harness struct {
 	class   string
 	cluster *speakertest.Cluster
 	nodes   map[string]*node
-	grace   time.Duration // StartupGrace of the speakers started next
+	// grace is the StartupGrace of the speakers started next: long by
+	// default, so that speakers open by meeting every Node's speaker, as
+	// they do in a healthy cluster, however slowly the test machine runs.
+	grace time.Duration
 }
 
 // newHarness creates namespaces and Node objects, and starts a speaker for
@@ -59,7 +62,7 @@ type harness struct {
 func newHarness(t *testing.T, nodeNames ...string) *harness {
 	t.Helper()
 	testenv.Require(t, env)
-	h := &harness{t: t, c: env.Client, cluster: speakertest.NewCluster(), nodes: map[string]*node{}, grace: 100 * time.Millisecond,
+	h := &harness{t: t, c: env.Client, cluster: speakertest.NewCluster(), nodes: map[string]*node{}, grace: time.Minute,
 		ns: testenv.Namespace(t, env, "pylon", nil), app: testenv.Namespace(t, env, "app", nil)}
 	h.class = "pylon-" + h.app
 	for i, n := range nodeNames {
