@@ -51,6 +51,9 @@ func Met(ok bool) *bool { return &ok }
 type Env struct {
 	// TrialsOverride is --trials (0: each scenario's default).
 	TrialsOverride int
+	// ClientsOverride is --clients: how many clients create the 1,000
+	// Services of the scale scenarios at once (0: the default, 4).
+	ClientsOverride int
 	// LabOptions are the base options of every lab (binary directories,
 	// logger); scenarios' options are merged over them.
 	LabOptions lab.Options
@@ -67,6 +70,14 @@ type Env struct {
 func (e *Env) Trials(def int) int {
 	if e.TrialsOverride > 0 {
 		return e.TrialsOverride
+	}
+	return def
+}
+
+// Clients returns --clients when given, else def.
+func (e *Env) Clients(def int) int {
+	if e.ClientsOverride > 0 {
+		return e.ClientsOverride
 	}
 	return def
 }

@@ -66,8 +66,8 @@ func runBGPScale(ctx context.Context, env *Env) ([]Figure, error) {
 }
 
 // bgpScaleBulk is the scenario's 1,000 Services in the BGP pool.
-func bgpScaleBulk(l *lab.Lab) Bulk {
-	b := scaleBulk(l)
+func bgpScaleBulk(env *Env, l *lab.Lab) Bulk {
+	b := scaleBulk(env, l)
 	b.Annotations = map[string]string{v1beta1.AnnotationAddressPool: "bench-bgp-scale"}
 	return b
 }
@@ -84,7 +84,7 @@ func bgpCreatesAlone(ctx context.Context, env *Env, t *bgpScaleTrial) error {
 	if err != nil {
 		return err
 	}
-	start, end, err := bgpScaleBulk(l).Create(ctx, l.Admin.Kube)
+	start, end, err := bgpScaleBulk(env, l).Create(ctx, l.Admin.Kube)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func bgpScaleWithPylon(ctx context.Context, env *Env, t *bgpScaleTrial) error {
 		return err
 	}
 	t.speakerRSSIdle = rss0
-	start, end, err := bgpScaleBulk(l).Create(ctx, l.Admin.Kube)
+	start, end, err := bgpScaleBulk(env, l).Create(ctx, l.Admin.Kube)
 	if err != nil {
 		return err
 	}

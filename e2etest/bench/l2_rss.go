@@ -47,7 +47,7 @@ func rssOnce(ctx context.Context, env *Env) (rssTrial, error) {
 	if err != nil {
 		return t, err
 	}
-	start, end, err := scaleBulk(b.l).Create(ctx, b.l.Admin.Kube)
+	start, end, err := scaleBulk(env, b.l).Create(ctx, b.l.Admin.Kube)
 	if err != nil {
 		return t, err
 	}

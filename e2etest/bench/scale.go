@@ -17,7 +17,8 @@ import (
 // scaleServices is the number of Services of the scale scenario.
 const scaleServices = 1000
 
-// scaleWorkers is how many clients create the Services concurrently.
+// scaleWorkers is how many clients create the Services concurrently
+// unless --clients says otherwise.
 const scaleWorkers = 4
 
 // scaleTrial is what one run of the scale scenario measured.
@@ -41,26 +42,26 @@ func runControllerScale(ctx context.Context, env *Env) ([]Figure, error) {
 		env.Printf("trial %d: creates alone, then the controller's cold start", i+1)
 		var t scaleTrial
 		if err := scaleAlone(ctx, env, &t); err != nil {
-			return scaleFigures(trials), err
+			return scaleFigures(trials, env.Clients(scaleWorkers)), err
 		}
 		env.Printf("trial %d: creates alone %v, cold start %v; now with Pylon running", i+1,
 			t.createsAlone.Round(time.Millisecond), t.coldStart.Round(time.Millisecond))
 		if err := scaleWithPylon(ctx, env, &t); err != nil {
-			return scaleFigures(trials), err
+			return scaleFigures(trials, env.Clients(scaleWorkers)), err
 		}
 		env.Printf("trial %d: all IPs %v after the first create (creates took %v)", i+1,
 			t.allIPs.Round(time.Millisecond), t.createsWith.Round(time.Millisecond))
 		trials = append(trials, t)
 	}
-	return scaleFigures(trials), nil
+	return scaleFigures(trials, env.Clients(scaleWorkers)), nil
 }
 
-func scaleBulk(l *lab.Lab) Bulk {
+func scaleBulk(env *Env, l *lab.Lab) Bulk {
 	names := make([]string, scaleServices)
 	for i := range names {
 		names[i] = fmt.Sprintf("scale-%04d", i)
 	}
-	return Bulk{Namespace: benchNamespace, Names: names, Workers: scaleWorkers,
+	return Bulk{Namespace: benchNamespace, Names: names, Workers: env.Clients(scaleWorkers),
 		Annotations: map[string]string{v1beta1.AnnotationAddressPool: "bench-scale"},
 		Endpoints:   NodeEndpoints(l, false)}
 }
@@ -85,7 +86,7 @@ func scaleAlone(ctx context.Context, env *Env, t *scaleTrial) error {
 	if err != nil {
 		return err
 	}
-	start, end, err := scaleBulk(l).Create(ctx, l.Admin.Kube)
+	start, end, err := scaleBulk(env, l).Create(ctx, l.Admin.Kube)
 	if err != nil {
 		return err
 	}
@@ -128,7 +129,7 @@ func scaleWithPylon(ctx context.Context, env *Env, t *scaleTrial) error {
 	if err != nil {
 		return err
 	}
-	start, end, err := scaleBulk(l).Create(ctx, l.Admin.Kube)
+	start, end, err := scaleBulk(env, l).Create(ctx, l.Admin.Kube)
 	if err != nil {
 		return err
 	}
@@ -247,7 +248,7 @@ func scaleUsage(ctx context.Context, l *lab.Lab, t *scaleTrial) error {
 const mib = 1 << 20
 
 // scaleFigures turns the trials into figures (medians, with spread).
-func scaleFigures(trials []scaleTrial) []Figure {
+func scaleFigures(trials []scaleTrial, clients int) []Figure {
 	if len(trials) == 0 {
 		return nil
 	}
@@ -273,7 +274,7 @@ func scaleFigures(trials []scaleTrial) []Figure {
 	evs := SummarizeValues(collect(trials, func(t scaleTrial) float64 { return float64(t.events) }))
 	l2s := SummarizeValues(collect(trials, func(t scaleTrial) float64 { return float64(t.l2Statuses) }))
 	trail := sec(func(t scaleTrial) time.Duration { return t.trail })
-	how := fmt.Sprintf("%d Services + EndpointSlices, %d concurrent clients", scaleServices, scaleWorkers)
+	how := fmt.Sprintf("%d Services + EndpointSlices, %d concurrent clients", scaleServices, clients)
 	return []Figure{
 		{Name: "1,000 Services: the creates alone (no load balancer)", Value: alone.P50, Unit: "s",
 			Spread: alone.Spread("s"), MetalLB: "12–14 s", Note: how},
