@@ -305,6 +305,29 @@ func TestDrainingBeforeRun(t *testing.T) {
 	})
 }
 
+// TestAnsweringAndJoined: a member sees the others' Answering flag, and
+// Joined tells a member that merged a peer's view from one that has not.
+func TestAnsweringAndJoined(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newFakeCluster(t)
+		a, _ := c.member("a", 1, nil)
+		synctest.Wait()
+		if a.Joined() {
+			t.Error("a alone reports Joined")
+		}
+		if err := a.SetAnswering(true, time.Second); err != nil {
+			t.Fatalf("SetAnswering: %v", err)
+		}
+		b, _ := c.member("b", 2, nil)
+		waitFor(t, b.Membership, liveness, "b sees a answering", func(ms []Member) bool {
+			return len(ms) == 2 && memberNamed(ms, "a").Answering && !memberNamed(ms, "b").Answering
+		})
+		if !b.Joined() {
+			t.Error("b sees a but does not report Joined")
+		}
+	})
+}
+
 func TestEncryptionRequired(t *testing.T) {
 	for _, tc := range []struct {
 		name   string

@@ -21,7 +21,7 @@ var (
 
 // NodeMeta returns our metadata for the alive messages memberlist sends.
 func (d *delegate) NodeMeta(limit int) []byte {
-	b := encodeMeta(nodeMeta{Draining: d.m.draining.Load(), Interfaces: d.m.interfaces()})
+	b := encodeMeta(nodeMeta{Draining: d.m.draining.Load(), Answering: d.m.answering.Load(), Interfaces: d.m.interfaces()})
 	if len(b) > limit {
 		return nil
 	}
@@ -50,7 +50,8 @@ func (d *delegate) NotifyUpdate(n *memberlist.Node) { d.m.setMember(memberOf(n))
 func (d *delegate) NotifyLeave(n *memberlist.Node) { d.m.dropMember(n.Name) }
 
 // memberOf copies what we need out of memberlist's node. Undecodable
-// metadata (a foreign or broken member) reads as not draining.
+// metadata (a foreign or broken member) reads as not draining and not
+// answering.
 func memberOf(n *memberlist.Node) Member {
 	meta, _ := decodeMeta(n.Meta)
 	addr, _ := netip.AddrFromSlice(n.Addr)
@@ -58,6 +59,7 @@ func memberOf(n *memberlist.Node) Member {
 		Name:       n.Name,
 		Addr:       netip.AddrPortFrom(addr.Unmap(), n.Port),
 		Draining:   meta.Draining,
+		Answering:  meta.Answering,
 		Interfaces: meta.Interfaces,
 	}
 }

@@ -36,6 +36,9 @@ type Member struct {
 	// Draining: the member is stopping and should not be elected, but
 	// still answers for what it owns until it leaves.
 	Draining bool
+	// Answering: the member has finished starting and answers for the
+	// addresses it owns (SetAnswering).
+	Answering bool
 	// Interfaces are the member's usable interfaces for L2 announcements,
 	// as it published them (SetInterfaces).
 	Interfaces []string
@@ -62,9 +65,11 @@ type Membership struct {
 	changed chan struct{} // capacity 1: "members changed"
 	ready   chan struct{} // closed once Run is listening
 
-	started  atomic.Bool
-	left     atomic.Bool
-	draining atomic.Bool
+	started   atomic.Bool
+	left      atomic.Bool
+	draining  atomic.Bool
+	answering atomic.Bool
+	joined    atomic.Bool // a Join of a peer succeeded
 
 	// lifeMu guards list and local. Calls into memberlist hold it for
 	// reading, so Run does not shut memberlist down under them.
@@ -275,6 +280,9 @@ func (m *Membership) Join(addrs []string) (int, error) {
 	if err != nil {
 		return n, fmt.Errorf("join %v: %w", addrs, err)
 	}
+	if n > 0 && !m.joined.Swap(true) {
+		m.signal()
+	}
 	return n, nil
 }
 
@@ -301,16 +309,32 @@ func (m *Membership) Leave(timeout time.Duration) error {
 // peers see, and waits up to timeout for the update to be gossiped. Before
 // Run it only records the flag, which Run then announces.
 func (m *Membership) SetDraining(draining bool, timeout time.Duration) error {
+	return m.setFlag(&m.draining, draining, "draining", timeout)
+}
+
+// SetAnswering marks this member as answering for its addresses (or not),
+// like SetDraining. A starting speaker that sees an answering member after
+// joining knows it joined a running cluster.
+func (m *Membership) SetAnswering(answering bool, timeout time.Duration) error {
+	return m.setFlag(&m.answering, answering, "answering", timeout)
+}
+
+// setFlag sets one metadata flag and gossips the change.
+func (m *Membership) setFlag(flag *atomic.Bool, v bool, name string, timeout time.Duration) error {
 	m.lifeMu.RLock()
 	defer m.lifeMu.RUnlock()
-	if m.draining.Swap(draining) == draining || m.list == nil || m.left.Load() {
+	if flag.Swap(v) == v || m.list == nil || m.left.Load() {
 		return nil
 	}
 	if err := m.list.UpdateNode(timeout); err != nil {
-		return fmt.Errorf("announce draining=%t: %w", draining, err)
+		return fmt.Errorf("announce %s=%t: %w", name, v, err)
 	}
 	return nil
 }
+
+// Joined reports whether this member has joined a peer: memberlist then
+// merged that peer's whole view of the live members into ours.
+func (m *Membership) Joined() bool { return m.joined.Load() }
 
 // peerList returns a copy of the peers set by SetPeers.
 func (m *Membership) peerList() []netip.AddrPort {

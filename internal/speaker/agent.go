@@ -35,6 +35,8 @@ type Members interface {
 	Changed() <-chan struct{}
 	SetInterfaces(names []string, timeout time.Duration) error
 	SetDraining(draining bool, timeout time.Duration) error
+	SetAnswering(answering bool, timeout time.Duration) error
+	Joined() bool
 	SetPeers(peers []netip.AddrPort)
 }
 

@@ -311,3 +311,35 @@ func TestL2WaitsForEveryNodesSpeaker(t *testing.T) {
 		}
 	}
 }
+
+// TestL2RestartedSpeakerAnswersAtOnce: a speaker that restarts into a
+// running cluster answers as soon as it joined the speakers that answer,
+// even though one Node runs no speaker (it would otherwise wait for the
+// grace while its peers left its addresses to it).
+func TestL2RestartedSpeakerAnswersAtOnce(t *testing.T) {
+	h := newHarness(t)
+	h.grace = 100 * time.Millisecond // d runs no speaker
+	for i, s := range []string{"a", "b", "c", "d"} {
+		h.createNode(s, i)
+	}
+	var ip string
+	for i := 192; i < 208 && ip == ""; i++ {
+		if c := fmt.Sprintf("192.168.77.%d", i); h.winner(c, "a", "b", "c") == "c" {
+			ip = c
+		}
+	}
+	if ip == "" {
+		t.Fatal("no address in 192.168.77.192/28 that c wins")
+	}
+	h.apply(l2Pool("l2", "192.168.77.192/28"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	h.service("web", false, []string{ip}, "a", "b", "c")
+	for _, s := range []string{"a", "b", "c"} {
+		h.startSpeaker(s)
+	}
+	h.waitOwner(ip, "c")
+	h.nodes["c"].stop()
+	h.waitOwner(ip, h.winner(ip, "a", "b"))
+	h.grace = time.Minute
+	h.startSpeaker("c")
+	h.waitOwner(ip, "c")
+}

@@ -106,22 +106,47 @@ func (a *Agent) membersJoined(members []plan.Member) bool {
 	return joined
 }
 
-// l2Open reports whether this speaker may answer ARP/NDP yet: it has met
-// the speaker of every other Node (and one at least when it was given
-// extra peers), knows no other node to meet, or waited StartupGrace. A
-// speaker that opened on meeting just one other would elect among part of
+// l2Open reports whether this speaker may answer ARP/NDP yet: it knows no
+// other node to meet, met the speaker of every other Node (and one at least
+// when it was given extra peers), joined a running cluster (a peer that
+// already answers: joining merged its whole view), or waited StartupGrace.
+// A speaker that opened on meeting just one other would elect among part of
 // the cluster: when speakers start together, two of them can each see a
 // different part, both answer for one address, and clients follow
-// whichever answered last.
+// whichever answered last. Once open, it tells its peers (Answering).
 func (a *Agent) l2Open(members []plan.Member) bool {
 	if a.st.l2Open {
 		return true
 	}
-	if len(a.st.peersSet) == 0 || a.st.graceOver || a.metAllPeers(members) {
-		a.st.l2Open = true
-		a.log.Info("L2 announcing enabled", "members", len(members), "waited", a.cfg.Clock.Since(a.st.start).String())
+	why := ""
+	switch {
+	case len(a.st.peersSet) == 0:
+		why = "no other node"
+	case a.metAllPeers(members):
+		why = "met every node's speaker"
+	case a.cfg.Members.Joined() && a.peerAnswering():
+		why = "joined running speakers"
+	case a.st.graceOver:
+		why = "startup grace over"
+	default:
+		return false
 	}
-	return a.st.l2Open
+	a.st.l2Open = true
+	a.log.Info("L2 announcing enabled", "why", why, "members", len(members), "waited", a.cfg.Clock.Since(a.st.start).String())
+	if err := a.cfg.Members.SetAnswering(true, 200*time.Millisecond); err != nil {
+		a.log.Warn("tell peers this speaker answers", "error", err)
+	}
+	return true
+}
+
+// peerAnswering reports whether another member already answers.
+func (a *Agent) peerAnswering() bool {
+	for _, m := range a.cfg.Members.Members() {
+		if m.Answering && m.Name != a.cfg.NodeName {
+			return true
+		}
+	}
+	return false
 }
 
 // metAllPeers reports whether every other Node's speaker is a live member.

@@ -58,6 +58,8 @@ type Members struct {
 
 	mu         sync.Mutex
 	draining   bool
+	answering  bool
+	joined     bool // met another member while in the cluster
 	interfaces []string
 	peers      []netip.AddrPort
 }
@@ -85,7 +87,8 @@ func (m *Members) Members() []membership.Member {
 	out := make([]membership.Member, 0, len(ms))
 	for _, x := range ms {
 		x.mu.Lock()
-		out = append(out, membership.Member{Name: x.name, Draining: x.draining, Interfaces: slices.Clone(x.interfaces)})
+		out = append(out, membership.Member{Name: x.name, Draining: x.draining, Answering: x.answering,
+			Interfaces: slices.Clone(x.interfaces)})
 		x.mu.Unlock()
 	}
 	return out
@@ -110,6 +113,27 @@ func (m *Members) SetDraining(d bool, _ time.Duration) error {
 	m.mu.Unlock()
 	m.cluster.notify()
 	return nil
+}
+
+// SetAnswering publishes the answering flag.
+func (m *Members) SetAnswering(v bool, _ time.Duration) error {
+	m.mu.Lock()
+	m.answering = v
+	m.mu.Unlock()
+	m.cluster.notify()
+	return nil
+}
+
+// Joined reports whether this member, while in the cluster, has had
+// another member to join, as memberlist's Join of a live peer.
+func (m *Members) Joined() bool {
+	m.cluster.mu.Lock()
+	in, others := m.cluster.members[m.name] == m, len(m.cluster.members) > 1
+	m.cluster.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.joined = m.joined || (in && others)
+	return m.joined
 }
 
 // SetPeers records the peers to join.
