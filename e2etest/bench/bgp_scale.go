@@ -42,6 +42,9 @@ type bgpScaleTrial struct {
 	events, announcedEvents    int
 	bgpStatuses                int
 	trail                      time.Duration // last IP → all Events written
+	// CPU of the lab's processes during the creates alone (first create →
+	// last), and with Pylon (first create → all prefixes at FRR).
+	burstAlone, burstWith LabCPU
 }
 
 func runBGPScale(ctx context.Context, env *Env) ([]Figure, error) {
@@ -84,10 +87,12 @@ func bgpCreatesAlone(ctx context.Context, env *Env, t *bgpScaleTrial) error {
 	if err != nil {
 		return err
 	}
+	cpu0 := ReadLabCPU(l)
 	start, end, err := bgpScaleBulk(env, l).Create(ctx, l.Admin.Kube)
 	if err != nil {
 		return err
 	}
+	t.burstAlone = ReadLabCPU(l).Since(cpu0)
 	t.createsAlone = end.Sub(start)
 	t.cpuAlone, err = meter.WaitQuiet(ctx, time.Second, time.Minute)
 	return err
@@ -129,6 +134,7 @@ func bgpScaleWithPylon(ctx context.Context, env *Env, t *bgpScaleTrial) error {
 		return err
 	}
 	t.speakerRSSIdle = rss0
+	labCPU0 := ReadLabCPU(l)
 	start, end, err := bgpScaleBulk(env, l).Create(ctx, l.Admin.Kube)
 	if err != nil {
 		return err
@@ -144,6 +150,7 @@ func bgpScaleWithPylon(ctx context.Context, env *Env, t *bgpScaleTrial) error {
 		return err
 	}
 	t.allAtFRR = at.Sub(start)
+	t.burstWith = ReadLabCPU(l).Since(labCPU0)
 	done, err := WaitObjects(ctx, l.Admin.Dynamic, benchNamespace, 30*time.Second, ObjectCount{eventsGVR, 2 * scaleServices})
 	if err != nil {
 		return err
@@ -215,6 +222,9 @@ func bgpScaleFigures(trials []bgpScaleTrial) []Figure {
 	ann := num(func(t bgpScaleTrial) float64 { return float64(t.announcedEvents) })
 	sts := num(func(t bgpScaleTrial) float64 { return float64(t.bgpStatuses) })
 	trail := sec(func(t bgpScaleTrial) time.Duration { return t.trail })
+	burstAlone := sec(func(t bgpScaleTrial) time.Duration { return t.burstAlone.Total() })
+	burstWith := sec(func(t bgpScaleTrial) time.Duration { return t.burstWith.Total() })
+	last := trials[len(trials)-1]
 	return []Figure{
 		{Name: "1,000 BGP Services: all prefixes at FRR from 3 nodes, after the last IP", Value: afterIP.P50, Unit: "s",
 			Spread: afterIP.Spread("s"), Target: "≤ 5 s (issue)", Pass: Met(afterIP.P50 <= 5),
@@ -233,6 +243,12 @@ func bgpScaleFigures(trials []bgpScaleTrial) []Figure {
 		{Name: "Speaker RSS (largest of 3), 1,000 announced prefixes, 2 peers", Value: rss.P50, Unit: "MiB",
 			Spread: rss.Spread("MiB"), MetalLB: "98–113 MiB", Target: "≤ 50 MiB", Pass: Met(rss.P50 <= 50),
 			Note: fmt.Sprintf("idle (sessions up, nothing announced) %s MiB", Format(rssIdle.P50))},
+		{Name: "Lab CPU during the creates alone (all processes)", Value: burstAlone.P50, Unit: "CPU-s",
+			Spread: burstAlone.Spread("CPU-s"), Note: fmt.Sprintf("last trial: %s over %s s (2 cores)", last.burstAlone,
+				Format(last.createsAlone.Seconds()))},
+		{Name: "Lab CPU from the first create to all prefixes at FRR, with Pylon (all processes)", Value: burstWith.P50, Unit: "CPU-s",
+			Spread: burstWith.Spread("CPU-s"), Note: fmt.Sprintf("last trial: %s over %s s (2 cores)", last.burstWith,
+				Format(last.allAtFRR.Seconds()))},
 		{Name: "Speakers' CPU for 1,000 BGP Services (3 speakers together)", Value: spkCPU.P50, Unit: "CPU-s",
 			Spread: spkCPU.Spread("CPU-s"), Note: "from before the first create until the API server is quiet"},
 	}
