@@ -27,6 +27,7 @@ func main() {
 }
 
 func run() error {
+	cmdutil.ListThenWatch()
 	// Our own flag set: controller-runtime registers --kubeconfig on the
 	// global one.
 	fs := flag.NewFlagSet("controller", flag.ExitOnError)

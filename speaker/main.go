@@ -79,6 +79,7 @@ func parseFlags() *flags {
 }
 
 func run() error {
+	cmdutil.ListThenWatch()
 	f := parseFlags()
 	cmdutil.TuneGC(f.gcPercent)
 	cmdutil.ProfileHeap(f.opts.PprofAddr)

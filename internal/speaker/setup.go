@@ -177,7 +177,9 @@ func (p *Process) Run(ctx context.Context) error {
 	}
 	p.cluster.Start(ctx)
 	p.config.Start(ctx)
+	began := time.Now()
 	if cache.WaitForCacheSync(ctx.Done(), p.cluster.HasSynced, p.config.HasSynced) {
+		p.opts.Logger.Info("informers synced", "took", time.Since(began).String())
 		run("event recorder", p.recorder.Run)
 		run("status writer", p.status.Run)
 		run("configuration watcher", func(ctx context.Context) error { return p.config.Run(ctx, p.watcher) })
