@@ -38,22 +38,23 @@ type scaleTrial struct {
 
 func runControllerScale(ctx context.Context, env *Env) ([]Figure, error) {
 	var trials []scaleTrial
+	clients := env.Clients(scaleWorkers)
 	for i := range env.Trials(1) {
 		env.Printf("trial %d: creates alone, then the controller's cold start", i+1)
 		var t scaleTrial
 		if err := scaleAlone(ctx, env, &t); err != nil {
-			return scaleFigures(trials, env.Clients(scaleWorkers)), err
+			return scaleFigures(trials, clients), err
 		}
 		env.Printf("trial %d: creates alone %v, cold start %v; now with Pylon running", i+1,
 			t.createsAlone.Round(time.Millisecond), t.coldStart.Round(time.Millisecond))
 		if err := scaleWithPylon(ctx, env, &t); err != nil {
-			return scaleFigures(trials, env.Clients(scaleWorkers)), err
+			return scaleFigures(trials, clients), err
 		}
 		env.Printf("trial %d: all IPs %v after the first create (creates took %v)", i+1,
 			t.allIPs.Round(time.Millisecond), t.createsWith.Round(time.Millisecond))
 		trials = append(trials, t)
 	}
-	return scaleFigures(trials, env.Clients(scaleWorkers)), nil
+	return scaleFigures(trials, clients), nil
 }
 
 func scaleBulk(env *Env, l *lab.Lab) Bulk {

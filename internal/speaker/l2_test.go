@@ -20,6 +20,20 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
+// addressWonBy returns the first address of prefix whose expected owner
+// among shorts is want.
+func (h *harness) addressWonBy(prefix, want string, shorts ...string) string {
+	h.t.Helper()
+	p := netip.MustParsePrefix(prefix)
+	for a := p.Addr(); p.Contains(a); a = a.Next() {
+		if h.winner(a.String(), shorts...) == want {
+			return a.String()
+		}
+	}
+	h.t.Fatalf("no address in %s that %s wins among %v", prefix, want, shorts)
+	return ""
+}
+
 // winner returns the short name of the expected owner of ip among nodes.
 func (h *harness) winner(ip string, shorts ...string) string {
 	var names []string
@@ -256,15 +270,7 @@ func TestL2StatusFollowsALateWinner(t *testing.T) {
 	h.createNode("a", 0)
 	h.createNode("b", 1)
 	h.startSpeaker("a")
-	var ip string
-	for i := 160; i < 176 && ip == ""; i++ {
-		if c := fmt.Sprintf("192.168.77.%d", i); h.winner(c, "a", "b") == "b" {
-			ip = c
-		}
-	}
-	if ip == "" {
-		t.Fatal("no address in 192.168.77.160/28 that b wins")
-	}
+	ip := h.addressWonBy("192.168.77.160/28", "b", "a", "b")
 	h.apply(l2Pool("l2", "192.168.77.160/28"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
 	h.service("web", false, []string{ip}, "a", "b")
 	statusNode := func(want string) {
@@ -289,15 +295,7 @@ func TestL2WaitsForEveryNodesSpeaker(t *testing.T) {
 	for i, s := range []string{"a", "b", "c"} {
 		h.createNode(s, i)
 	}
-	var ip string
-	for i := 176; i < 192 && ip == ""; i++ {
-		if c := fmt.Sprintf("192.168.77.%d", i); h.winner(c, "a", "b", "c") == "c" {
-			ip = c
-		}
-	}
-	if ip == "" {
-		t.Fatal("no address in 192.168.77.176/28 that c wins")
-	}
+	ip := h.addressWonBy("192.168.77.176/28", "c", "a", "b", "c")
 	h.apply(l2Pool("l2", "192.168.77.176/28"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
 	h.service("web", false, []string{ip}, "a", "b", "c")
 	h.startSpeaker("a")
@@ -322,15 +320,7 @@ func TestL2RestartedSpeakerAnswersAtOnce(t *testing.T) {
 	for i, s := range []string{"a", "b", "c", "d"} {
 		h.createNode(s, i)
 	}
-	var ip string
-	for i := 192; i < 208 && ip == ""; i++ {
-		if c := fmt.Sprintf("192.168.77.%d", i); h.winner(c, "a", "b", "c") == "c" {
-			ip = c
-		}
-	}
-	if ip == "" {
-		t.Fatal("no address in 192.168.77.192/28 that c wins")
-	}
+	ip := h.addressWonBy("192.168.77.192/28", "c", "a", "b", "c")
 	h.apply(l2Pool("l2", "192.168.77.192/28"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
 	h.service("web", false, []string{ip}, "a", "b", "c")
 	for _, s := range []string{"a", "b", "c"} {

@@ -107,18 +107,15 @@ func (m *Members) SetInterfaces(names []string, _ time.Duration) error {
 }
 
 // SetDraining publishes the draining flag.
-func (m *Members) SetDraining(d bool, _ time.Duration) error {
-	m.mu.Lock()
-	m.draining = d
-	m.mu.Unlock()
-	m.cluster.notify()
-	return nil
-}
+func (m *Members) SetDraining(d bool, _ time.Duration) error { return m.setFlag(&m.draining, d) }
 
 // SetAnswering publishes the answering flag.
-func (m *Members) SetAnswering(v bool, _ time.Duration) error {
+func (m *Members) SetAnswering(v bool, _ time.Duration) error { return m.setFlag(&m.answering, v) }
+
+// setFlag sets one of m's flags under its lock and tells every member.
+func (m *Members) setFlag(flag *bool, v bool) error {
 	m.mu.Lock()
-	m.answering = v
+	*flag = v
 	m.mu.Unlock()
 	m.cluster.notify()
 	return nil
