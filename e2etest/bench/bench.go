@@ -54,6 +54,9 @@ type Env struct {
 	// ClientsOverride is --clients: how many clients create the 1,000
 	// Services of the scale scenarios at once (0: the default, 4).
 	ClientsOverride int
+	// RateOverride is --rate: Services per second of the paced scale
+	// scenario (0: its default, MetalLB's pace).
+	RateOverride float64
 	// LabOptions are the base options of every lab (binary directories,
 	// logger); scenarios' options are merged over them.
 	LabOptions lab.Options
@@ -78,6 +81,14 @@ func (e *Env) Trials(def int) int {
 func (e *Env) Clients(def int) int {
 	if e.ClientsOverride > 0 {
 		return e.ClientsOverride
+	}
+	return def
+}
+
+// Rate returns --rate when given, else def.
+func (e *Env) Rate(def float64) float64 {
+	if e.RateOverride > 0 {
+		return e.RateOverride
 	}
 	return def
 }

@@ -29,7 +29,13 @@ func bgpScenarios() []Scenario {
 			Name: "bgp-scale",
 			Description: "1,000 BGP Services (endpoints on 3 nodes) → all 1,000 prefixes at FRR from every node, vs the creates alone; " +
 				"API-server CPU above the creates alone; speaker RSS and CPU with 1,000 prefixes and 2 peers",
-			Run: runBGPScale,
+			Run: runBGPScale(0),
+		},
+		{
+			Name: "bgp-scale-paced",
+			Description: "bgp-scale with the creates paced as in TARGETS.md's MetalLB baseline (1,000 in ~13 s): " +
+				"all prefixes at FRR vs the same paced creates alone",
+			Run: runBGPScale(metalLBCreateRate),
 		},
 		{
 			Name: "bgp-bfd",

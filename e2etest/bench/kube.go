@@ -177,6 +177,10 @@ type Bulk struct {
 	Endpoints []kube.Endpoint
 	// Workers is the number of concurrent clients (default 4).
 	Workers int
+	// Rate, when positive, paces the creates: the i-th Service starts no
+	// sooner than i/Rate seconds after the first (Services per second, all
+	// clients together). Zero: as fast as the clients go.
+	Rate float64
 }
 
 // Create creates the Services and their EndpointSlices and returns when
@@ -200,7 +204,14 @@ func (b Bulk) Create(ctx context.Context, c kubernetes.Interface) (start, end ti
 			errs <- first
 		}()
 	}
-	for _, n := range b.Names {
+	for i, n := range b.Names {
+		if b.Rate > 0 {
+			at := start.Add(time.Duration(float64(i) / b.Rate * float64(time.Second)))
+			select {
+			case <-time.After(time.Until(at)):
+			case <-ctx.Done():
+			}
+		}
 		select {
 		case jobs <- n:
 		case <-ctx.Done():

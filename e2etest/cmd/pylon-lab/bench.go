@@ -28,6 +28,7 @@ func benchCmd(args []string) int {
 	fs.Var(&only, "only", "run only these scenarios (comma-separated, repeatable)")
 	trials := fs.Int("trials", 0, "trials per scenario (0: each scenario's default)")
 	clients := fs.Int("clients", 0, "concurrent clients creating the scale scenarios' 1,000 Services (0: 4)")
+	rate := fs.Float64("rate", 0, "Services per second of bgp-scale-paced's creates (0: MetalLB's pace, 1,000 in 13 s)")
 	listOnly := fs.Bool("list", false, "list the scenarios and exit")
 	out := fs.String("out", defaultOutDir(), "directory for the report files (bench-TIME.md and .json)")
 	verbose := fs.Bool("v", false, "log the labs' progress to stderr")
@@ -78,7 +79,8 @@ func benchCmd(args []string) int {
 		return 1
 	}
 	defer os.RemoveAll(bins)
-	env := &bench.Env{TrialsOverride: *trials, ClientsOverride: *clients, LabOptions: lab.Options{Logger: logger, PylonBinDir: bins}, Log: logger, Out: os.Stdout}
+	env := &bench.Env{TrialsOverride: *trials, ClientsOverride: *clients, RateOverride: *rate,
+		LabOptions: lab.Options{Logger: logger, PylonBinDir: bins}, Log: logger, Out: os.Stdout}
 	fmt.Printf("Running %d lab benchmark scenario(s); each brings up its own labs (a few minutes in all).\n", len(scenarios))
 	rep := (&bench.Runner{Env: env}).Run(ctx, scenarios)
 	rep.Commit = gitCommit()
