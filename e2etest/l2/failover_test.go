@@ -67,7 +67,7 @@ func testSIGTERM(t *testing.T, s *suite) {
 		wg.Go(func() { _ = p.Run(ctx) })
 	}
 	defer func() { stop(); wg.Wait() }()
-	if err := s.l.StopSpeaker(context.Background(), owner, 10*time.Second); err != nil {
+	if err := s.l.StopSpeaker(context.Background(), owner, speakerStopGrace); err != nil {
 		t.Fatal(err)
 	}
 	exited := time.Now()

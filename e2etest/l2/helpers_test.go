@@ -27,6 +27,8 @@ import (
 const (
 	settleTimeout = 30 * time.Second
 	httpTimeout   = 2 * time.Second
+	// speakerStopGrace bounds a graceful stop (SIGTERM, then SIGKILL).
+	speakerStopGrace = 10 * time.Second
 )
 
 // svcSpec describes a test Service.

@@ -93,6 +93,7 @@ func TestL2(t *testing.T) {
 		{"LinkDown", testLinkDown},
 		{"SIGTERM", testSIGTERM},
 		{"Partition", testPartition},
+		{"NodeWithoutSpeaker", testNodeWithoutSpeaker},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s.reset(t)
