@@ -57,10 +57,11 @@ const metalLBCreateRate = scaleServices / 13.0
 // a positive rate).
 func runBGPScale(rate float64) func(context.Context, *Env) ([]Figure, error) {
 	return func(ctx context.Context, env *Env) ([]Figure, error) {
-		if rate > 0 {
-			rate = env.Rate(rate)
+		paced := rate
+		if paced > 0 {
+			paced = env.Rate(paced)
 		}
-		return bgpScaleTrials(ctx, env, rate)
+		return bgpScaleTrials(ctx, env, paced)
 	}
 }
 
