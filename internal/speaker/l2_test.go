@@ -270,8 +270,8 @@ func TestL2StatusFollowsALateWinner(t *testing.T) {
 	h.createNode("a", 0)
 	h.createNode("b", 1)
 	h.startSpeaker("a")
-	ip := h.addressWonBy("192.168.77.160/28", "b", "a", "b")
-	h.apply(l2Pool("l2", "192.168.77.160/28"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	ip := h.addressWonBy("10.77.1.0/26", "b", "a", "b")
+	h.apply(l2Pool("l2", "10.77.1.0/26"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
 	h.service("web", false, []string{ip}, "a", "b")
 	statusNode := func(want string) {
 		t.Helper()
@@ -295,8 +295,8 @@ func TestL2WaitsForEveryNodesSpeaker(t *testing.T) {
 	for i, s := range []string{"a", "b", "c"} {
 		h.createNode(s, i)
 	}
-	ip := h.addressWonBy("192.168.77.176/28", "c", "a", "b", "c")
-	h.apply(l2Pool("l2", "192.168.77.176/28"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	ip := h.addressWonBy("10.77.2.0/26", "c", "a", "b", "c")
+	h.apply(l2Pool("l2", "10.77.2.0/26"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
 	h.service("web", false, []string{ip}, "a", "b", "c")
 	h.startSpeaker("a")
 	h.startSpeaker("b")
@@ -320,8 +320,8 @@ func TestL2RestartedSpeakerAnswersAtOnce(t *testing.T) {
 	for i, s := range []string{"a", "b", "c", "d"} {
 		h.createNode(s, i)
 	}
-	ip := h.addressWonBy("192.168.77.192/28", "c", "a", "b", "c")
-	h.apply(l2Pool("l2", "192.168.77.192/28"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	ip := h.addressWonBy("10.77.3.0/26", "c", "a", "b", "c")
+	h.apply(l2Pool("l2", "10.77.3.0/26"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
 	h.service("web", false, []string{ip}, "a", "b", "c")
 	for _, s := range []string{"a", "b", "c"} {
 		h.startSpeaker(s)

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/pylonlb/pylon/internal/l2"
+	"github.com/pylonlb/pylon/internal/membership"
 	"github.com/pylonlb/pylon/internal/speaker/plan"
 )
 
@@ -23,8 +24,9 @@ const (
 // them after a change of members, Nodes or configuration) and makes this
 // node answer for exactly the ones it owns.
 func (a *Agent) syncL2() {
-	members := a.planMembers()
-	if !a.l2Open(members) {
+	live := a.cfg.Members.Members() // one view for opening and electing
+	members := a.planMembers(live)
+	if !a.l2Open(live, members) {
 		return
 	}
 	keys, scopeIPs, full := a.st.l2.scope(a.st.services, members)
@@ -113,18 +115,23 @@ func (a *Agent) membersJoined(members []plan.Member) bool {
 // A speaker that opened on meeting just one other would elect among part of
 // the cluster: when speakers start together, two of them can each see a
 // different part, both answer for one address, and clients follow
-// whichever answered last. Once open, it tells its peers (Answering).
-func (a *Agent) l2Open(members []plan.Member) bool {
+// whichever answered last. The view must hold this speaker itself, and
+// the peer that answers must be in the view the election then uses: a
+// speaker that opened on a later view than it elects on would answer for
+// addresses that the newcomer wins. Once open, it tells its peers
+// (Answering).
+func (a *Agent) l2Open(live []membership.Member, members []plan.Member) bool {
 	if a.st.l2Open {
 		return true
 	}
 	why := ""
+	inView := slices.ContainsFunc(live, func(m membership.Member) bool { return m.Name == a.cfg.NodeName })
 	switch {
 	case len(a.st.peersSet) == 0:
 		why = "no other node"
-	case a.metAllPeers(members):
+	case inView && a.metAllPeers(members):
 		why = "met every node's speaker"
-	case a.cfg.Members.Joined() && a.peerAnswering():
+	case inView && a.cfg.Members.Joined() && a.peerAnswering(live):
 		why = "joined running speakers"
 	case a.st.graceOver:
 		why = "startup grace over"
@@ -139,9 +146,9 @@ func (a *Agent) l2Open(members []plan.Member) bool {
 	return true
 }
 
-// peerAnswering reports whether another member already answers.
-func (a *Agent) peerAnswering() bool {
-	for _, m := range a.cfg.Members.Members() {
+// peerAnswering reports whether another member of live already answers.
+func (a *Agent) peerAnswering(live []membership.Member) bool {
+	for _, m := range live {
 		if m.Answering && m.Name != a.cfg.NodeName {
 			return true
 		}
@@ -168,8 +175,7 @@ func (a *Agent) metAllPeers(members []plan.Member) bool {
 
 // planMembers converts the live members; this node's interfaces come from
 // the announcer directly, so they are current even before gossip echoes.
-func (a *Agent) planMembers() []plan.Member {
-	ms := a.cfg.Members.Members()
+func (a *Agent) planMembers(ms []membership.Member) []plan.Member {
 	out := make([]plan.Member, 0, len(ms))
 	for _, m := range ms {
 		pm := plan.Member{Name: m.Name, Interfaces: m.Interfaces, Draining: m.Draining}
