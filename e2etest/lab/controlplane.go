@@ -20,6 +20,19 @@ const (
 	SpeakerServiceAccount    = "pylon-speaker"
 )
 
+// clusterAPIServerArgs set the API server up for real kubelets (which the
+// Node authorizer authorizes too). Kubelets are restricted by
+// NodeRestriction. The API server
+// runs in ctl, which runs no kube-proxy: it reaches webhooks at their
+// Service's endpoints (pod IPs, routed to the nodes) instead of the
+// ClusterIP.
+var clusterAPIServerArgs = []string{
+	"--enable-admission-plugins=NodeRestriction",
+	"--enable-aggregator-routing=true",
+	// Node names do not resolve here: reach kubelets (logs, exec) by address.
+	"--kubelet-preferred-address-types=InternalIP",
+}
+
 // tokenTTL is how long the components' ServiceAccount tokens are valid.
 const tokenTTL = 48 * time.Hour
 
@@ -27,14 +40,19 @@ func (l *Lab) upControlPlane(ctx context.Context) error {
 	t0 := time.Now()
 	ctl := l.Topo.MustHost("ctl")
 	rl := l.Topo.Spec.RootLink
-	apiArgs := l.opts.APIServerArgs
+	apiArgs := slices.Clone(l.opts.APIServerArgs)
 	if os.Getenv(PprofEnv) != "" {
-		apiArgs = append(slices.Clone(apiArgs), "--profiling=true")
+		apiArgs = append(apiArgs, "--profiling=true")
+	}
+	authz := ""
+	if l.opts.Cluster {
+		apiArgs = append(apiArgs, clusterAPIServerArgs...)
+		authz = "Node,RBAC"
 	}
 	s, err := kube.StartServer(ctx, kube.ServerOptions{
 		NS: ctl.NS, Dir: l.Dir, BinDir: l.opts.KubeBinDir, AdvertiseAddr: ctl.IPv4(),
 		ServingIPs:         []netip.Addr{ctl.IPv6(), rl.CtlV4.Addr(), rl.CtlV6.Addr()},
-		ExtraAPIServerArgs: apiArgs,
+		ExtraAPIServerArgs: apiArgs, Users: l.opts.APIServerUsers, AuthorizationMode: authz,
 	})
 	if err != nil {
 		return err
@@ -50,6 +68,9 @@ func (l *Lab) upControlPlane(ctx context.Context) error {
 	l.AdminKubeconfig = l.path("admin.kubeconfig")
 	if err := kube.WriteKubeconfig(l.AdminKubeconfig, l.APIServerURL(), s.CACert(), kube.AdminUser, s.AdminToken()); err != nil {
 		return err
+	}
+	if l.opts.Cluster {
+		return nil // kubelets register their nodes; Pylon is installed as users do
 	}
 	if err := l.createNodes(ctx); err != nil {
 		return err

@@ -48,6 +48,14 @@ type Options struct {
 	// NetworkOnly skips the control plane (etcd, kube-apiserver, Node
 	// objects, credentials): for network-level tests.
 	NetworkOnly bool
+	// Cluster prepares the lab for real kubelets (package cluster): no
+	// stand-ins (no Node objects, no per-node HTTP servers), no manifests
+	// and no component credentials, and an API server set up as a
+	// cluster's (Node authorizer, NodeRestriction, webhooks reached at
+	// their Services' endpoints).
+	Cluster bool
+	// APIServerUsers are further token identities of the API server.
+	APIServerUsers []kube.User
 	// BaseDir holds run directories (default: e2etest/.runs in the
 	// repository, else $TMPDIR/pylon-lab). It must be traversable by the
 	// "frr" user.

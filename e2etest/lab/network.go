@@ -46,6 +46,10 @@ func (l *Lab) upNetwork(ctx context.Context) error {
 	}
 	l.Topo = tp
 	l.addUndo("destroy network", func(ctx context.Context) error { return topo.Destroy(ctx, tp) })
+	if l.opts.Cluster {
+		l.Timings.Network = time.Since(t0)
+		return nil // pods serve, not stand-ins
+	}
 	for _, n := range tp.Nodes() {
 		if err := l.startHTTP(n); err != nil {
 			return err

@@ -2,7 +2,9 @@ package lab
 
 import (
 	"context"
+	"path/filepath"
 
+	"github.com/pylonlb/pylon/e2etest/lab/prereq"
 	"github.com/pylonlb/pylon/e2etest/lab/routers"
 	"github.com/pylonlb/pylon/e2etest/lab/topo"
 )
@@ -77,4 +79,19 @@ func (l *Lab) startBIRD(ctx context.Context, opts routers.BIRDOptions) (*routers
 // KernelRoutes reads host's main routing table (both families).
 func (l *Lab) KernelRoutes(ctx context.Context, host string) ([]routers.KernelRoute, error) {
 	return routers.KernelRoutes(ctx, l.Topo.MustHost(host).NS)
+}
+
+// MissingPrograms lists the prerequisites a lab with opts lacks on this
+// machine (root, ip, ping, FRR, BIRD, and the control plane's binaries).
+func MissingPrograms(opts Options) []string {
+	progs := []string{"ip", "ping", routers.BIRDPath, routers.BIRDCPath, routers.VtyshPath,
+		filepath.Join(routers.FRRDir, "zebra"), filepath.Join(routers.FRRDir, "bgpd")}
+	if !opts.NetworkOnly {
+		bin := opts.KubeBinDir
+		if bin == "" {
+			bin = prereq.KubeBinDir()
+		}
+		progs = append(progs, filepath.Join(bin, "etcd"), filepath.Join(bin, "kube-apiserver"))
+	}
+	return prereq.Missing(progs...)
 }

@@ -30,6 +30,11 @@ type PKI struct {
 	ServingCert []byte // kube-apiserver's certificate, signed by the CA
 	ServingKey  []byte
 	SAKey       []byte // ServiceAccount token signing key (ECDSA P-256)
+	// KubeletClientCert and KubeletClientKey are what kube-apiserver
+	// presents to kubelets (logs, exec, port-forward): CN
+	// kube-apiserver-kubelet-client in group system:masters.
+	KubeletClientCert []byte
+	KubeletClientKey  []byte
 }
 
 // NewPKI makes a fresh CA, a serving certificate for the given IP
@@ -58,6 +63,9 @@ func NewPKI(now time.Time, ips []netip.Addr, dnsNames []string) (*PKI, error) {
 	if p.ServingCert, p.ServingKey, err = servingCert(now, caCert, caKey, ips, dnsNames); err != nil {
 		return nil, err
 	}
+	if p.KubeletClientCert, p.KubeletClientKey, err = clientCert(now, caCert, caKey, "kube-apiserver-kubelet-client", "system:masters"); err != nil {
+		return nil, err
+	}
 	if p.SAKey, err = newECKeyPEM(); err != nil {
 		return nil, fmt.Errorf("generate service account key: %w", err)
 	}
@@ -65,29 +73,44 @@ func NewPKI(now time.Time, ips []netip.Addr, dnsNames []string) (*PKI, error) {
 }
 
 func servingCert(now time.Time, ca *x509.Certificate, caKey *ecdsa.PrivateKey, ips []netip.Addr, dns []string) (cert, key []byte, err error) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("generate serving key: %w", err)
-	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: "kube-apiserver"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(30 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames:     dns,
 	}
 	for _, ip := range ips {
 		tmpl.IPAddresses = append(tmpl.IPAddresses, net.IP(ip.AsSlice()))
 	}
+	return signLeaf(now, tmpl, ca, caKey, "serving")
+}
+
+// clientCert makes a client certificate for user cn in group org.
+func clientCert(now time.Time, ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn, org string) (cert, key []byte, err error) {
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3),
+		Subject:      pkix.Name{CommonName: cn, Organization: []string{org}},
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	return signLeaf(now, tmpl, ca, caKey, cn+" client")
+}
+
+// signLeaf gives tmpl a fresh key and the lab's validity window and signs
+// it with the CA; what names the certificate in errors.
+func signLeaf(now time.Time, tmpl, ca *x509.Certificate, caKey *ecdsa.PrivateKey, what string) (cert, key []byte, err error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate %s key: %w", what, err)
+	}
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(30*24*time.Hour)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
 	if err != nil {
-		return nil, nil, fmt.Errorf("create serving certificate: %w", err)
+		return nil, nil, fmt.Errorf("create %s certificate: %w", what, err)
 	}
 	keyDER, err := x509.MarshalECPrivateKey(k)
 	if err != nil {
-		return nil, nil, fmt.Errorf("encode serving key: %w", err)
+		return nil, nil, fmt.Errorf("encode %s key: %w", what, err)
 	}
 	return pemBlock("CERTIFICATE", der), pemBlock("EC PRIVATE KEY", keyDER), nil
 }

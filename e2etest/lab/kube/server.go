@@ -53,6 +53,19 @@ type ServerOptions struct {
 	EtcdUnsafeNoFsync bool
 	// ExtraAPIServerArgs are appended to kube-apiserver's command line.
 	ExtraAPIServerArgs []string
+	// AuthorizationMode is kube-apiserver's --authorization-mode (default
+	// "RBAC"; a cluster with kubelets uses "Node,RBAC").
+	AuthorizationMode string
+	// Users are further identities authenticated by bearer token (a
+	// cluster's kubelets, kube-proxy, controller manager, scheduler); see
+	// [Server.Token].
+	Users []User
+}
+
+// User is an identity of the token file: a name and its groups.
+type User struct {
+	Name   string
+	Groups []string
 }
 
 // Server is a running etcd and kube-apiserver pair.
@@ -60,6 +73,7 @@ type Server struct {
 	opts       ServerOptions
 	pki        *PKI
 	adminToken string
+	tokens     map[string]string // by user name, for opts.Users
 	etcd       *proc.Process
 	apiserver  *proc.Process
 }
@@ -93,6 +107,9 @@ func withDefaults(o ServerOptions) ServerOptions {
 	if len(o.ServiceCIDRs) == 0 {
 		o.ServiceCIDRs = DefaultServiceCIDRs
 	}
+	if o.AuthorizationMode == "" {
+		o.AuthorizationMode = "RBAC"
+	}
 	return o
 }
 
@@ -109,15 +126,21 @@ func (s *Server) writeFiles(now time.Time) error {
 		return err
 	}
 	s.pki = pki
-	tok := make([]byte, 24)
-	rand.Read(tok)
-	s.adminToken = hex.EncodeToString(tok)
+	s.adminToken = newToken()
+	tokens := fmt.Appendf(nil, "%s,%s,%s,\"system:masters\"\n", s.adminToken, AdminUser, AdminUser)
+	s.tokens = map[string]string{}
+	for _, u := range s.opts.Users {
+		s.tokens[u.Name] = newToken()
+		tokens = fmt.Appendf(tokens, "%s,%s,%s,\"%s\"\n", s.tokens[u.Name], u.Name, u.Name, strings.Join(u.Groups, ","))
+	}
 	files := map[string][]byte{
-		"ca.crt":     pki.CACert,
-		"server.crt": pki.ServingCert,
-		"server.key": pki.ServingKey,
-		"sa.key":     pki.SAKey,
-		"tokens.csv": fmt.Appendf(nil, "%s,%s,%s,\"system:masters\"\n", s.adminToken, AdminUser, AdminUser),
+		"ca.crt":             pki.CACert,
+		"server.crt":         pki.ServingCert,
+		"server.key":         pki.ServingKey,
+		"sa.key":             pki.SAKey,
+		"kubelet-client.crt": pki.KubeletClientCert,
+		"kubelet-client.key": pki.KubeletClientKey,
+		"tokens.csv":         tokens,
 	}
 	if err := os.MkdirAll(s.opts.Dir, 0o755); err != nil {
 		return fmt.Errorf("write control plane files: %w", err)
@@ -128,6 +151,12 @@ func (s *Server) writeFiles(now time.Time) error {
 		}
 	}
 	return nil
+}
+
+func newToken() string {
+	tok := make([]byte, 24)
+	rand.Read(tok)
+	return hex.EncodeToString(tok)
 }
 
 func (s *Server) etcdSpec() proc.Spec {
@@ -163,9 +192,11 @@ func (s *Server) apiserverSpec() proc.Spec {
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + s.path("sa.key"),
 		"--service-account-signing-key-file=" + s.path("sa.key"),
-		"--authorization-mode=RBAC",
+		"--authorization-mode=" + s.opts.AuthorizationMode,
 		"--service-cluster-ip-range=" + strings.Join(cidrs, ","),
 		"--profiling=false",
+		"--kubelet-client-certificate=" + s.path("kubelet-client.crt"),
+		"--kubelet-client-key=" + s.path("kubelet-client.key"),
 	}
 	return proc.Spec{Name: "kube-apiserver", NS: s.opts.NS, Path: filepath.Join(s.opts.BinDir, "kube-apiserver"),
 		Args: append(args, s.opts.ExtraAPIServerArgs...), LogPath: s.path("kube-apiserver.log")}
@@ -257,6 +288,17 @@ func (s *Server) CAFile() string { return s.path("ca.crt") }
 
 // AdminToken returns the bearer token of the cluster admin (system:masters).
 func (s *Server) AdminToken() string { return s.adminToken }
+
+// Token returns the bearer token of one of ServerOptions.Users ("" for an
+// unknown name).
+func (s *Server) Token(user string) string { return s.tokens[user] }
+
+// SAKeyFile returns the path of the ServiceAccount signing key (the
+// controller manager signs legacy tokens with it).
+func (s *Server) SAKeyFile() string { return s.path("sa.key") }
+
+// Options returns what the server was started with.
+func (s *Server) Options() ServerOptions { return s.opts }
 
 // Processes returns etcd and kube-apiserver (for reports and leak checks).
 func (s *Server) Processes() []*proc.Process { return []*proc.Process{s.etcd, s.apiserver} }

@@ -29,7 +29,6 @@ import (
 	"github.com/pylonlb/pylon/e2etest/lab"
 	"github.com/pylonlb/pylon/e2etest/lab/nodehttp"
 	"github.com/pylonlb/pylon/e2etest/lab/prereq"
-	"github.com/pylonlb/pylon/e2etest/lab/routers"
 	"github.com/pylonlb/pylon/e2etest/lab/wait"
 )
 
@@ -81,18 +80,7 @@ func closeOnSignal() {
 }
 
 // Missing lists the prerequisites a lab with opts lacks.
-func Missing(opts lab.Options) []string {
-	progs := []string{"ip", "ping", routers.BIRDPath, routers.BIRDCPath, routers.VtyshPath,
-		filepath.Join(routers.FRRDir, "zebra"), filepath.Join(routers.FRRDir, "bgpd")}
-	if !opts.NetworkOnly {
-		bin := opts.KubeBinDir
-		if bin == "" {
-			bin = prereq.KubeBinDir()
-		}
-		progs = append(progs, filepath.Join(bin, "etcd"), filepath.Join(bin, "kube-apiserver"))
-	}
-	return prereq.Missing(progs...)
-}
+func Missing(opts lab.Options) []string { return lab.MissingPrograms(opts) }
 
 // Require skips t (fails it with CI=true) when a lab with opts cannot run
 // here, for tests that manage a lab's lifetime themselves.

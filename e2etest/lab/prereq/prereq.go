@@ -100,3 +100,27 @@ func KubeBinaries() []string {
 	d := KubeBinDir()
 	return []string{filepath.Join(d, "etcd"), filepath.Join(d, "kube-apiserver")}
 }
+
+// ImagesDir returns where the lab cluster's image archives are: $PYLON_IMAGES,
+// else the cache hack/images.sh fills (.cache/images in the repository).
+func ImagesDir() string {
+	return envOrRepo("PYLON_IMAGES", ".cache", "images")
+}
+
+// ToolsBinDir returns where helm and kustomize are: $PYLON_TOOLS, else the
+// cache hack/tools.sh fills (.cache/tools/bin in the repository).
+func ToolsBinDir() string {
+	return envOrRepo("PYLON_TOOLS", ".cache", "tools", "bin")
+}
+
+// envOrRepo returns $key when set, else the path inside the repository
+// ("" outside it).
+func envOrRepo(key string, parts ...string) string {
+	if d := os.Getenv(key); d != "" {
+		return d
+	}
+	if root := RepoRoot(); root != "" {
+		return filepath.Join(append([]string{root}, parts...)...)
+	}
+	return ""
+}
