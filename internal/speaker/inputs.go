@@ -62,7 +62,7 @@ func nodeFrom(n *corev1.Node) plan.Node {
 			excluded = true
 		}
 	}
-	return plan.Node{Name: n.Name, Labels: n.Labels, Excluded: excluded}
+	return plan.Node{Name: n.Name, Labels: n.Labels, Excluded: excluded, Cordoned: n.Spec.Unschedulable}
 }
 
 // nodeAddresses returns a Node's internal addresses (IPv4 first).

@@ -109,6 +109,37 @@ func TestL2ExclusionLabelAndSelectors(t *testing.T) {
 	h.waitOwner("192.168.77.112", other)
 }
 
+// TestL2CordonMovesAddresses: a cordoned Node (kubectl cordon or drain)
+// gives its addresses to nodes that are not cordoned, and takes them back
+// when uncordoned.
+func TestL2CordonMovesAddresses(t *testing.T) {
+	h := newHarness(t, "a", "b", "c")
+	h.apply(l2Pool("l2", "192.168.77.124/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	h.service("web", false, []string{"192.168.77.124"}, "a", "b", "c")
+	owner := h.winner("192.168.77.124", "a", "b", "c")
+	h.waitOwner("192.168.77.124", owner)
+	var rest []string
+	for _, n := range []string{"a", "b", "c"} {
+		if n != owner {
+			rest = append(rest, n)
+		}
+	}
+	setUnschedulable := func(v bool) {
+		n := &corev1.Node{}
+		if err := h.c.Get(context.Background(), client.ObjectKey{Name: h.nodeName(owner)}, n); err != nil {
+			t.Fatal(err)
+		}
+		n.Spec.Unschedulable = v
+		if err := h.c.Update(context.Background(), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setUnschedulable(true)
+	h.waitOwner("192.168.77.124", h.winner("192.168.77.124", rest...))
+	setUnschedulable(false)
+	h.waitOwner("192.168.77.124", owner)
+}
+
 func TestL2InterfaceSelection(t *testing.T) {
 	h := newHarness(t, "a", "b")
 	h.nodes["b"].announcer.SetInterfaces("eth0", "eth1")

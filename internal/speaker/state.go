@@ -185,7 +185,7 @@ func (a *Agent) publishInterfaces() {
 
 // sameNode compares the parts of a node the plans use.
 func sameNode(x, y plan.Node) bool {
-	if x.Name != y.Name || x.Excluded != y.Excluded || len(x.Labels) != len(y.Labels) {
+	if x.Name != y.Name || x.Excluded != y.Excluded || x.Cordoned != y.Cordoned || len(x.Labels) != len(y.Labels) {
 		return false
 	}
 	for k, v := range x.Labels {

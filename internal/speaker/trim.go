@@ -39,8 +39,8 @@ func trimEndpointSlice(obj any) (any, error) {
 	return out, nil
 }
 
-// trimNode keeps identity, labels, the internal addresses and whether the
-// node's network is unavailable; not the image list, capacity, or the
+// trimNode keeps identity, labels, the internal addresses, whether the
+// node is cordoned and whether its network is unavailable; not the image list, capacity, or the
 // other conditions and their heartbeat times, which make a Node many
 // kilobytes on a real cluster.
 func trimNode(obj any) (any, error) {
@@ -49,6 +49,7 @@ func trimNode(obj any) (any, error) {
 		return obj, nil
 	}
 	out := &corev1.Node{TypeMeta: n.TypeMeta, ObjectMeta: cachetrim.Meta(n.ObjectMeta, "")}
+	out.Spec.Unschedulable = n.Spec.Unschedulable
 	for _, a := range n.Status.Addresses {
 		if a.Type == corev1.NodeInternalIP {
 			out.Status.Addresses = append(out.Status.Addresses, a)

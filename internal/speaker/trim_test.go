@@ -41,9 +41,10 @@ func TestTrimKeepsWhatThePlanReads(t *testing.T) {
 // TestTrimNodeKeepsWhatThePlanReads: a trimmed Node gives the plan and the
 // membership the same view as the full one.
 func TestTrimNodeKeepsWhatThePlanReads(t *testing.T) {
-	for _, netDown := range []corev1.ConditionStatus{corev1.ConditionTrue, corev1.ConditionFalse} {
+	for i, netDown := range []corev1.ConditionStatus{corev1.ConditionTrue, corev1.ConditionFalse} {
 		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", UID: "u", Labels: map[string]string{"zone": "a"},
 			Annotations: map[string]string{"big": "x"}},
+			Spec: corev1.NodeSpec{Unschedulable: i == 0, PodCIDR: "10.244.1.0/24"},
 			Status: corev1.NodeStatus{
 				Addresses: []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: "n1"},
 					{Type: corev1.NodeInternalIP, Address: "192.168.77.11"}, {Type: corev1.NodeInternalIP, Address: "fd00:77::11"},
@@ -61,7 +62,10 @@ func TestTrimNodeKeepsWhatThePlanReads(t *testing.T) {
 		if v4 != tv4 || v6 != tv6 || tn.UID != n.UID {
 			t.Errorf("addresses %v %v, UID %q; want %v %v, %q", tv4, tv6, tn.UID, v4, v6, n.UID)
 		}
-		if tn.Status.Images != nil || tn.Annotations != nil || len(tn.Status.Conditions) != 1 || len(tn.Status.Addresses) != 2 {
+		if nodeFrom(tn).Cordoned != (i == 0) {
+			t.Errorf("cordoned = %v, want %v", nodeFrom(tn).Cordoned, i == 0)
+		}
+		if tn.Status.Images != nil || tn.Annotations != nil || len(tn.Status.Conditions) != 1 || len(tn.Status.Addresses) != 2 || tn.Spec.PodCIDR != "" {
 			t.Errorf("trimmed Node keeps %+v", tn)
 		}
 	}

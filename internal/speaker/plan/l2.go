@@ -74,7 +74,7 @@ func L2(in L2Input) L2Plan {
 		byIP[uses[i].ip] = append(byIP[uses[i].ip], &uses[i])
 	}
 	for _, g := range election.GroupIPs(sets) {
-		out.add(g, byIP)
+		out.add(g, byIP, in.Nodes)
 	}
 	slices.SortFunc(out.Announcements, func(a, b L2Announcement) int { return a.IP.Compare(b.IP) })
 	slices.SortFunc(out.Skipped, func(a, b Skipped) int {
@@ -84,7 +84,7 @@ func L2(in L2Input) L2Plan {
 }
 
 // add elects the owner of one group and records its announcements.
-func (p *L2Plan) add(g election.Group, byIP map[netip.Addr][]*use) {
+func (p *L2Plan) add(g election.Group, byIP map[netip.Addr][]*use, nodes map[string]Node) {
 	var groupUses []*use
 	for _, ip := range g.Members {
 		groupUses = append(groupUses, byIP[ip]...)
@@ -92,7 +92,7 @@ func (p *L2Plan) add(g election.Group, byIP map[netip.Addr][]*use) {
 	if len(groupUses) == 0 {
 		return
 	}
-	common := commonNodes(groupUses)
+	common := preferUncordoned(commonNodes(groupUses), nodes)
 	owner, ok := election.Winner(g.Key, common)
 	if !ok {
 		for _, u := range groupUses {
@@ -132,6 +132,16 @@ func announcementFor(ip netip.Addr, owner string, uses []*use) (L2Announcement, 
 	slices.Sort(a.Services)
 	a.Services = slices.Compact(a.Services)
 	return a, true
+}
+
+// preferUncordoned drops cordoned nodes from candidates unless only
+// cordoned nodes are left.
+func preferUncordoned(candidates []string, nodes map[string]Node) []string {
+	out := slices.DeleteFunc(slices.Clone(candidates), func(n string) bool { return nodes[n].Cordoned })
+	if len(out) == 0 {
+		return candidates
+	}
+	return out
 }
 
 // commonNodes returns the nodes that are candidates for every use.

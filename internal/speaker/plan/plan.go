@@ -40,6 +40,11 @@ type Node struct {
 	// the exclude-from-external-load-balancers label or its network is
 	// unavailable.
 	Excluded bool
+	// Cordoned is true for an unschedulable node (kubectl cordon or
+	// drain): it is about to go away for maintenance. In L2 mode it keeps
+	// an address only when no node that is not cordoned can answer for it,
+	// so a drain moves addresses while the node still forwards traffic.
+	Cordoned bool
 }
 
 // Member is one live speaker.

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -216,6 +217,50 @@ func TestL2RemovingANodeMovesOnlyItsAddresses(t *testing.T) {
 	}
 	if moved == 0 {
 		t.Error("n2 owned nothing; the test proves nothing")
+	}
+}
+
+func TestL2CordonedNodeGivesUpItsAddresses(t *testing.T) {
+	cfg := mustConfig(t, lab())
+	var svcs []Service
+	for i := range 60 {
+		svcs = append(svcs, svc(fmt.Sprintf("a/s%d", i), netip.AddrFrom4([4]byte{192, 168, 77, byte(100 + i)}).String()))
+	}
+	local := svc("a/local", "192.168.77.99")
+	local.Local, local.ReadyNodes = true, []string{"n2"}
+	svcs = append(svcs, local)
+	ns := nodes("n1", "n2", "n3")
+	before := owners(L2(L2Input{Config: cfg, Nodes: ns, Members: members("n1", "n2", "n3"), Services: svcs}))
+	n2 := ns["n2"]
+	n2.Cordoned = true
+	ns["n2"] = n2
+	after := owners(L2(L2Input{Config: cfg, Nodes: ns, Members: members("n1", "n2", "n3"), Services: svcs}))
+	moved := 0
+	for ip, owner := range before {
+		switch {
+		case ip == "192.168.77.99":
+			if after[ip] != "n2" {
+				t.Errorf("Local address with endpoints on n2 only moved to %q: a cordoned node is the last resort, not excluded", after[ip])
+			}
+		case owner == "n2":
+			moved++
+			if after[ip] == "n2" || after[ip] == "" {
+				t.Errorf("%s stayed on cordoned n2 (now %q)", ip, after[ip])
+			}
+		case after[ip] != owner:
+			t.Errorf("%s moved from %s to %s when n2 was cordoned", ip, owner, after[ip])
+		}
+	}
+	if moved == 0 {
+		t.Error("n2 owned nothing; the test proves nothing")
+	}
+	all := nodes("n1", "n2", "n3")
+	for name, n := range all {
+		n.Cordoned = true
+		all[name] = n
+	}
+	if got := owners(L2(L2Input{Config: cfg, Nodes: all, Members: members("n1", "n2", "n3"), Services: svcs})); len(got) != len(before) {
+		t.Errorf("every node cordoned: %d addresses announced, want all %d", len(got), len(before))
 	}
 }
 
