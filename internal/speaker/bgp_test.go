@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -59,6 +60,41 @@ func TestBGPAnnouncesFromEveryEligibleNode(t *testing.T) {
 		got := h.bgpAnnouncers("10.50.0.1/32")
 		return len(got) == 0, fmt.Sprintf("10.50.0.1/32 still from %v", got)
 	})
+}
+
+// TestBGPCordonedNodeWithdraws: a cordoned node withdraws what other
+// nodes announce (and keeps a Local Service only it can serve), and
+// announces again once uncordoned.
+func TestBGPCordonedNodeWithdraws(t *testing.T) {
+	h := newHarness(t, "a", "b", "c")
+	peer := bgpConfig()[0]
+	h.apply(&v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "bgp"}, Spec: v1beta1.IPAddressPoolSpec{Addresses: []string{"10.50.1.0/24"}}},
+		&peer, &v1beta1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "bgp"}})
+	h.service("cluster", false, []string{"10.50.1.1"}, "a", "b", "c")
+	h.service("local", true, []string{"10.50.1.2"}, "b")
+	want := func(prefix string, nodes ...string) {
+		eventually(t, func() (bool, string) {
+			got := h.bgpAnnouncers(prefix)
+			return slices.Equal(got, nodes), fmt.Sprintf("%s from %v, want %v", prefix, got, nodes)
+		})
+	}
+	want("10.50.1.1/32", "a", "b", "c")
+	want("10.50.1.2/32", "b")
+	setUnschedulable := func(v bool) {
+		n := &corev1.Node{}
+		if err := h.c.Get(context.Background(), client.ObjectKey{Name: h.nodeName("b")}, n); err != nil {
+			t.Fatal(err)
+		}
+		n.Spec.Unschedulable = v
+		if err := h.c.Update(context.Background(), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setUnschedulable(true)
+	want("10.50.1.1/32", "a", "c")
+	want("10.50.1.2/32", "b")
+	setUnschedulable(false)
+	want("10.50.1.1/32", "a", "b", "c")
 }
 
 func TestBGPStatusPerNode(t *testing.T) {

@@ -69,6 +69,9 @@ func (a *Agent) recomputeRoutes(key string, sessions []*model.Peer, affected map
 		// Not announcing from some nodes is normal (node selectors,
 		// Local policy): the reasons are not reported.
 		routes, _ = plan.BGPRoutes(a.st.config, a.st.self, sessions, &s)
+		if len(routes) > 0 && plan.YieldsToUncordoned(a.st.config, a.st.self, &s, a.st.nodes) {
+			routes = nil
+		}
 	}
 	old := a.st.routes[key]
 	if slices.EqualFunc(old, routes, sameRoute) {

@@ -87,13 +87,13 @@ func (a *Agent) emitBGPAnnouncement(key string, old, ann plan.BGPAnnouncement) {
 }
 
 // nodesSignature renders what the BGP plan reads of the Nodes (names,
-// labels, exclusion): Node updates that leave it alone (heartbeats)
+// labels, exclusion, cordon): Node updates that leave it alone (heartbeats)
 // change no announcement.
 func (a *Agent) nodesSignature() string {
 	var b strings.Builder
 	for _, name := range slices.Sorted(maps.Keys(a.st.nodes)) {
 		n := a.st.nodes[name]
-		fmt.Fprintf(&b, "%s %v", n.Name, n.Excluded)
+		fmt.Fprintf(&b, "%s %v %v", n.Name, n.Excluded, n.Cordoned)
 		for _, k := range slices.Sorted(maps.Keys(n.Labels)) {
 			fmt.Fprintf(&b, " %q=%q", k, n.Labels[k])
 		}

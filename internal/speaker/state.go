@@ -103,7 +103,8 @@ func (a *Agent) sync(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan
 		return
 	}
 	a.syncL2()
-	a.syncBGP(ctx, compCtx, wg, errs, p.configDirty || selfChanged, changed)
+	// A cordoned node's routes depend on the other nodes too.
+	a.syncBGP(ctx, compCtx, wg, errs, p.configDirty || selfChanged || (a.st.self.Cordoned && p.nodesChanged), changed)
 	a.reportBGP(p.configDirty, p.nodesChanged, changed)
 	if a.st.router != nil {
 		a.collector.publishSessions(a.st.router.Sessions())

@@ -174,15 +174,40 @@ func (a BGPAnnouncement) Equal(b BGPAnnouncement) bool {
 	return slices.Equal(a.Nodes, b.Nodes) && slices.Equal(a.Prefixes, b.Prefixes) && slices.Equal(a.Peers, b.Peers)
 }
 
+// YieldsToUncordoned reports whether self, cordoned, leaves a Service to
+// the nodes that are not: it withdraws its routes when another node that
+// is not cordoned announces the Service, so a drain moves traffic away
+// while the node still forwards it. A cordoned node that is the only one
+// able to announce keeps announcing.
+func YieldsToUncordoned(cfg *model.Config, self Node, s *Service, nodes map[string]Node) bool {
+	if !self.Cordoned {
+		return false
+	}
+	for _, n := range nodes {
+		if n.Cordoned || n.Name == self.Name {
+			continue
+		}
+		if routes, _ := BGPRoutes(cfg, n, SessionPeers(cfg, n), s); len(routes) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // BGPAnnouncers computes who announces one Service: BGPRoutes for every
-// node, each with the sessions its peers' node selectors give it. Every
+// node, each with the sessions its peers' node selectors give it, without
+// the cordoned nodes that yield to others (YieldsToUncordoned). Every
 // speaker computes the same answer from the same inputs, so one of them
 // can report it for all.
 func BGPAnnouncers(cfg *model.Config, nodes []Node, s *Service) BGPAnnouncement {
 	var out BGPAnnouncement
+	byName := make(map[string]Node, len(nodes))
+	for _, n := range nodes {
+		byName[n.Name] = n
+	}
 	for _, n := range nodes {
 		routes, _ := BGPRoutes(cfg, n, SessionPeers(cfg, n), s)
-		if len(routes) == 0 {
+		if len(routes) == 0 || YieldsToUncordoned(cfg, n, s, byName) {
 			continue
 		}
 		out.Nodes = append(out.Nodes, n.Name)

@@ -333,6 +333,36 @@ func TestBGPRoutes(t *testing.T) {
 	}
 }
 
+func TestBGPCordonedNodeYields(t *testing.T) {
+	cfg := mustConfig(t, lab())
+	ns := nodes("n1", "n2", "n3")
+	n2 := ns["n2"]
+	n2.Cordoned = true
+	ns["n2"] = n2
+	s := svc("a/web", "10.50.0.7")
+	if !YieldsToUncordoned(cfg, ns["n2"], &s, ns) {
+		t.Error("cordoned n2 keeps a Cluster Service that n1 and n3 announce")
+	}
+	if YieldsToUncordoned(cfg, ns["n1"], &s, ns) {
+		t.Error("n1, not cordoned, yields")
+	}
+	local := s
+	local.Local, local.ReadyNodes = true, []string{"n2"}
+	if YieldsToUncordoned(cfg, ns["n2"], &local, ns) {
+		t.Error("cordoned n2 yields a Local Service only it can announce")
+	}
+	var list []Node
+	for _, name := range []string{"n1", "n2", "n3"} {
+		list = append(list, ns[name])
+	}
+	if got := BGPAnnouncers(cfg, list, &s).Nodes; !slices.Equal(got, []string{"n1", "n3"}) {
+		t.Errorf("announcers %v, want [n1 n3]", got)
+	}
+	if got := BGPAnnouncers(cfg, list, &local).Nodes; !slices.Equal(got, []string{"n2"}) {
+		t.Errorf("Local announcers %v, want [n2]", got)
+	}
+}
+
 func TestMerge(t *testing.T) {
 	pfx := netip.MustParsePrefix("10.50.0.0/24")
 	p := Merge(pfx, []Route{
