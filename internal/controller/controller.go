@@ -78,7 +78,11 @@ func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options) (ctrl.Ma
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "pylon-controller",
 		LeaderElectionNamespace: opts.Namespace,
-		Controller:              ctrlconfig.Controller{SkipNameValidation: &opts.SkipNameValidation},
+		// A replica that stops (rolling update, deleted pod, drain) gives
+		// the lease up, so another leads at once instead of after the
+		// lease expires; the process exits right after.
+		LeaderElectionReleaseOnCancel: true,
+		Controller:                    ctrlconfig.Controller{SkipNameValidation: &opts.SkipNameValidation},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create controller manager: %w", err)
@@ -147,7 +151,15 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.AddHealthzCheck("ping", func(*http.Request) error { return nil }); err != nil {
 		return fmt.Errorf("add health check: %w", err)
 	}
+	// Only the leader loads the configuration; a standby replica is ready
+	// once it serves the webhook (its own check).
+	elected := mgr.Elected()
 	return mgr.AddReadyzCheck("config", func(*http.Request) error {
+		select {
+		case <-elected:
+		default:
+			return nil
+		}
 		if !watcher.Status().Loaded {
 			return fmt.Errorf("no valid configuration loaded yet")
 		}

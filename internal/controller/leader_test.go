@@ -1,0 +1,141 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/internal/controller"
+	"github.com/pylonlb/pylon/internal/scheme"
+	"github.com/pylonlb/pylon/internal/testenv"
+)
+
+// replica is one leader-elected controller with its own health address.
+type replica struct {
+	health  string
+	elected <-chan struct{}
+	stop    func()
+}
+
+// leads reports whether the replica won the election.
+func (r *replica) leads() bool {
+	select {
+	case <-r.elected:
+		return true
+	default:
+		return false
+	}
+}
+
+// startReplica runs a leader-elected controller for h's namespaces.
+func (h *harness) startReplica(name string) *replica {
+	h.t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	health := l.Addr().String()
+	l.Close()
+	s, err := scheme.All()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	opts := controller.Options{Namespace: h.ns, MetricsAddr: "0", HealthAddr: health, LeaderElection: true,
+		Registerer: prometheus.NewRegistry(), PoolStatusInterval: 50 * time.Millisecond, SkipNameValidation: true}
+	cfg := *env.Config
+	cfg.UserAgent = name
+	mgr, err := controller.NewManager(&cfg, s, opts)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := controller.Setup(mgr, opts); err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	r := &replica{health: health, elected: mgr.Elected()}
+	var once bool
+	r.stop = func() {
+		if once {
+			return
+		}
+		once = true
+		cancel()
+		if err := <-done; err != nil {
+			h.t.Errorf("replica %s stopped with error: %v", name, err)
+		}
+	}
+	h.t.Cleanup(r.stop)
+	return r
+}
+
+// ready reports whether the replica's /readyz answers 200.
+func (r *replica) ready() (bool, string) {
+	resp, err := http.Get("http://" + r.health + "/readyz")
+	if err != nil {
+		return false, err.Error()
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK, fmt.Sprintf("readyz %s", resp.Status)
+}
+
+// TestLeaderElection: two replicas; the standby is ready (it would serve
+// the webhook) without leading; when the leader stops it gives the lease
+// up and the standby leads at once, keeps every address and allocates.
+func TestLeaderElection(t *testing.T) {
+	testenv.Require(t, env)
+	h := &harness{t: t, c: env.Client,
+		ns:  testenv.Namespace(t, env, "pylon", nil),
+		app: testenv.Namespace(t, env, "app", nil)}
+	t.Cleanup(h.deleteServices)
+	h.pool("main", spec("10.70.0.0/24"))
+	first := h.startReplica("first")
+	testenv.Eventually(t, func() (bool, string) { return h.holder() != "", "no leader yet" })
+	second := h.startReplica("second")
+	h.service("before")
+	before := h.waitIPs("before", 1)
+	for _, r := range []*replica{first, second} {
+		testenv.Eventually(t, r.ready)
+	}
+	leader := h.holder()
+	old, standby := first, second
+	if second.leads() {
+		old, standby = second, first
+	}
+	if !old.leads() || standby.leads() {
+		t.Fatalf("leads: first %v, second %v; want exactly one", first.leads(), second.leads())
+	}
+	t0 := time.Now()
+	old.stop()
+	testenv.Eventually(t, func() (bool, string) {
+		got := h.holder()
+		return got != "" && got != leader, fmt.Sprintf("holder %q, was %q", got, leader)
+	})
+	if d := time.Since(t0); d > 10*time.Second {
+		t.Errorf("the standby took %v to lead: the stopped leader did not give the lease up", d)
+	}
+	testenv.Eventually(t, func() (bool, string) { return standby.leads(), "the standby has not won" })
+	testenv.Eventually(t, standby.ready)
+	h.service("after")
+	h.waitIPs("after", 1)
+	if got := h.ips(h.app, "before"); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Errorf("address moved with the leader: %v → %v", before, got)
+	}
+}
+
+// holder returns the lease's holder identity ("" when none).
+func (h *harness) holder() string {
+	var l coordinationv1.Lease
+	if err := h.c.Get(context.Background(), client.ObjectKey{Namespace: h.ns, Name: "pylon-controller"}, &l); err != nil || l.Spec.HolderIdentity == nil {
+		return ""
+	}
+	return *l.Spec.HolderIdentity
+}
