@@ -21,10 +21,14 @@ import (
 
 // Validator answers admission requests for Pylon's configuration kinds.
 // It reads the objects from reader, normally the controller manager's
-// cache: a change made a moment ago may not be in it yet, and is then
-// checked by the controller when it arrives, as without the webhook.
+// cache. A change made a moment ago may not be in it yet: an object applied
+// together with the pool it names (one `kubectl apply -f` of both) would
+// be refused for an unknown reference. So a refusal is decided again on a
+// live read (the live reader, uncached) before it is given; only what is
+// still wrong is refused.
 type Validator struct {
 	reader    client.Reader
+	live      client.Reader // nil: refusals are not re-checked
 	decoder   admission.Decoder
 	namespace string
 	log       *slog.Logger
@@ -32,13 +36,14 @@ type Validator struct {
 
 var _ admission.Handler = (*Validator)(nil)
 
-// NewValidator builds a validator for the objects in namespace. log may
-// be nil.
-func NewValidator(reader client.Reader, scheme *runtime.Scheme, namespace string, log *slog.Logger) *Validator {
+// NewValidator builds a validator for the objects in namespace that
+// reads from reader and re-checks refusals with live (may be nil). log
+// may be nil.
+func NewValidator(reader, live client.Reader, scheme *runtime.Scheme, namespace string, log *slog.Logger) *Validator {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Validator{reader: reader, decoder: admission.NewDecoder(scheme), namespace: namespace, log: log}
+	return &Validator{reader: reader, live: live, decoder: admission.NewDecoder(scheme), namespace: namespace, log: log}
 }
 
 // Handle checks one request. Objects of other namespaces or kinds are
@@ -54,12 +59,19 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 	if !ok {
 		return admission.Allowed("")
 	}
-	in, err := v.input(ctx, ch)
+	in, err := v.input(ctx, v.reader, ch)
 	if err != nil {
 		v.log.Warn("webhook could not read the configuration", "kind", ch.Kind, "name", ch.Name, "error", err)
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
 	verdict := Decide(in)
+	if !verdict.Allowed && v.live != nil {
+		if in, err = v.input(ctx, v.live, ch); err != nil {
+			v.log.Warn("webhook could not re-read the configuration", "kind", ch.Kind, "name", ch.Name, "error", err)
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+		verdict = Decide(in)
+	}
 	v.log.Debug("webhook decision", "operation", ch.Op.String(), "kind", ch.Kind, "name", ch.Name,
 		"allowed", verdict.Allowed, "message", verdict.Message)
 	return response(verdict)
@@ -99,24 +111,24 @@ func (v *Validator) change(req admission.Request) (Change, bool, error) {
 	return ch, true, nil
 }
 
-// input reads what Decide needs for the change.
-func (v *Validator) input(ctx context.Context, ch Change) (Input, error) {
+// input reads what Decide needs for the change from reader.
+func (v *Validator) input(ctx context.Context, reader client.Reader, ch Change) (Input, error) {
 	in := Input{Change: ch}
 	var err error
-	if in.Existing, err = LoadObjects(ctx, v.reader, v.namespace); err != nil {
+	if in.Existing, err = LoadObjects(ctx, reader, v.namespace); err != nil {
 		return in, err
 	}
 	if ch.Op != Delete {
 		return in, nil
 	}
 	ns := &corev1.Namespace{}
-	if err := v.reader.Get(ctx, client.ObjectKey{Name: v.namespace}, ns); err != nil && !apierrors.IsNotFound(err) {
+	if err := reader.Get(ctx, client.ObjectKey{Name: v.namespace}, ns); err != nil && !apierrors.IsNotFound(err) {
 		return in, fmt.Errorf("read namespace %s: %w", v.namespace, err)
 	}
 	in.NamespaceTerminating = ns.DeletionTimestamp != nil
 	if ch.Kind == KindPool {
 		var svcs corev1.ServiceList
-		if err := v.reader.List(ctx, &svcs, client.UnsafeDisableDeepCopy); err != nil {
+		if err := reader.List(ctx, &svcs, client.UnsafeDisableDeepCopy); err != nil {
 			return in, fmt.Errorf("list Services: %w", err)
 		}
 		in.Services = svcs.Items

@@ -68,7 +68,7 @@ func TestHandle(t *testing.T) {
 			return c.List(ctx, l, opts...)
 		},
 	}).Build()
-	v := NewValidator(c, s, ns, nil)
+	v := NewValidator(c, nil, s, ns, nil)
 	type result struct {
 		Allowed bool
 		Code    int32
@@ -108,9 +108,33 @@ func TestHandle(t *testing.T) {
 	}
 }
 
+// TestHandleRechecksRefusalsLive: an advertisement naming a pool created a
+// moment ago (one kubectl apply of both) is allowed although the cache
+// does not hold the pool yet; a pool that exists nowhere is still refused.
+func TestHandleRechecksRefusalsLive(t *testing.T) {
+	s := testScheme(t)
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+	stale := fake.NewClientBuilder().WithScheme(s).WithObjects(nsObj).Build()
+	live := fake.NewClientBuilder().WithScheme(s).WithObjects(nsObj, pool("lan", "192.0.2.0/25")).Build()
+	adv := func(pool string) *v1beta1.L2Advertisement {
+		return &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "lan", Namespace: ns},
+			Spec: v1beta1.L2AdvertisementSpec{IPAddressPools: []string{pool}}}
+	}
+	v := NewValidator(stale, live, s, ns, nil)
+	if resp := v.Handle(context.Background(), request(t, admissionv1.Create, KindL2, ns, "lan", adv("lan"))); !resp.Allowed {
+		t.Errorf("advertisement of a pool the cache does not hold yet refused: %+v", resp.Result)
+	}
+	if resp := v.Handle(context.Background(), request(t, admissionv1.Create, KindL2, ns, "lan", adv("nope"))); resp.Allowed {
+		t.Error("advertisement of a pool that exists nowhere allowed")
+	}
+	if resp := NewValidator(stale, nil, s, ns, nil).Handle(context.Background(), request(t, admissionv1.Create, KindL2, ns, "lan", adv("lan"))); resp.Allowed {
+		t.Error("without a live reader the stale cache decided otherwise: the test proves nothing")
+	}
+}
+
 func TestHandleMalformedObject(t *testing.T) {
 	s := testScheme(t)
-	v := NewValidator(fake.NewClientBuilder().WithScheme(s).Build(), s, ns, nil)
+	v := NewValidator(fake.NewClientBuilder().WithScheme(s).Build(), nil, s, ns, nil)
 	req := request(t, admissionv1.Create, KindPool, ns, "b", nil)
 	req.Object.Raw = []byte(`{"spec": {"addresses": 7}}`)
 	if resp := v.Handle(context.Background(), req); resp.Allowed || resp.Result.Code != http.StatusBadRequest {

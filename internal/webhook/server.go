@@ -136,7 +136,7 @@ func AddToManager(mgr ctrl.Manager, opts Options) error {
 		spec:    spec,
 		reader:  mgr.GetAPIReader(),
 		writer:  mgr.GetClient(),
-		handler: &admission.Webhook{Handler: NewValidator(mgr.GetClient(), mgr.GetScheme(), opts.Namespace, opts.Logger)},
+		handler: &admission.Webhook{Handler: NewValidator(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetScheme(), opts.Namespace, opts.Logger)},
 	}
 	if err := mgr.Add(r); err != nil {
 		return fmt.Errorf("add webhook server: %w", err)
