@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/internal/anchor"
 )
 
 // Keys of the certificate Secret. tls.crt and tls.key are the serving
@@ -75,6 +77,9 @@ type Options struct {
 	Clock clock.Clock
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// Anchor owns the Secret this manager creates (package anchor); nil:
+	// no owner.
+	Anchor *anchor.Resolver
 }
 
 // Manager keeps the Secret, the files and the caBundle current. Every
@@ -237,6 +242,9 @@ func (m *Manager) store(ctx context.Context, key client.ObjectKey, sec *corev1.S
 			Data: map[string][]byte{},
 		}
 		setData(sec, b)
+		if err := m.opts.Anchor.Own(ctx, sec); err != nil {
+			return fmt.Errorf("create Secret %s: %w", key, err)
+		}
 		if err := m.writer.Create(ctx, sec); err != nil {
 			return fmt.Errorf("create Secret %s: %w", key, err)
 		}

@@ -13,14 +13,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/pylonlb/pylon/internal/anchor"
 	"github.com/pylonlb/pylon/internal/configwatch"
 	"github.com/pylonlb/pylon/internal/configwatch/crwatch"
 	"github.com/pylonlb/pylon/internal/controller/allocation"
@@ -112,7 +116,13 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		OnChange:   func() { pools.Changed() },
 	})
 	pools = poolstatus.New(mgr.GetClient(), alloc, poolstatus.Options{Namespace: opts.Namespace, MinInterval: opts.PoolStatusInterval})
+	owner := anchor.NewResolver(anchor.ControllerRole, func(ctx context.Context, name string) (types.UID, error) {
+		cr := &rbacv1.ClusterRole{}
+		err := mgr.GetAPIReader().Get(ctx, client.ObjectKey{Name: name}, cr)
+		return cr.UID, err
+	})
 	status := statusq.New(crwriter.New(mgr.GetClient()), "pylon-controller", nil, nil, budget)
+	status.Anchor(owner)
 	if err := mgr.Add(manager.RunnableFunc(status.Run)); err != nil {
 		return fmt.Errorf("add status writer: %w", err)
 	}
@@ -136,16 +146,22 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		}
 	}
 	secret := manager.RunnableFunc(func(ctx context.Context) error {
-		return ensureMemberlistSecret(ctx, mgr.GetAPIReader(), mgr.GetClient(), opts.Namespace)
+		return ensureMemberlistSecret(ctx, mgr.GetAPIReader(), mgr.GetClient(), opts.Namespace, owner)
 	})
 	if err := mgr.Add(secret); err != nil {
 		return fmt.Errorf("add memberlist secret check: %w", err)
 	}
 	if opts.Webhook.Port != 0 {
 		wo := opts.Webhook
-		wo.Namespace = opts.Namespace
+		wo.Namespace, wo.Anchor = opts.Namespace, owner
 		if err := webhook.AddToManager(mgr, wo); err != nil {
 			return fmt.Errorf("set up validating webhook: %w", err)
+		}
+	}
+	if opts.LeaderElection {
+		lo := &leaseOwner{reader: mgr.GetAPIReader(), writer: mgr.GetClient(), namespace: opts.Namespace, anchor: owner, log: logger}
+		if err := mgr.Add(lo); err != nil {
+			return fmt.Errorf("add lease owner: %w", err)
 		}
 	}
 	if err := mgr.AddHealthzCheck("ping", func(*http.Request) error { return nil }); err != nil {

@@ -10,8 +10,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/anchor"
 	"github.com/pylonlb/pylon/internal/controller"
 	"github.com/pylonlb/pylon/internal/scheme"
 	"github.com/pylonlb/pylon/internal/testenv"
@@ -97,6 +103,13 @@ func TestLeaderElection(t *testing.T) {
 		app: testenv.Namespace(t, env, "app", nil)}
 	t.Cleanup(h.deleteServices)
 	h.pool("main", spec("10.70.0.0/24"))
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: anchor.ControllerRole}}
+	if err := h.c.Create(context.Background(), role); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	if err := h.c.Get(context.Background(), client.ObjectKey{Name: anchor.ControllerRole}, role); err != nil {
+		t.Fatal(err)
+	}
 	first := h.startReplica("first")
 	testenv.Eventually(t, func() (bool, string) { return h.holder() != "", "no leader yet" })
 	second := h.startReplica("second")
@@ -128,6 +141,18 @@ func TestLeaderElection(t *testing.T) {
 	h.waitIPs("after", 1)
 	if got := h.ips(h.app, "before"); fmt.Sprint(got) != fmt.Sprint(before) {
 		t.Errorf("address moved with the leader: %v → %v", before, got)
+	}
+	// What the controller wrote belongs to the installation (its
+	// ClusterRole), so that uninstalling removes it.
+	for _, obj := range []client.Object{&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "pylon-controller"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: controller.MemberlistSecretName}},
+		&v1beta1.ConfigurationState{ObjectMeta: metav1.ObjectMeta{Name: "controller"}}} {
+		testenv.Eventually(t, func() (bool, string) {
+			err := h.c.Get(context.Background(), client.ObjectKey{Namespace: h.ns, Name: obj.GetName()}, obj)
+			refs := obj.GetOwnerReferences()
+			return err == nil && len(refs) == 1 && refs[0].UID == role.UID,
+				fmt.Sprintf("%T %s: owners %+v, %v; want ClusterRole %s", obj, obj.GetName(), refs, err, role.UID)
+		})
 	}
 }
 

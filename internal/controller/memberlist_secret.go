@@ -10,6 +10,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/internal/anchor"
 )
 
 // Memberlist secret: the speakers encrypt their gossip with a key read from
@@ -21,9 +23,10 @@ const (
 )
 
 // ensureMemberlistSecret creates the gossip key Secret if it does not
-// exist. An existing Secret is never changed: rotating the key is the
+// exist, owned by the installation (uninstalling removes it; a Secret the
+// operator made stays theirs). An existing Secret is never changed: rotating the key is the
 // operator's decision.
-func ensureMemberlistSecret(ctx context.Context, reader client.Reader, writer client.Writer, namespace string) error {
+func ensureMemberlistSecret(ctx context.Context, reader client.Reader, writer client.Writer, namespace string, owner *anchor.Resolver) error {
 	existing := &corev1.Secret{}
 	err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: MemberlistSecretName}, existing)
 	if err == nil {
@@ -41,6 +44,9 @@ func ensureMemberlistSecret(ctx context.Context, reader client.Reader, writer cl
 			Labels: map[string]string{"app.kubernetes.io/part-of": "pylon"}},
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{MemberlistSecretKey: []byte(base64.StdEncoding.EncodeToString(raw))},
+	}
+	if err := owner.Own(ctx, s); err != nil {
+		return fmt.Errorf("create Secret %s/%s: %w", namespace, MemberlistSecretName, err)
 	}
 	if err := writer.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create Secret %s/%s: %w", namespace, MemberlistSecretName, err)

@@ -211,6 +211,24 @@ func (c *Client) Delete(ctx context.Context, obj Object) error {
 	return req.Name(obj.GetName()).Do(ctx).Error()
 }
 
+// ClusterRoleUID reads the UID of the ClusterRole named name (its metadata
+// only; the scheme need not know RBAC kinds).
+func (c *Client) ClusterRoleUID(ctx context.Context, name string) (types.UID, error) {
+	rc, err := c.restClient(schema.GroupVersion{Group: "rbac.authorization.k8s.io", Version: "v1"})
+	if err != nil {
+		return "", err
+	}
+	b, err := rc.Get().Resource("clusterroles").Name(name).SetHeader("Accept", runtime.ContentTypeJSON).DoRaw(ctx)
+	if err != nil {
+		return "", err
+	}
+	var m metav1.PartialObjectMetadata
+	if err := json.Unmarshal(b, &m); err != nil {
+		return "", fmt.Errorf("decode ClusterRole %s: %w", name, err)
+	}
+	return m.UID, nil
+}
+
 // InformerOptions configures Informer.
 type InformerOptions struct {
 	// Namespace limits the informer to one namespace; "" watches all.

@@ -67,6 +67,7 @@ var controllerAllowed = concat(
 		"update secrets ns=$NS name=pylon-memberlist", "update secrets ns=$NS name=pylon-webhook-cert",
 		"get leases.coordination.k8s.io ns=$NS name=pylon-controller", "create leases.coordination.k8s.io ns=$NS",
 		"update leases.coordination.k8s.io ns=$NS name=pylon-controller",
+		"get clusterroles.rbac.authorization.k8s.io name=pylon-controller",
 	},
 	read(pylon(configKinds...)...),
 	readWrite(pylon("configurationstates")...),
@@ -85,7 +86,9 @@ var controllerDenied = []access{
 	"create servicel2statuses.pylonlb.io ns=$NS", "create configurationstates.pylonlb.io ns=default",
 	"create leases.coordination.k8s.io ns=default", "delete leases.coordination.k8s.io ns=$NS name=pylon-controller",
 	"get pods ns=$NS", "create pods ns=$NS", "create serviceaccounts/token ns=$NS name=pylon-speaker",
-	"create clusterroles.rbac.authorization.k8s.io", "update customresourcedefinitions.apiextensions.k8s.io name=bgppeers.pylonlb.io",
+	"create clusterroles.rbac.authorization.k8s.io", "get clusterroles.rbac.authorization.k8s.io name=pylon-speaker",
+	"list clusterroles.rbac.authorization.k8s.io", "update clusterroles.rbac.authorization.k8s.io name=pylon-controller",
+	"update customresourcedefinitions.apiextensions.k8s.io name=bgppeers.pylonlb.io",
 }
 
 // speakerAllowed is everything the speaker needs.
@@ -97,6 +100,7 @@ var speakerAllowed = concat(
 		"create events ns=default", "patch events ns=default", "update events ns=default",
 		"create events.events.k8s.io ns=default", "patch events.events.k8s.io ns=default",
 		"get secrets ns=$NS name=pylon-memberlist", "list secrets ns=$NS", "watch secrets ns=$NS",
+		"get clusterroles.rbac.authorization.k8s.io name=pylon-speaker",
 	},
 	read(pylon(configKinds...)...),
 	readWrite(pylon("servicebgpstatuses", "configurationstates")...),
@@ -113,6 +117,7 @@ var speakerDenied = []access{
 	"list ipaddresspools.pylonlb.io ns=default", "create servicebgpstatuses.pylonlb.io ns=default",
 	"create leases.coordination.k8s.io ns=$NS", "list pods", "get pods ns=$NS",
 	"patch " + vwc + " name=pylon-validating-webhook", "create serviceaccounts/token ns=$NS name=pylon-controller",
+	"get clusterroles.rbac.authorization.k8s.io name=pylon-controller",
 }
 
 func concat(lists ...[]access) []access {

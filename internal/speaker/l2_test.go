@@ -10,11 +10,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/anchor"
 	"github.com/pylonlb/pylon/internal/election"
 	"github.com/pylonlb/pylon/internal/speaker"
 	corev1 "k8s.io/api/core/v1"
@@ -202,6 +204,7 @@ func TestGracefulHandover(t *testing.T) {
 }
 
 func TestL2StatusNamesTheOwner(t *testing.T) {
+	role := speakerRole(t)
 	h := newHarness(t, "a", "b")
 	h.apply(l2Pool("l2", "192.168.77.128/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
 	svc := h.service("web", false, []string{"192.168.77.128"}, "a", "b")
@@ -212,8 +215,8 @@ func TestL2StatusNamesTheOwner(t *testing.T) {
 		return err == nil && st.Status.Node == h.nodeName(owner) && len(st.Status.IPs) == 1 && st.Status.IPs[0] == "192.168.77.128",
 			fmt.Sprintf("ServiceL2Status = %+v, %v; want node %s", st.Status, err, h.nodeName(owner))
 	})
-	if len(st.OwnerReferences) != 1 || st.OwnerReferences[0].UID != svc.UID {
-		t.Errorf("owner references = %+v, want the Service", st.OwnerReferences)
+	if len(st.OwnerReferences) != 1 || st.OwnerReferences[0].UID != role.UID || st.OwnerReferences[0].Kind != "ClusterRole" {
+		t.Errorf("owner references = %+v, want the speaker's ClusterRole (uninstalling removes the status)", st.OwnerReferences)
 	}
 	// The owner dies: the status follows the new owner.
 	h.cluster.Kill(h.nodeName(owner))
@@ -228,6 +231,34 @@ func TestL2StatusNamesTheOwner(t *testing.T) {
 		err := h.c.Get(context.Background(), client.ObjectKey{Namespace: h.app, Name: "web"}, st)
 		return apierrors.IsNotFound(err), fmt.Sprintf("status still there: %v", err)
 	})
+	// Announced again, then the Service is deleted: the speakers delete its
+	// status (no garbage collector runs here, so nothing else could).
+	h.endpoints("web", true, "a", "b")
+	eventually(t, func() (bool, string) {
+		err := h.c.Get(context.Background(), client.ObjectKey{Namespace: h.app, Name: "web"}, st)
+		return err == nil, fmt.Sprintf("status not back: %v", err)
+	})
+	if err := h.c.Delete(context.Background(), svc); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() (bool, string) {
+		err := h.c.Get(context.Background(), client.ObjectKey{Namespace: h.app, Name: "web"}, st)
+		return apierrors.IsNotFound(err), fmt.Sprintf("status of the deleted Service still there: %v", err)
+	})
+}
+
+// speakerRole returns the speaker's ClusterRole, creating it (it stays:
+// the API server is the package's, and the name is fixed).
+func speakerRole(t *testing.T) *rbacv1.ClusterRole {
+	t.Helper()
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: anchor.SpeakerRole}}
+	if err := env.Client.Create(context.Background(), role); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: anchor.SpeakerRole}, role); err != nil {
+		t.Fatal(err)
+	}
+	return role
 }
 
 func TestL2EventsNameEveryServiceAndAddress(t *testing.T) {

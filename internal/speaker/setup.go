@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/pylonlb/pylon/internal/anchor"
 	"github.com/pylonlb/pylon/internal/bgp"
 	"github.com/pylonlb/pylon/internal/cmdutil"
 	"github.com/pylonlb/pylon/internal/configwatch"
@@ -121,6 +122,7 @@ func NewProcessWith(cfg *rest.Config, opts Options, c Components) (*Process, err
 		Controller: "pylon-speaker", Instance: "pylon-speaker-" + opts.NodeName, Component: "speaker",
 		Limiter: budget, Logger: opts.Logger.With("component", "events"), Registerer: opts.Registerer})
 	p.status = statusq.New(kc, "pylon-speaker", opts.Logger.With("component", "status"), nil, budget)
+	p.status.Anchor(anchor.NewResolver(anchor.SpeakerRole, kc.ClusterRoleUID))
 	p.agent, err = New(Config{
 		NodeName: opts.NodeName, Namespace: opts.Namespace, Status: p.status, LBClass: opts.LBClass,
 		Cluster: p.cluster, Recorder: p.recorder,

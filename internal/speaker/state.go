@@ -8,7 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
@@ -42,13 +42,12 @@ type state struct {
 	l2Skips          map[string]map[netip.Addr]plan.Reason // Service key -> address -> reason last reported
 	l2Status         map[string]string                     // Service key -> signature of the status written
 	l2Announced      map[string]bool                       // Services some node announced in L2 at the last plan
-	selfUID          types.UID
-	bgpStatus        *v1beta1.ServiceBGPStatusStatus // last written
-	bgpStatusNext    time.Time                       // no rebuild before (see writeBGPStatus)
-	bgpStatusTimer   clock.Timer                     // wakes the loop for a deferred rebuild
-	bgpReported      map[string]plan.BGPAnnouncement // per Service, what reportBGP last saw
-	bgpReportSeeded  bool                            // reportBGP has seen every Service once
-	bgpNodesSig      string                          // plan-relevant Node data at the last reportBGP
+	bgpStatus        *v1beta1.ServiceBGPStatusStatus       // last written
+	bgpStatusNext    time.Time                             // no rebuild before (see writeBGPStatus)
+	bgpStatusTimer   clock.Timer                           // wakes the loop for a deferred rebuild
+	bgpReported      map[string]plan.BGPAnnouncement       // per Service, what reportBGP last saw
+	bgpReportSeeded  bool                                  // reportBGP has seen every Service once
+	bgpNodesSig      string                                // plan-relevant Node data at the last reportBGP
 
 	router       Router
 	routerID     netip.Addr
@@ -145,7 +144,6 @@ func (a *Agent) refreshNodes(ctx context.Context) bool {
 		v4, v6 := nodeAddresses(n)
 		if n.Name == a.cfg.NodeName {
 			a.st.self, a.st.selfV4, a.st.selfV6, a.st.selfSeen = nodes[n.Name], v4, v6, true
-			a.st.selfUID = n.UID
 			continue
 		}
 		if addr := firstValid(v4, v6); addr.IsValid() && a.cfg.MemberPort != 0 {
@@ -153,6 +151,7 @@ func (a *Agent) refreshNodes(ctx context.Context) bool {
 			peerNodes = append(peerNodes, n.Name)
 		}
 	}
+	a.forgetNodes(nodes)
 	a.st.nodes = nodes
 	a.st.peerNodes = peerNodes
 	peers = append(peers, a.cfg.ExtraPeers...)
@@ -162,6 +161,19 @@ func (a *Agent) refreshNodes(ctx context.Context) bool {
 		a.cfg.Members.SetPeers(peers)
 	}
 	return !sameNode(oldSelf, a.st.self) || oldV4 != a.st.selfV4 || oldV6 != a.st.selfV6
+}
+
+// forgetNodes deletes, on the first live speaker, the BGP status of Nodes
+// that are gone (the status belongs to the installation, not the Node).
+func (a *Agent) forgetNodes(now map[string]plan.Node) {
+	if a.cfg.Status == nil || a.cfg.Namespace == "" || !a.firstMember() {
+		return
+	}
+	for name := range a.st.nodes {
+		if _, ok := now[name]; !ok {
+			a.cfg.Status.Delete(&v1beta1.ServiceBGPStatus{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: a.cfg.Namespace}})
+		}
+	}
 }
 
 // publishInterfaces tells the other speakers which interfaces this node

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
@@ -109,9 +108,11 @@ func (a *Agent) putL2Status(key string, st *v1beta1.ServiceL2StatusStatus) {
 	st.Since = metav1.NewTime(a.cfg.Clock.Now())
 	obj := &v1beta1.ServiceL2Status{
 		TypeMeta: metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "ServiceL2Status"},
+		// Owned by the installation (package anchor), not the Service:
+		// uninstalling Pylon removes it; a deleted Service's status is
+		// deleted by the first live speaker (cleanL2Status).
 		ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace,
-			Labels:          map[string]string{"app.kubernetes.io/managed-by": "pylon"},
-			OwnerReferences: []metav1.OwnerReference{ownerRef(svc)}},
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "pylon"}},
 		Status: *st,
 	}
 	a.cfg.Status.Put(obj, 0)
@@ -130,8 +131,9 @@ func (a *Agent) cleanL2Status(announced map[string]bool, keys []string) {
 			continue
 		}
 		delete(a.st.l2Announced, key)
-		if svc := a.st.refs[key]; svc != nil && was && first {
-			a.cfg.Status.Delete(&v1beta1.ServiceL2Status{ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace}})
+		if was && first {
+			ns, name := splitKey(key) // the Service may be gone
+			a.cfg.Status.Delete(&v1beta1.ServiceL2Status{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}})
 		}
 	}
 }
@@ -186,10 +188,7 @@ func (a *Agent) writeBGPStatus() {
 			Labels: map[string]string{"app.kubernetes.io/managed-by": "pylon"}},
 		Status: st,
 	}
-	if a.st.selfUID != "" {
-		obj.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: a.cfg.NodeName, UID: a.st.selfUID}}
-	}
-	a.cfg.Status.Put(obj, 0)
+	a.cfg.Status.Put(obj, 0) // owned by the installation (package anchor)
 }
 
 // stopStatusTimer stops a pending status rebuild (the loop is ending).
@@ -210,10 +209,4 @@ func statusEqual(x, y v1beta1.ServiceBGPStatusStatus) bool {
 		slices.EqualFunc(x.Services, y.Services, func(p, q v1beta1.BGPServiceAnnouncement) bool {
 			return p.Service == q.Service && slices.Equal(p.Prefixes, q.Prefixes) && slices.Equal(p.Peers, q.Peers)
 		})
-}
-
-// ownerRef makes the Service own a status object (no blocking deletion:
-// that would need extra permissions).
-func ownerRef(svc *corev1.ObjectReference) metav1.OwnerReference {
-	return metav1.OwnerReference{APIVersion: "v1", Kind: "Service", Name: svc.Name, UID: svc.UID}
 }

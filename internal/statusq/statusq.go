@@ -22,17 +22,19 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
+	"github.com/pylonlb/pylon/internal/anchor"
 	"github.com/pylonlb/pylon/internal/kube"
 )
 
 // Queue writes desired objects with one worker.
 type Queue struct {
-	c     kube.Writer
-	owner string
-	log   *slog.Logger
-	clock clock.PassiveClock
-	pace  *rate.Limiter
-	wq    workqueue.TypedRateLimitingInterface[string]
+	c      kube.Writer
+	owner  string
+	anchor *anchor.Resolver // nil: objects keep the owners they have
+	log    *slog.Logger
+	clock  clock.PassiveClock
+	pace   *rate.Limiter
+	wq     workqueue.TypedRateLimitingInterface[string]
 
 	mu        sync.Mutex
 	desired   map[string]item
@@ -64,6 +66,10 @@ func New(c kube.Writer, owner string, log *slog.Logger, clk clock.PassiveClock, 
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "status-" + owner}),
 		desired: map[string]item{}, lastWrite: map[string]time.Time{}}
 }
+
+// Anchor makes every object written without owner references owned by
+// the installation's anchor (package anchor). Call it before Run.
+func (q *Queue) Anchor(r *anchor.Resolver) { q.anchor = r }
 
 // Put asks for obj (a complete object with its kind set) to exist as
 // given, written no more often than every minInterval.
@@ -176,5 +182,8 @@ func (q *Queue) write(ctx context.Context, it item) error {
 	obj := it.obj.DeepCopyObject().(kube.Object)
 	obj.SetResourceVersion("")
 	obj.SetManagedFields(nil)
+	if err := q.anchor.Own(ctx, obj); err != nil {
+		return err
+	}
 	return q.c.Apply(ctx, obj, q.owner)
 }

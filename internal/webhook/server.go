@@ -22,6 +22,7 @@ import (
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/pylonlb/pylon/internal/anchor"
 	"github.com/pylonlb/pylon/internal/certs"
 )
 
@@ -63,6 +64,8 @@ type Options struct {
 	Clock clock.Clock
 	// Logger; nil logs through the manager's logger.
 	Logger *slog.Logger
+	// Anchor owns the certificate Secret (package anchor); nil: no owner.
+	Anchor *anchor.Resolver
 }
 
 // withDefaults fills the defaults.
@@ -182,6 +185,7 @@ func (r *runner) Start(ctx context.Context) error {
 	cm, err := certs.New(r.reader, r.writer, certs.Options{
 		Namespace: r.opts.Namespace, SecretName: r.opts.SecretName, WebhookConfigName: r.opts.ConfigName,
 		Spec: r.spec, CertDir: dir, Interval: r.opts.CertCheckInterval, Clock: r.opts.Clock, Logger: r.opts.Logger,
+		Anchor: r.opts.Anchor,
 	})
 	if err != nil {
 		return err
