@@ -8,10 +8,15 @@ KUBE_BIN  := $(CURDIR)/.cache/kube/bin
 TOOLS_BIN := $(CURDIR)/.cache/tools/bin
 # Debian packages the lab and the end-to-end suites need.
 LAB_PACKAGES := frr bird2 iproute2 iputils-ping iputils-arping curl tcpdump
+# ... and what the real cluster needs: the container runtime, CNI plugins,
+# kube-proxy's nft, the Docker engine that builds the images, busybox for
+# the offline builder image.
+CLUSTER_PACKAGES := containerd runc containernetworking-plugins nftables iptables conntrack \
+	docker.io busybox-static util-linux ca-certificates
 GOTEST    := $(GO) test -race -count=1
 FUZZTIME  ?= 10s
 
-.PHONY: all generate build test test-unit test-e2e bench bench-lab lab lab-down deps kube-tools tools manifests fuzz lint clean image
+.PHONY: all generate build test test-unit test-e2e bench bench-lab lab lab-down cluster cluster-down deps kube-tools tools images manifests fuzz lint clean image
 
 all: build
 
@@ -32,7 +37,8 @@ build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/speaker ./speaker
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/pylon-lab ./e2etest/cmd/pylon-lab
 
-## kube-tools: build kube-apiserver and etcd from the Go module proxy (cached).
+## kube-tools: build etcd and the Kubernetes binaries (kube-apiserver, kube-controller-manager,
+## kube-scheduler, kubelet, kube-proxy, kubectl) from the Go module proxy (cached).
 kube-tools:
 	@hack/kube-tools.sh >/dev/null
 
@@ -40,12 +46,18 @@ kube-tools:
 tools:
 	@hack/tools.sh >/dev/null
 
-## deps: install the Debian packages the lab needs (as root, when missing).
+## deps: install the Debian packages the lab and the cluster need (as root, when missing).
 deps:
-	@hack/install-deps.sh $(LAB_PACKAGES)
+	@hack/install-deps.sh $(LAB_PACKAGES) $(CLUSTER_PACKAGES)
 
-## test: every test: unit, integration against a real API server, fuzz seeds, end-to-end in the lab.
-test: deps kube-tools tools lint test-unit build test-e2e
+## images: build the cluster's images offline into .cache/images (Pylon's from the Dockerfile, pause,
+## backend; arm64 compile check), with a private Docker engine; unchanged inputs are not rebuilt.
+images: deps
+	@hack/images.sh >/dev/null
+
+## test: every test: unit, integration against a real API server, fuzz seeds, end-to-end in the lab
+## and on the real cluster.
+test: deps kube-tools tools lint test-unit build images test-e2e
 
 ## lint: gofmt, go vet and generated files up to date.
 lint:
@@ -57,9 +69,9 @@ lint:
 test-unit: kube-tools tools
 	KUBEBUILDER_ASSETS=$(KUBE_BIN) PYLON_BIN=$(BIN) $(GOTEST) ./...
 
-## test-e2e: end-to-end suites in the network-namespace lab (root).
-test-e2e: build kube-tools
-	KUBEBUILDER_ASSETS=$(KUBE_BIN) PYLON_BIN=$(BIN) $(GO) test -count=1 -tags e2e -timeout 20m ./e2etest/...
+## test-e2e: end-to-end suites in the network-namespace lab and on the real cluster (root).
+test-e2e: build kube-tools tools images
+	KUBEBUILDER_ASSETS=$(KUBE_BIN) PYLON_BIN=$(BIN) $(GO) test -count=1 -tags e2e -timeout 40m ./e2etest/...
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
@@ -93,9 +105,27 @@ lab:
 lab-down:
 	@if [ -x $(BIN)/pylon-lab ]; then $(BIN)/pylon-lab down --up; else $(GO) run ./e2etest/cmd/pylon-lab down --up; fi
 
-## image: build the container image (needs a container engine).
-image:
-	docker build -t pylon:dev .
+## cluster: a real cluster (control plane + 3 workers with kubelet, containerd, kube-proxy) with Pylon
+## installed by its chart, a sample configuration and a demo workload; kept until Ctrl-C or
+## `make cluster-down`. First run builds everything (~20 minutes), then ~1 minute.
+cluster:
+	@echo "cluster: [1/5] Debian packages (lab, container runtime, CNI, nftables, Docker engine): installed when missing"
+	@$(MAKE) --no-print-directory deps
+	@echo "cluster: [2/5] Kubernetes binaries from the Go module proxy (first run ~15 minutes on 2 cores, then cached in .cache/kube)"
+	@$(MAKE) --no-print-directory kube-tools
+	@echo "cluster: [3/5] helm and kustomize from the Go module proxy (cached in .cache/tools)"
+	@$(MAKE) --no-print-directory tools
+	@echo "cluster: [4/5] images: Pylon's from the Dockerfile, pause, backend (first run a few minutes, then cached in .cache/images)"
+	@$(MAKE) --no-print-directory build images
+	@echo "cluster: [5/5] the cluster, Pylon by helm, the demo"
+	@KUBEBUILDER_ASSETS=$(KUBE_BIN) PYLON_BIN=$(BIN) $(BIN)/pylon-lab cluster $(CLUSTER_ARGS)
+
+## cluster-down: stop the cluster `make cluster` runs (and the lab of `make lab`), and reap what dead
+## labs left.
+cluster-down: lab-down
+
+## image: build Pylon's image ghcr.io/pylonlb/pylon:dev from the Dockerfile (see images).
+image: images
 
 clean:
 	rm -rf $(BIN)

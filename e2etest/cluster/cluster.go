@@ -84,10 +84,12 @@ type Cluster struct {
 	Nodes      []*Node
 	Timings    Timings
 
-	opts  Options
-	log   *slog.Logger
-	mu    sync.Mutex
-	procs []*proc.Process // controller manager, scheduler
+	opts   Options
+	log    *slog.Logger
+	cg     []CgroupMount // the machine's cgroup hierarchies
+	images []string      // image archives every node imports
+	mu     sync.Mutex
+	procs  []*proc.Process // controller manager, scheduler
 }
 
 // Timings says how long bringing the cluster up took.
@@ -260,13 +262,11 @@ func (c *Cluster) startNodes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cg, err := ParseCgroupMounts(mi)
-	if err != nil {
+	if c.cg, err = ParseCgroupMounts(mi); err != nil {
 		return err
 	}
-	var images []string
 	for _, a := range ImageArchives {
-		images = append(images, filepath.Join(c.opts.ImagesDir, a))
+		c.images = append(c.images, filepath.Join(c.opts.ImagesDir, a))
 	}
 	for i, h := range c.Topo.Nodes() {
 		n := &Node{
@@ -284,10 +284,30 @@ func (c *Cluster) startNodes(ctx context.Context) error {
 	errs := make([]error, len(c.Nodes))
 	var wg sync.WaitGroup
 	for i, n := range c.Nodes {
-		wg.Go(func() { errs[i] = n.start(ctx, cg, images) })
+		wg.Go(func() { errs[i] = n.start(ctx, c.cg, c.images) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// StopNode takes a worker down as a power cut would (see Node.Stop).
+func (c *Cluster) StopNode(ctx context.Context, name string) error {
+	n := c.Node(name)
+	if n == nil {
+		return fmt.Errorf("stop node %s: no such worker", name)
+	}
+	return n.Stop(ctx)
+}
+
+// StartNode boots a stopped worker again: a fresh mount namespace,
+// containerd with the images, the kubelet and kube-proxy. Its Node object
+// becomes Ready again and its DaemonSet pods come back.
+func (c *Cluster) StartNode(ctx context.Context, name string) error {
+	n := c.Node(name)
+	if n == nil {
+		return fmt.Errorf("start node %s: no such worker", name)
+	}
+	return n.start(ctx, c.cg, c.images)
 }
 
 // Node returns the worker named name, or nil.

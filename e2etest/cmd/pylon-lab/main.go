@@ -1,6 +1,8 @@
 // Command pylon-lab runs Pylon's one-machine lab (see package
 // e2etest/lab): `up` builds a lab and keeps it until Ctrl-C (`up --demo`
 // is `make lab`: Pylon with a sample configuration and demo Services),
+// `cluster` builds a real cluster on it with Pylon installed by its chart
+// (`make cluster`, package e2etest/cluster),
 // `down` removes running or leftover labs, `list` shows them, `bench` runs
 // the lab benchmarks (package bench), and `serve-http` is the per-node HTTP
 // server the lab starts inside each node namespace. `show`, `get`,
@@ -20,11 +22,13 @@ const usage = `usage: pylon-lab COMMAND [flags]
 
 commands:
   up          bring a lab up, print what it made, keep it until Ctrl-C
+  cluster     bring a real cluster up (kubelets, containerd, kube-proxy) with Pylon
+              installed by its chart, keep it until Ctrl-C (make cluster)
   down [ID..] remove the given labs, or every lab and leftover (no ID)
   list        list the labs on this machine
   bench       run the lab benchmarks and print a report (--only, --trials, --list)
 
-commands acting on a running lab (started by up; --id ID when several run):
+commands acting on a running lab (started by up or cluster; --id ID when several run):
   show                the demo's facts: IPs, who announces each, who answers HTTP
   get RESOURCE [NAME] list API objects as kubectl would (-n NS, -o yaml|json|wide)
   kill-speaker NODE   SIGKILL a node's speaker (a crash)
@@ -48,6 +52,8 @@ func main() {
 	switch cmd {
 	case "up":
 		code = up(args)
+	case "cluster":
+		code = clusterCmd(args)
 	case "down":
 		code = down(args)
 	case "list":

@@ -122,7 +122,7 @@ func Start(t testing.TB, opts lab.Options) *lab.Lab {
 		t.Fatal("labtest.Start: the suite's TestMain must call labtest.Main(m) (the lab re-executes the test binary as the nodes' HTTP servers)")
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		opts.Logger = Logger(t)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -150,6 +150,11 @@ func stop(t testing.TB, l *lab.Lab) {
 	mu.Lock()
 	delete(live, l)
 	mu.Unlock()
+}
+
+// Logger returns a logger that writes to t's log (info and above).
+func Logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 // logWriter sends the lab's log lines to the test log.
