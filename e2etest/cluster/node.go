@@ -228,6 +228,14 @@ func (n *Node) Processes() []*proc.Process {
 	return out
 }
 
+// Stopped reports whether the node was stopped (Stop) and not started
+// again.
+func (n *Node) Stopped() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stopped
+}
+
 // Check returns an error when one of the node's daemons exited while the
 // node was not stopped on purpose.
 func (n *Node) Check() error {

@@ -3,8 +3,10 @@ package lab
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 
+	"github.com/pylonlb/pylon/e2etest/lab/prereq"
 	"github.com/pylonlb/pylon/e2etest/lab/runs"
 )
 
@@ -61,7 +63,7 @@ func (l *Lab) Describe() string {
 	try(fmt.Sprintf("ip -n %s route", l.Router().NS), "the router's kernel routes")
 	try(fmt.Sprintf("vtysh --vty_socket %s -c 'show bgp summary'", l.RouterDir("router", "frr")), "FRR's sessions (with --router frr)")
 	if l.Server != nil {
-		try(fmt.Sprintf("KUBECONFIG=%s kubectl get svc -A", l.AdminKubeconfig), "if you have kubectl")
+		try(fmt.Sprintf("KUBECONFIG=%s %s get svc -A", l.AdminKubeconfig, filepath.Join(prereq.KubeBinDir(), "kubectl")), "kubectl, as make built it")
 	}
 	try(fmt.Sprintf("ip -n %s link set v-node1 down", l.Topo.Bridge), "pull node1's cable")
 	try(fmt.Sprintf("pylon-lab down %s", l.ID), "or Ctrl-C: remove everything")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pylonlb/pylon/e2etest/demo"
 	"github.com/pylonlb/pylon/e2etest/lab"
+	"github.com/pylonlb/pylon/e2etest/lab/prereq"
 )
 
 // printHosts prints the lab's hosts in a few lines.
@@ -64,13 +65,16 @@ func printTryNext(w io.Writer, l *lab.Lab, facts *demo.Facts) {
 	}
 	p := func(cmd, why string) { fmt.Fprintf(w, "    %-58s # %s\n", cmd, why) }
 	fmt.Fprintln(w, "\nWhat to try next:")
-	fmt.Fprintln(w, "  Look (no kubectl on this machine; these talk to the lab's API server):")
+	kubectl := filepath.Join(prereq.KubeBinDir(), "kubectl")
+	fmt.Fprintln(w, "  Look (kubectl is the one make built; these talk to the lab's API server):")
+	p("export KUBECONFIG="+l.AdminKubeconfig, "then:")
+	p(kubectl+" get svc -A", "Services and their IPs")
+	p(kubectl+" get servicel2statuses -A", "who answers ARP/NDP for what")
 	p(self+" show", "the facts above again, after you broke something")
 	p(self+" get svc", "Services and their IPs (all namespaces)")
 	p(self+" get pools", "also: l2status, bgpstatus, bgppeers, nodes, events, any resource; -o yaml")
 	fmt.Fprintf(w, "    curl -s --cacert %s -H \"Authorization: Bearer $(cat %s)\" \\\n      %s/api/v1/namespaces/%s/services\n",
 		l.Server.CAFile(), token, l.APIServerURL(), demo.Namespace)
-	p("KUBECONFIG="+l.AdminKubeconfig+" kubectl get svc -A", "if you have kubectl")
 	fmt.Fprintln(w, "  Be a client:")
 	p("ip netns exec "+string(l.Client().NS)+" bash", "a shell on the LAN client; then: curl "+l2IP+"; ip neigh")
 	p("ip netns exec "+string(l.Outside().NS)+" curl -s "+bgpIP, "from behind the router: BGP")
