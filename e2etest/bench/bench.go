@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/pylonlb/pylon/e2etest/cluster"
 	"github.com/pylonlb/pylon/e2etest/demo"
 	"github.com/pylonlb/pylon/e2etest/lab"
 	"github.com/pylonlb/pylon/e2etest/lab/routers"
@@ -65,8 +66,9 @@ type Env struct {
 	// Out receives progress lines (Printf).
 	Out io.Writer
 
-	mu   sync.Mutex
-	labs []*lab.Lab
+	mu       sync.Mutex
+	labs     []*lab.Lab
+	clusters []*cluster.Cluster
 }
 
 // Trials returns --trials when given, else def.
@@ -152,13 +154,16 @@ func (e *Env) ReadyLab(ctx context.Context, opts ReadyOptions) (*lab.Lab, *route
 	return l, frr, nil
 }
 
-// closeLabs closes every lab the scenario started.
+// closeLabs closes every lab and cluster the scenario started.
 func (e *Env) closeLabs(ctx context.Context) error {
 	e.mu.Lock()
-	labs := e.labs
-	e.labs = nil
+	labs, clusters := e.labs, e.clusters
+	e.labs, e.clusters = nil, nil
 	e.mu.Unlock()
 	var errs []error
+	for _, c := range clusters {
+		errs = append(errs, c.Close(ctx))
+	}
 	for _, l := range labs {
 		errs = append(errs, l.Close(ctx))
 	}

@@ -8,7 +8,7 @@ import (
 
 // All returns every scenario, in report order.
 func All() []Scenario {
-	return slices.Concat(controllerScenarios(), l2Scenarios(), bgpScenarios())
+	return slices.Concat(controllerScenarios(), l2Scenarios(), bgpScenarios(), clusterScenarios())
 }
 
 // Select returns the scenarios of all named in names (comma-separated

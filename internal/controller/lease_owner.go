@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -41,18 +42,22 @@ func (l *leaseOwner) Start(ctx context.Context) error {
 }
 
 func (l *leaseOwner) own(ctx context.Context) error {
-	lease := &coordinationv1.Lease{}
-	if err := l.reader.Get(ctx, client.ObjectKey{Namespace: l.namespace, Name: LeaseName}, lease); err != nil {
-		return fmt.Errorf("read lease %s/%s: %w", l.namespace, LeaseName, err)
-	}
-	if len(lease.OwnerReferences) > 0 {
+	// The elector renews the lease every few seconds: retry on conflicts,
+	// reading it again each time.
+	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		lease := &coordinationv1.Lease{}
+		if err := l.reader.Get(ctx, client.ObjectKey{Namespace: l.namespace, Name: LeaseName}, lease); err != nil {
+			return fmt.Errorf("read lease %s/%s: %w", l.namespace, LeaseName, err)
+		}
+		if len(lease.OwnerReferences) > 0 {
+			return nil
+		}
+		if err := l.anchor.Own(ctx, lease); err != nil || len(lease.OwnerReferences) == 0 {
+			return err
+		}
+		if err := l.writer.Update(ctx, lease); err != nil {
+			return fmt.Errorf("set the owner of lease %s/%s: %w", l.namespace, LeaseName, err)
+		}
 		return nil
-	}
-	if err := l.anchor.Own(ctx, lease); err != nil || len(lease.OwnerReferences) == 0 {
-		return err
-	}
-	if err := l.writer.Update(ctx, lease); err != nil {
-		return fmt.Errorf("set the owner of lease %s/%s: %w", l.namespace, LeaseName, err)
-	}
-	return nil
+	})
 }
