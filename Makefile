@@ -20,12 +20,14 @@ FUZZTIME  ?= 10s
 
 all: build
 
-## generate: regenerate deep-copy code, CRDs, the chart's CRD copies and the all-in-one manifest.
+## generate: regenerate deep-copy code, CRDs, the chart's CRD copies, the all-in-one manifest and
+## the containerlab topologies (e2etest/topologies).
 generate: tools
 	$(GO) tool controller-gen object paths=./api/...
 	$(GO) tool controller-gen crd:crdVersions=v1 paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(MAKE) manifests
 	$(GO) run ./hack/crddoc
+	$(GO) run ./hack/topologies
 
 ## manifests: render config/crd/kustomization.yaml, charts/pylon/crds and config/manifests/pylon.yaml.
 manifests: tools

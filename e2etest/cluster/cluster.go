@@ -147,6 +147,14 @@ func withDefaults(o Options) Options {
 	if o.Lab.KubeBinDir == "" {
 		o.Lab.KubeBinDir = prereq.KubeBinDir()
 	}
+	if o.Lab.Topology == "" && o.Workers == 3 && !o.Lab.Router2 {
+		// The network the cluster runs on, as shipped for containerlab.
+		if p := prereq.Topology("l2"); p != "" {
+			if _, err := os.Stat(p); err == nil {
+				o.Lab.Topology = p
+			}
+		}
+	}
 	o.Lab.Nodes, o.Lab.Cluster = o.Workers, true
 	o.Lab.APIServerUsers = append(slices.Clone(o.Lab.APIServerUsers), users(o.Workers)...)
 	if o.Lab.Logger == nil {

@@ -45,6 +45,10 @@ type Options struct {
 	Nodes int
 	// Router2 adds a second router behind the first, for multi-hop BGP.
 	Router2 bool
+	// Topology is a containerlab topology file (e2etest/topologies) the lab
+	// realises; it sets Nodes and Router2, and the lab refuses a file that
+	// describes a network it does not make.
+	Topology string
 	// NetworkOnly skips the control plane (etcd, kube-apiserver, Node
 	// objects, credentials): for network-level tests.
 	NetworkOnly bool

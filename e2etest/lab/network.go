@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"time"
 
+	"github.com/pylonlb/pylon/e2etest/lab/clab"
 	"github.com/pylonlb/pylon/e2etest/lab/nodehttp"
 	"github.com/pylonlb/pylon/e2etest/lab/probe"
 	"github.com/pylonlb/pylon/e2etest/lab/proc"
@@ -37,7 +39,22 @@ func RootLinkFor(id runs.ID) topo.RootLink {
 func (l *Lab) upNetwork(ctx context.Context) error {
 	t0 := time.Now()
 	rl := RootLinkFor(l.ID)
-	tp, err := topo.Plan(topo.Spec{Prefix: l.ID.Prefix(), Nodes: l.opts.Nodes, Router2: l.opts.Router2, RootLink: &rl})
+	spec := topo.Spec{Prefix: l.ID.Prefix(), Nodes: l.opts.Nodes, Router2: l.opts.Router2, RootLink: &rl}
+	if l.opts.Topology != "" {
+		b, err := os.ReadFile(l.opts.Topology)
+		if err != nil {
+			return fmt.Errorf("read topology: %w", err)
+		}
+		t, err := clab.Parse(b)
+		if err != nil {
+			return fmt.Errorf("topology %s: %w", l.opts.Topology, err)
+		}
+		if spec, err = topo.SpecFromClab(t, l.ID.Prefix(), &rl); err != nil {
+			return fmt.Errorf("topology %s: %w", l.opts.Topology, err)
+		}
+		l.opts.Nodes, l.opts.Router2 = spec.Nodes, spec.Router2
+	}
+	tp, err := topo.Plan(spec)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/pylonlb/pylon/e2etest/lab"
 	"github.com/pylonlb/pylon/e2etest/lab/kube"
 	"github.com/pylonlb/pylon/e2etest/lab/labtest"
+	"github.com/pylonlb/pylon/e2etest/lab/prereq"
 )
 
 // listFlag collects a repeatable flag.
@@ -39,6 +40,7 @@ func parseUp(args []string) (upFlags, error) {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
 	fs.IntVar(&f.opts.Nodes, "nodes", 3, "number of node namespaces")
 	fs.BoolVar(&f.opts.Router2, "router2", false, "add a second router behind the first (multi-hop BGP)")
+	fs.StringVar(&f.opts.Topology, "topology", "", "containerlab topology file the lab realises (default: e2etest/topologies/l2.clab.yml, or bgp.clab.yml with --router2, for 3 nodes)")
 	fs.BoolVar(&f.opts.NetworkOnly, "network-only", false, "no control plane: namespaces, bridge, router, HTTP servers only")
 	fs.BoolVar(&f.opts.KeepDir, "keep", false, "keep the run directory (logs) after Ctrl-C")
 	fs.StringVar(&f.router, "router", "frr", "BGP router on the router host: frr, bird or none (ignored with --demo: FRR)")
@@ -49,6 +51,17 @@ func parseUp(args []string) (upFlags, error) {
 	err := fs.Parse(args)
 	if err == nil && fs.NArg() > 0 {
 		err = fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	if err == nil && f.opts.Topology == "" && f.opts.Nodes == 3 {
+		name := "l2"
+		if f.opts.Router2 {
+			name = "bgp"
+		}
+		if p := prereq.Topology(name); p != "" {
+			if _, serr := os.Stat(p); serr == nil {
+				f.opts.Topology = p
+			}
+		}
 	}
 	if err == nil && f.demo && (f.opts.NetworkOnly || !f.pylon) {
 		err = errors.New("--demo needs the control plane and Pylon (drop --network-only / --pylon=false)")

@@ -107,6 +107,15 @@ func ImagesDir() string {
 	return envOrRepo("PYLON_IMAGES", ".cache", "images")
 }
 
+// Topology returns the path of a shipped containerlab topology
+// (e2etest/topologies/NAME.clab.yml; "" outside the repository).
+func Topology(name string) string {
+	if root := RepoRoot(); root != "" {
+		return filepath.Join(root, "e2etest", "topologies", name+".clab.yml")
+	}
+	return ""
+}
+
 // ToolsBinDir returns where helm and kustomize are: $PYLON_TOOLS, else the
 // cache hack/tools.sh fills (.cache/tools/bin in the repository).
 func ToolsBinDir() string {
