@@ -72,6 +72,9 @@ func parseFlags() *flags {
 	fs.DurationVar(&o.L2.RefreshInterval, "l2-refresh-interval", o.L2.RefreshInterval, "interval of gratuitous ARP/NA refreshes; 0 disables")
 	fs.DurationVar(&o.StartupGrace, "startup-grace", 3*time.Second, "longest wait to meet peers before answering ARP/NDP")
 	fs.DurationVar(&o.HandoffTimeout, "handoff-timeout", 2*time.Second, "longest wait for successors to take over addresses on shutdown")
+	fs.DurationVar(&o.RestartGrace, "restart-grace", 10*time.Second, "how long peers keep a speaker stopped for a rolling update in elections, so its addresses stay with its node for its successor (0: always hand them over)")
+	fs.StringVar(&o.DaemonSet, "daemonset-name", "pylon-speaker", "the speakers' DaemonSet, read on shutdown to tell a rolling update")
+	fs.Int64Var(&o.PodTemplateGeneration, "pod-template-generation", 0, "this pod's pod-template-generation label (downward API); 0: not run by a DaemonSet, every stop hands the addresses over")
 	bgpPort := fs.Int("bgp-listen-port", -1, "TCP port gobgp listens on; -1: dial out only")
 	_ = fs.Parse(os.Args[1:]) // ExitOnError: never returns an error
 	o.BGPListenPort = int32(*bgpPort)

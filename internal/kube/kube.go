@@ -211,22 +211,32 @@ func (c *Client) Delete(ctx context.Context, obj Object) error {
 	return req.Name(obj.GetName()).Do(ctx).Error()
 }
 
-// ClusterRoleUID reads the UID of the ClusterRole named name (its metadata
-// only; the scheme need not know RBAC kinds).
+// ClusterRoleUID reads the UID of the ClusterRole named name.
 func (c *Client) ClusterRoleUID(ctx context.Context, name string) (types.UID, error) {
-	rc, err := c.restClient(schema.GroupVersion{Group: "rbac.authorization.k8s.io", Version: "v1"})
+	m, err := c.Metadata(ctx, schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}, "", name)
 	if err != nil {
 		return "", err
 	}
-	b, err := rc.Get().Resource("clusterroles").Name(name).SetHeader("Accept", runtime.ContentTypeJSON).DoRaw(ctx)
+	return m.UID, nil
+}
+
+// Metadata reads the metadata of one object of any resource (namespace ""
+// for cluster-scoped ones); the scheme need not know its kind.
+func (c *Client) Metadata(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string) (*metav1.PartialObjectMetadata, error) {
+	rc, err := c.restClient(gvr.GroupVersion())
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	b, err := rc.Get().NamespaceIfScoped(namespace, namespace != "").Resource(gvr.Resource).Name(name).
+		SetHeader("Accept", runtime.ContentTypeJSON).DoRaw(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var m metav1.PartialObjectMetadata
 	if err := json.Unmarshal(b, &m); err != nil {
-		return "", fmt.Errorf("decode ClusterRole %s: %w", name, err)
+		return nil, fmt.Errorf("decode %s %s: %w", gvr.Resource, name, err)
 	}
-	return m.UID, nil
+	return &m, nil
 }
 
 // InformerOptions configures Informer.

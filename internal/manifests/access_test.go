@@ -101,6 +101,7 @@ var speakerAllowed = concat(
 		"create events.events.k8s.io ns=default", "patch events.events.k8s.io ns=default",
 		"get secrets ns=$NS name=pylon-memberlist", "list secrets ns=$NS", "watch secrets ns=$NS",
 		"get clusterroles.rbac.authorization.k8s.io name=pylon-speaker",
+		"get daemonsets.apps ns=$NS name=pylon-speaker",
 	},
 	read(pylon(configKinds...)...),
 	readWrite(pylon("servicebgpstatuses", "configurationstates")...),
@@ -118,6 +119,7 @@ var speakerDenied = []access{
 	"create leases.coordination.k8s.io ns=$NS", "list pods", "get pods ns=$NS",
 	"patch " + vwc + " name=pylon-validating-webhook", "create serviceaccounts/token ns=$NS name=pylon-controller",
 	"get clusterroles.rbac.authorization.k8s.io name=pylon-controller",
+	"get daemonsets.apps ns=$NS name=other", "update daemonsets.apps ns=$NS name=pylon-speaker",
 }
 
 func concat(lists ...[]access) []access {

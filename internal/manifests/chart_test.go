@@ -76,7 +76,7 @@ func TestChartValues(t *testing.T) {
 		{"speaker args", spk["args"], []any{
 			"--node-name=$(NODE_NAME)", "--namespace=$(POD_NAMESPACE)", "--log-level=debug",
 			"--memberlist-bind-addr=$(POD_IP)", "--memberlist-port=7950", "--memberlist-key-file=/etc/pylon/memberlist/key",
-			"--metrics-bind-address=:9473", "--lb-class=pylonlb.io/lb", "--memberlist-probe-interval=200ms",
+			"--metrics-bind-address=:9473", "--pod-template-generation=$(POD_TEMPLATE_GENERATION)", "--lb-class=pylonlb.io/lb", "--memberlist-probe-interval=200ms",
 		}},
 		{"speaker ports", spk["ports"], []any{
 			map[string]any{"name": "metrics", "containerPort": int64(9473)},

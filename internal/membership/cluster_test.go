@@ -328,6 +328,36 @@ func TestAnsweringAndJoined(t *testing.T) {
 	})
 }
 
+// TestDepartedRestarting: a member that leaves marked Restarting is listed
+// by Departed until it joins again; one that leaves unmarked is not.
+func TestDepartedRestarting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newFakeCluster(t)
+		a, b, cc, _ := c.three()
+		if err := b.SetRestarting(true, time.Second); err != nil {
+			t.Fatalf("SetRestarting: %v", err)
+		}
+		waitFor(t, a.Membership, liveness, "a sees b restarting", func(ms []Member) bool {
+			return memberNamed(ms, "b").Restarting
+		})
+		if err := b.Leave(time.Second); err != nil {
+			t.Fatalf("Leave: %v", err)
+		}
+		if err := cc.Leave(time.Second); err != nil {
+			t.Fatalf("Leave: %v", err)
+		}
+		waitNames(t, a.Membership, liveness, "a")
+		if d := a.Departed(); len(d) != 1 || d[0].Name != "b" || !d[0].Restarting {
+			t.Fatalf("Departed = %+v, want b only", d)
+		}
+		c.member("b2", 2, func(cfg *Config) { cfg.NodeName = "b" })
+		waitNames(t, a.Membership, liveness, "a", "b")
+		if d := a.Departed(); len(d) != 0 {
+			t.Errorf("Departed after b joined again = %+v", d)
+		}
+	})
+}
+
 func TestEncryptionRequired(t *testing.T) {
 	for _, tc := range []struct {
 		name   string

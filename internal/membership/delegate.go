@@ -21,7 +21,8 @@ var (
 
 // NodeMeta returns our metadata for the alive messages memberlist sends.
 func (d *delegate) NodeMeta(limit int) []byte {
-	b := encodeMeta(nodeMeta{Draining: d.m.draining.Load(), Answering: d.m.answering.Load(), Interfaces: d.m.interfaces()})
+	b := encodeMeta(nodeMeta{Draining: d.m.draining.Load(), Answering: d.m.answering.Load(),
+		Restarting: d.m.restarting.Load(), Interfaces: d.m.interfaces()})
 	if len(b) > limit {
 		return nil
 	}
@@ -47,7 +48,7 @@ func (d *delegate) NotifyJoin(n *memberlist.Node) { d.m.setMember(memberOf(n)) }
 func (d *delegate) NotifyUpdate(n *memberlist.Node) { d.m.setMember(memberOf(n)) }
 
 // NotifyLeave drops a member that died or left.
-func (d *delegate) NotifyLeave(n *memberlist.Node) { d.m.dropMember(n.Name) }
+func (d *delegate) NotifyLeave(n *memberlist.Node) { d.m.dropMember(memberOf(n)) }
 
 // memberOf copies what we need out of memberlist's node. Undecodable
 // metadata (a foreign or broken member) reads as not draining and not
@@ -60,6 +61,7 @@ func memberOf(n *memberlist.Node) Member {
 		Addr:       netip.AddrPortFrom(addr.Unmap(), n.Port),
 		Draining:   meta.Draining,
 		Answering:  meta.Answering,
+		Restarting: meta.Restarting,
 		Interfaces: meta.Interfaces,
 	}
 }

@@ -39,6 +39,9 @@ type Member struct {
 	// Answering: the member has finished starting and answers for the
 	// addresses it owns (SetAnswering).
 	Answering bool
+	// Restarting: the member is stopping to be replaced at once (a
+	// rolling update: SetRestarting).
+	Restarting bool
 	// Interfaces are the member's usable interfaces for L2 announcements,
 	// as it published them (SetInterfaces).
 	Interfaces []string
@@ -65,11 +68,12 @@ type Membership struct {
 	changed chan struct{} // capacity 1: "members changed"
 	ready   chan struct{} // closed once Run is listening
 
-	started   atomic.Bool
-	left      atomic.Bool
-	draining  atomic.Bool
-	answering atomic.Bool
-	joined    atomic.Bool // a Join of a peer succeeded
+	started    atomic.Bool
+	left       atomic.Bool
+	draining   atomic.Bool
+	answering  atomic.Bool
+	restarting atomic.Bool
+	joined     atomic.Bool // a Join of a peer succeeded
 
 	// lifeMu guards list and local. Calls into memberlist hold it for
 	// reading, so Run does not shut memberlist down under them.
@@ -81,6 +85,7 @@ type Membership struct {
 	// memberlist's callbacks, never held while calling memberlist.
 	memMu        sync.Mutex
 	members      map[string]Member
+	departed     map[string]Member // left marked Restarting, not back
 	stopped      bool
 	peers        []netip.AddrPort
 	ifaces       []string      // published in our metadata
@@ -103,6 +108,7 @@ func New(cfg Config) (*Membership, error) {
 		changed:      make(chan struct{}, 1),
 		ready:        make(chan struct{}),
 		members:      make(map[string]Member),
+		departed:     make(map[string]Member),
 		peersChanged: make(chan struct{}, 1),
 	}, nil
 }
@@ -312,6 +318,13 @@ func (m *Membership) SetDraining(draining bool, timeout time.Duration) error {
 	return m.setFlag(&m.draining, draining, "draining", timeout)
 }
 
+// SetRestarting marks this member as stopping to be replaced at once (a
+// rolling update), like SetDraining: peers that see it leave so marked may
+// keep it in their elections until its successor joins.
+func (m *Membership) SetRestarting(restarting bool, timeout time.Duration) error {
+	return m.setFlag(&m.restarting, restarting, "restarting", timeout)
+}
+
 // SetAnswering marks this member as answering for its addresses (or not),
 // like SetDraining. A starting speaker that sees an answering member after
 // joining knows it joined a running cluster.
@@ -348,17 +361,38 @@ func (m *Membership) setMember(mem Member) {
 	m.memMu.Lock()
 	if !m.stopped {
 		m.members[mem.Name] = mem
+		delete(m.departed, mem.Name)
 	}
 	m.memMu.Unlock()
 	m.signal()
 }
 
-// dropMember forgets a member and signals Changed; called by the delegate.
-func (m *Membership) dropMember(name string) {
+// dropMember forgets a member (remembering it among the departed when it
+// left marked Restarting) and signals Changed; called by the delegate with
+// the member's last metadata.
+func (m *Membership) dropMember(mem Member) {
 	m.memMu.Lock()
-	delete(m.members, name)
+	delete(m.members, mem.Name)
+	if mem.Restarting {
+		m.departed[mem.Name] = mem
+	} else {
+		delete(m.departed, mem.Name)
+	}
 	m.memMu.Unlock()
 	m.signal()
+}
+
+// Departed returns the members that left marked Restarting (a rolling
+// update) and have not joined again, sorted by name.
+func (m *Membership) Departed() []Member {
+	m.memMu.Lock()
+	defer m.memMu.Unlock()
+	out := make([]Member, 0, len(m.departed))
+	for _, mem := range m.departed {
+		out = append(out, mem)
+	}
+	slices.SortFunc(out, func(a, b Member) int { return cmp.Compare(a.Name, b.Name) })
+	return out
 }
 
 // signal does a non-blocking send on changed.

@@ -11,10 +11,11 @@ import (
 // Versions above 1 must keep the flag byte where it is, so older members
 // can still read the flags; decoders ignore what they do not know.
 const (
-	metaVersion       = 1
-	metaFlagDraining  = 1 << 0
-	metaFlagAnswering = 1 << 1
-	metaLen           = 2
+	metaVersion        = 1
+	metaFlagDraining   = 1 << 0
+	metaFlagAnswering  = 1 << 1
+	metaFlagRestarting = 1 << 2
+	metaLen            = 2
 	// maxMetaInterfaces bounds the interface list so the metadata stays
 	// well inside memberlist's 512-byte limit (16 × 16 + 3 bytes).
 	maxMetaInterfaces = 16
@@ -32,6 +33,9 @@ type nodeMeta struct {
 	// Answering: the member answers for the addresses it owns (it has
 	// finished starting).
 	Answering bool
+	// Restarting: the member stops to be replaced at once (a rolling
+	// update); peers keep it in elections for a while after it leaves.
+	Restarting bool
 	// Interfaces are the names of the member's usable interfaces for L2
 	// announcements, so every member elects among nodes that can answer.
 	Interfaces []string
@@ -45,6 +49,9 @@ func encodeMeta(m nodeMeta) []byte {
 	}
 	if m.Answering {
 		flags |= metaFlagAnswering
+	}
+	if m.Restarting {
+		flags |= metaFlagRestarting
 	}
 	b := []byte{metaVersion, flags}
 	names := m.Interfaces
@@ -71,7 +78,8 @@ func decodeMeta(b []byte) (nodeMeta, error) {
 	if b[0] == 0 {
 		return nodeMeta{}, fmt.Errorf("%w: version 0", errBadMeta)
 	}
-	m := nodeMeta{Draining: b[1]&metaFlagDraining != 0, Answering: b[1]&metaFlagAnswering != 0}
+	m := nodeMeta{Draining: b[1]&metaFlagDraining != 0, Answering: b[1]&metaFlagAnswering != 0,
+		Restarting: b[1]&metaFlagRestarting != 0}
 	m.Interfaces = decodeNames(b[metaLen:])
 	return m, nil
 }

@@ -18,7 +18,8 @@ func TestDecodeMeta(t *testing.T) {
 		{"draining", []byte{1, 1}, nodeMeta{Draining: true}, false},
 		{"not draining", []byte{1, 0}, nodeMeta{}, false},
 		{"answering", []byte{1, 2}, nodeMeta{Answering: true}, false},
-		{"unknown flags ignored", []byte{1, 0xfc}, nodeMeta{}, false},
+		{"restarting", []byte{1, 4}, nodeMeta{Restarting: true}, false},
+		{"unknown flags ignored", []byte{1, 0xf8}, nodeMeta{}, false},
 		{"newer version, longer", []byte{2, 1, 9, 9}, nodeMeta{Draining: true}, false},
 		{"empty", nil, nodeMeta{}, true},
 		{"short", []byte{1}, nodeMeta{}, true},
@@ -39,7 +40,7 @@ func TestDecodeMeta(t *testing.T) {
 }
 
 func TestMetaRoundTrip(t *testing.T) {
-	for _, m := range []nodeMeta{{}, {Draining: true}, {Answering: true}, {Draining: true, Answering: true}, {Interfaces: []string{"eth0", "bond0.100"}}} {
+	for _, m := range []nodeMeta{{}, {Draining: true}, {Answering: true}, {Draining: true, Answering: true}, {Restarting: true, Answering: true}, {Interfaces: []string{"eth0", "bond0.100"}}} {
 		got, err := decodeMeta(encodeMeta(m))
 		if err != nil || !cmp.Equal(got, m) {
 			t.Errorf("round trip of %+v: got %+v, %v", m, got, err)

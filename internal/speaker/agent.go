@@ -36,6 +36,8 @@ type Members interface {
 	SetInterfaces(names []string, timeout time.Duration) error
 	SetDraining(draining bool, timeout time.Duration) error
 	SetAnswering(answering bool, timeout time.Duration) error
+	SetRestarting(restarting bool, timeout time.Duration) error
+	Departed() []membership.Member
 	Joined() bool
 	SetPeers(peers []netip.AddrPort)
 }
@@ -93,6 +95,15 @@ type Config struct {
 	// its addresses while waiting for their new owners to announce them.
 	// Default 2s.
 	HandoffTimeout time.Duration
+	// RestartGrace is how long the others keep a speaker that stopped for
+	// a rolling update in their elections (nobody takes its addresses
+	// while its node still forwards, and its successor announces them
+	// again), before they elect without it. 0 disables: every stop hands
+	// the addresses over.
+	RestartGrace time.Duration
+	// Rolling tells, when the agent stops, whether a successor replaces
+	// this speaker at once (its DaemonSet is rolling out); nil means never.
+	Rolling func() bool
 	// Registerer receives the metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// Logger receives logs; nil discards them.
@@ -217,7 +228,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.publishInterfaces()
 	a.runComponent(compCtx, &wg, errs, "membership", a.cfg.Members.Run)
 	err := a.loop(ctx, compCtx, &wg, errs)
-	a.drain()
+	a.stop()
 	stopComponents()
 	wg.Wait()
 	return err
@@ -253,14 +264,22 @@ func (a *Agent) loop(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan
 	grace := a.cfg.Clock.NewTimer(a.cfg.StartupGrace)
 	defer grace.Stop()
 	defer a.stopStatusTimer()
+	defer func() {
+		if a.st.awayTimer != nil {
+			a.st.awayTimer.Stop()
+		}
+	}()
 	for {
 		var routerChanged <-chan struct{}
 		if a.st.router != nil {
 			routerChanged = a.st.router.Changed()
 		}
-		var statusDue <-chan time.Time
+		var statusDue, awayDue <-chan time.Time
 		if a.st.bgpStatusTimer != nil {
 			statusDue = a.st.bgpStatusTimer.C()
+		}
+		if a.st.awayTimer != nil {
+			awayDue = a.st.awayTimer.C()
 		}
 		select {
 		case <-ctx.Done():
@@ -276,6 +295,8 @@ func (a *Agent) loop(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan
 			a.st.graceOver = true
 		case <-statusDue:
 			a.st.bgpStatusTimer = nil
+		case <-awayDue:
+			a.st.awayTimer = nil
 		case s := <-a.cfg.Announcer.Foreign():
 			a.foreign(s)
 			continue

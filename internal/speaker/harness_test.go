@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,6 +56,10 @@ type harness struct {
 	// default, so that speakers open by meeting every Node's speaker, as
 	// they do in a healthy cluster, however slowly the test machine runs.
 	grace time.Duration
+	// restartGrace and rolling are the RestartGrace of the speakers
+	// started next and whether they stop for a rolling update.
+	restartGrace time.Duration
+	rolling      atomic.Bool
 }
 
 // newHarness creates namespaces and Node objects, and starts a speaker for
@@ -102,6 +107,7 @@ func (h *harness) startSpeaker(short string) {
 	opts := speaker.Options{NodeName: name, Namespace: h.ns, LBClass: h.class, MetricsAddr: "0",
 		Membership: membership.Config{BindPort: 7946}, StartupGrace: h.grace,
 		HandoffTimeout: 500 * time.Millisecond, Registerer: n.registry,
+		RestartGrace: h.restartGrace, Rolling: h.rolling.Load,
 		Logger: testLogger()}
 	proc, err := speaker.NewProcessWith(env.Config, opts, speaker.Components{Members: n.members, Announcer: n.announcer,
 		NewRouter: func(netip.Addr) (speaker.Router, error) { return fakeRouter{n.router}, nil }})

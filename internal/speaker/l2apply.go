@@ -24,7 +24,7 @@ const (
 // them after a change of members, Nodes or configuration) and makes this
 // node answer for exactly the ones it owns.
 func (a *Agent) syncL2() {
-	live := a.cfg.Members.Members() // one view for opening and electing
+	live := a.withAway(a.cfg.Members.Members()) // one view for opening and electing
 	members := a.planMembers(live)
 	if !a.l2Open(live, members) {
 		return

@@ -13,6 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
@@ -51,6 +52,15 @@ type Options struct {
 	ExtraPeers []netip.AddrPort
 	// StartupGrace and HandoffTimeout: see Config.
 	StartupGrace, HandoffTimeout time.Duration
+	// RestartGrace: see Config. Rolling, when set, says whether this
+	// speaker stops for a rolling update; otherwise it is read from the
+	// API: the DaemonSet named DaemonSet is newer than the template this
+	// speaker's pod was made from (PodTemplateGeneration, its
+	// pod-template-generation label; 0 means not run by a DaemonSet).
+	RestartGrace          time.Duration
+	Rolling               func() bool
+	DaemonSet             string
+	PodTemplateGeneration int64
 	// Registerer receives the metrics; Gatherer, when set, serves them on
 	// /metrics.
 	Registerer prometheus.Registerer
@@ -129,6 +139,7 @@ func NewProcessWith(cfg *rest.Config, opts Options, c Components) (*Process, err
 		Members: c.Members, Announcer: c.Announcer, NewRouter: c.NewRouter,
 		MemberPort: uint16(opts.Membership.BindPort), ExtraPeers: opts.ExtraPeers,
 		StartupGrace: opts.StartupGrace, HandoffTimeout: opts.HandoffTimeout,
+		RestartGrace: opts.RestartGrace, Rolling: rollingFunc(kc, opts),
 		Registerer: opts.Registerer, Logger: opts.Logger.With("component", "agent"),
 	})
 	if err != nil {
@@ -219,4 +230,27 @@ func (h *Health) ready(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// rollingFunc returns Options.Rolling, or one that asks the API server
+// whether this speaker's DaemonSet is rolling out past this pod's template
+// (nil when not run by a DaemonSet). Any doubt (the DaemonSet unreadable,
+// gone or being deleted) answers false: the addresses are handed over.
+func rollingFunc(kc *kube.Client, opts Options) func() bool {
+	if opts.Rolling != nil {
+		return opts.Rolling
+	}
+	if opts.DaemonSet == "" || opts.PodTemplateGeneration <= 0 {
+		return nil
+	}
+	return func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		m, err := kc.Metadata(ctx, schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}, opts.Namespace, opts.DaemonSet)
+		if err != nil {
+			opts.Logger.Warn("read the DaemonSet to tell a rolling update; handing the addresses over", "error", err)
+			return false
+		}
+		return m.DeletionTimestamp == nil && m.Generation > opts.PodTemplateGeneration
+	}
 }

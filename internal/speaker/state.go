@@ -39,15 +39,21 @@ type state struct {
 	l2               l2Track         // what the next L2 plan must recompute
 	l2Members        map[string]bool // live members at the last L2 sync; nil before it
 	membersChangedAt time.Time
-	l2Skips          map[string]map[netip.Addr]plan.Reason // Service key -> address -> reason last reported
-	l2Status         map[string]string                     // Service key -> signature of the status written
-	l2Announced      map[string]bool                       // Services some node announced in L2 at the last plan
-	bgpStatus        *v1beta1.ServiceBGPStatusStatus       // last written
-	bgpStatusNext    time.Time                             // no rebuild before (see writeBGPStatus)
-	bgpStatusTimer   clock.Timer                           // wakes the loop for a deferred rebuild
-	bgpReported      map[string]plan.BGPAnnouncement       // per Service, what reportBGP last saw
-	bgpReportSeeded  bool                                  // reportBGP has seen every Service once
-	bgpNodesSig      string                                // plan-relevant Node data at the last reportBGP
+	// away are speakers that left for a rolling update, kept in elections
+	// until their deadline (awayTimer fires at the earliest); awayExpired
+	// those whose time ran out while they are still departed.
+	away            map[string]awayMember
+	awayExpired     map[string]bool
+	awayTimer       clock.Timer
+	l2Skips         map[string]map[netip.Addr]plan.Reason // Service key -> address -> reason last reported
+	l2Status        map[string]string                     // Service key -> signature of the status written
+	l2Announced     map[string]bool                       // Services some node announced in L2 at the last plan
+	bgpStatus       *v1beta1.ServiceBGPStatusStatus       // last written
+	bgpStatusNext   time.Time                             // no rebuild before (see writeBGPStatus)
+	bgpStatusTimer  clock.Timer                           // wakes the loop for a deferred rebuild
+	bgpReported     map[string]plan.BGPAnnouncement       // per Service, what reportBGP last saw
+	bgpReportSeeded bool                                  // reportBGP has seen every Service once
+	bgpNodesSig     string                                // plan-relevant Node data at the last reportBGP
 
 	router       Router
 	routerID     netip.Addr

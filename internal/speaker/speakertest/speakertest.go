@@ -17,12 +17,15 @@ import (
 
 // Cluster is a set of fake members that see each other at once.
 type Cluster struct {
-	mu      sync.Mutex
-	members map[string]*Members
+	mu       sync.Mutex
+	members  map[string]*Members
+	departed map[string]membership.Member // left marked restarting
 }
 
 // NewCluster returns an empty cluster.
-func NewCluster() *Cluster { return &Cluster{members: map[string]*Members{}} }
+func NewCluster() *Cluster {
+	return &Cluster{members: map[string]*Members{}, departed: map[string]membership.Member{}}
+}
 
 // Join returns a member of the cluster; like memberlist's, it is alive
 // from its Run until Kill or the end of Run.
@@ -33,6 +36,15 @@ func (c *Cluster) Join(name string) *Members {
 // Kill removes a member at once, as memberlist declaring it dead.
 func (c *Cluster) Kill(name string) {
 	c.mu.Lock()
+	if m := c.members[name]; m != nil {
+		m.mu.Lock()
+		if m.restarting {
+			c.departed[name] = membership.Member{Name: name, Restarting: true, Answering: m.answering, Interfaces: slices.Clone(m.interfaces)}
+		} else {
+			delete(c.departed, name)
+		}
+		m.mu.Unlock()
+	}
 	delete(c.members, name)
 	c.mu.Unlock()
 	c.notify()
@@ -59,6 +71,7 @@ type Members struct {
 	mu         sync.Mutex
 	draining   bool
 	answering  bool
+	restarting bool
 	joined     bool // met another member while in the cluster
 	interfaces []string
 	peers      []netip.AddrPort
@@ -68,6 +81,7 @@ type Members struct {
 func (m *Members) Run(ctx context.Context) error {
 	m.cluster.mu.Lock()
 	m.cluster.members[m.name] = m
+	delete(m.cluster.departed, m.name)
 	m.cluster.mu.Unlock()
 	m.cluster.notify()
 	<-ctx.Done()
@@ -88,8 +102,20 @@ func (m *Members) Members() []membership.Member {
 	for _, x := range ms {
 		x.mu.Lock()
 		out = append(out, membership.Member{Name: x.name, Draining: x.draining, Answering: x.answering,
-			Interfaces: slices.Clone(x.interfaces)})
+			Restarting: x.restarting, Interfaces: slices.Clone(x.interfaces)})
 		x.mu.Unlock()
+	}
+	return out
+}
+
+// Departed returns the members that left marked restarting and have not
+// joined again, sorted by name.
+func (m *Members) Departed() []membership.Member {
+	m.cluster.mu.Lock()
+	defer m.cluster.mu.Unlock()
+	out := make([]membership.Member, 0, len(m.cluster.departed))
+	for _, n := range slices.Sorted(maps.Keys(m.cluster.departed)) {
+		out = append(out, m.cluster.departed[n])
 	}
 	return out
 }
@@ -108,6 +134,9 @@ func (m *Members) SetInterfaces(names []string, _ time.Duration) error {
 
 // SetDraining publishes the draining flag.
 func (m *Members) SetDraining(d bool, _ time.Duration) error { return m.setFlag(&m.draining, d) }
+
+// SetRestarting publishes the restarting flag.
+func (m *Members) SetRestarting(v bool, _ time.Duration) error { return m.setFlag(&m.restarting, v) }
 
 // SetAnswering publishes the answering flag.
 func (m *Members) SetAnswering(v bool, _ time.Duration) error { return m.setFlag(&m.answering, v) }
