@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -237,24 +238,38 @@ func (e *env) prober(t testing.TB, host string, ip netip.Addr) (stop func() (pro
 	}
 }
 
+// probeTimeout bounds each probe (probe.ProberConfig's default).
+const probeTimeout = 500 * time.Millisecond
+
 // requireNoFailures fails t when a probe run lost a request. A request
-// whose connection was reset as its address moved to another node (the
-// rest of the connection reached a node that knows nothing of it: see
-// l2.SwitchReset) is counted apart: that is inherent to moving an address,
-// not a gap in the announcements.
-func requireNoFailures(t testing.TB, what string, s probe.Summary, samples []probe.Sample) {
+// that was in flight when its address moved to another node (a switch of
+// the client's neighbour entry, or of the router's next hops) is counted
+// apart: the rest of its connection reached a node that knows nothing of
+// it, which resets or drops it. That is inherent to moving an address
+// (l2.SwitchReset), not a gap in the announcements, which shows as
+// failures away from any switch.
+func requireNoFailures(t testing.TB, what string, s probe.Summary, samples []probe.Sample, switches []time.Time) {
 	t.Helper()
-	var lost, resets []string
+	straddles := func(x probe.Sample) bool {
+		for _, sw := range switches {
+			if !sw.Before(x.Start) && sw.Before(x.Start.Add(probeTimeout+50*time.Millisecond)) {
+				return true
+			}
+		}
+		return false
+	}
+	var lost, cut []string
 	for _, x := range samples {
 		switch {
 		case x.OK():
-		case l2.SwitchReset(x):
-			resets = append(resets, x.Start.Format("15:04:05.000"))
+		case straddles(x) || l2.SwitchReset(x):
+			cut = append(cut, x.Start.Format("15:04:05.000"))
 		default:
 			lost = append(lost, fmt.Sprintf("%s %s", x.Start.Format("15:04:05.000"), x.Err))
 		}
 	}
-	t.Logf("%s: %d probes, %d lost, %d reset at an owner switch %v, answers by backend %v", what, s.Total, len(lost), len(resets), resets, s.ByNode)
+	t.Logf("%s: %d probes, %d lost, %d owner switches, %d cut by a switch %v, answers by backend %v",
+		what, s.Total, len(lost), len(switches), len(cut), cut, s.ByNode)
 	if s.Total < 50 {
 		t.Errorf("%s: only %d probes ran", what, s.Total)
 	}
@@ -303,20 +318,84 @@ func (e *env) jsonOut(t testing.TB, v any, args ...string) {
 	}
 }
 
-// probes are running probers, by description.
-type probes map[string]func() (probe.Summary, []probe.Sample)
+// probes are running probers, each with a watcher of who announces its
+// address, by description.
+type probes map[string]*watchedProbe
+
+// watchedProbe is a prober of one address and the moments its announcer
+// changed (the client's neighbour entry for L2, the router's next hops
+// for BGP).
+type watchedProbe struct {
+	stop     func() (probe.Summary, []probe.Sample)
+	mu       sync.Mutex
+	switches []time.Time
+	done     chan struct{}
+	cancel   context.CancelFunc
+}
 
 // probeAll probes both addresses of web-l2 from the client and both of
-// web-bgp from the outside host, every 10 ms each.
+// web-bgp from the outside host, every 10 ms each, and watches who
+// announces each address (every 20 ms, one read per host).
 func (e *env) probeAll(t testing.TB) probes {
 	t.Helper()
 	out := probes{}
 	for host, svc := range map[string]string{"client": "web-l2", "outside": "web-bgp"} {
-		for _, ip := range e.ingress(t, "demo", svc, 2) {
-			out[fmt.Sprintf("%s → %s (%s)", host, ip, svc)] = e.prober(t, host, ip)
+		ips := e.ingress(t, "demo", svc, 2)
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		ws := map[netip.Addr]*watchedProbe{}
+		for _, ip := range ips {
+			ws[ip] = &watchedProbe{stop: e.prober(t, host, ip), done: make(chan struct{}), cancel: cancel}
+			out[fmt.Sprintf("%s → %s (%s)", host, ip, svc)] = ws[ip]
 		}
+		go e.watchAnnouncers(ctx, host, ws)
 	}
 	return out
+}
+
+// watchAnnouncers records, until ctx ends, when the announcer of each
+// address changes: the client's neighbour entry (L2) or the router's next
+// hops (BGP, host "outside").
+func (e *env) watchAnnouncers(ctx context.Context, host string, ws map[netip.Addr]*watchedProbe) {
+	defer func() {
+		for _, w := range ws {
+			close(w.done)
+		}
+	}()
+	last := map[netip.Addr]string{}
+	for ctx.Err() == nil {
+		cur := map[netip.Addr]string{}
+		if host == "outside" {
+			if rs, err := e.c.KernelRoutes(ctx, "router"); err == nil {
+				for ip := range ws {
+					if r, ok := routers.KernelRouteTo(rs, netip.PrefixFrom(ip, ip.BitLen())); ok {
+						cur[ip] = fmt.Sprint(r.NextHops)
+					}
+				}
+			}
+		} else if ns, err := probe.Neighbors(ctx, e.c.Client().NS, "eth0"); err == nil {
+			for ip := range ws {
+				if n, ok := probe.NeighborOf(ns, ip); ok && n.Resolved() {
+					cur[ip] = n.MAC.String()
+				}
+			}
+		}
+		now := time.Now()
+		for ip, w := range ws {
+			if c := cur[ip]; c != "" {
+				if l := last[ip]; l != "" && l != c {
+					w.mu.Lock()
+					w.switches = append(w.switches, now)
+					w.mu.Unlock()
+				}
+				last[ip] = c
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // settleAndCheck lets the probes run a little longer, stops them and fails
@@ -325,8 +404,11 @@ func (p probes) settleAndCheck(t testing.TB) {
 	t.Helper()
 	time.Sleep(2 * time.Second) // probes after the last change
 	for _, name := range slices.Sorted(maps.Keys(p)) {
-		sum, samples := p[name]()
-		requireNoFailures(t, name, sum, samples)
+		w := p[name]
+		sum, samples := w.stop()
+		w.cancel()
+		<-w.done // (the host's watcher closes every done of its probes)
+		requireNoFailures(t, name, sum, samples, w.switches)
 	}
 }
 

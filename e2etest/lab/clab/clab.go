@@ -78,7 +78,9 @@ func Parse(b []byte) (*Topology, error) {
 // of defined nodes, each interface used once.
 func (t *Topology) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)) }
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...))
+	}
 	if !nodeName.MatchString(t.Name) {
 		bad("name %q: want lower-case letters, digits and dashes, starting with a letter", t.Name)
 	}
