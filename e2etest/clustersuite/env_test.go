@@ -333,6 +333,38 @@ type watchedProbe struct {
 	cancel   context.CancelFunc
 }
 
+// settle waits until the cluster is whole again after an earlier case: a
+// ready speaker on every node, the web backends ready, every node a next
+// hop of web-bgp's addresses, and 20 requests in a row through each
+// address answered.
+func (e *env) settle(t testing.TB) {
+	t.Helper()
+	e.waitRollout(t, "demo", "deployment/web")
+	all := e.c.NodeNames()
+	l2, bgp := e.ingress(t, "demo", "web-l2", 2), e.ingress(t, "demo", "web-bgp", 2)
+	e.eventually(t, 2*time.Minute, func(ctx context.Context) (bool, error) {
+		speakers, err := e.readyPods(ctx, "pylon-system", "app.kubernetes.io/component=speaker")
+		if err != nil || len(speakers) != len(all) {
+			return false, fmt.Errorf("%d ready speakers (%v)", len(speakers), err)
+		}
+		for _, ip := range bgp {
+			if hops, err := e.nextHops(ctx, ip); err != nil || !slices.Equal(hops, all) {
+				return false, fmt.Errorf("%s routed over %v (%v)", ip, hops, err)
+			}
+		}
+		for host, ips := range map[string][]netip.Addr{"client": l2, "outside": bgp} {
+			for _, ip := range ips {
+				for range 20 {
+					if _, err := e.get(ctx, host, ip); err != nil {
+						return false, err
+					}
+				}
+			}
+		}
+		return true, nil
+	}, "the cluster settles")
+}
+
 // probeAll probes both addresses of web-l2 from the client and both of
 // web-bgp from the outside host, every 10 ms each, and watches who
 // announces each address (every 20 ms, one read per host).
@@ -399,8 +431,8 @@ func (e *env) watchAnnouncers(ctx context.Context, host string, ws map[netip.Add
 }
 
 // settleAndCheck lets the probes run a little longer, stops them and fails
-// t for every lost request.
-func (p probes) settleAndCheck(t testing.TB) {
+// t for every lost request, and with stayPut for any address that moved.
+func (p probes) settleAndCheck(t testing.TB, stayPut bool) {
 	t.Helper()
 	time.Sleep(2 * time.Second) // probes after the last change
 	for _, name := range slices.Sorted(maps.Keys(p)) {
@@ -409,6 +441,9 @@ func (p probes) settleAndCheck(t testing.TB) {
 		w.cancel()
 		<-w.done // (the host's watcher closes every done of its probes)
 		requireNoFailures(t, name, sum, samples, w.switches)
+		if stayPut && len(w.switches) > 0 {
+			t.Errorf("%s: the address moved %d times; a rolling update must leave it where it is", name, len(w.switches))
+		}
 	}
 }
 

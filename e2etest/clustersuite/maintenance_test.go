@@ -26,6 +26,7 @@ func testDrain(t *testing.T, e *env) {
 	bgp := e.ingress(t, "demo", "web-bgp", 2)
 	node := e.l2Owner(t, "demo", "web-l2")
 	t.Cleanup(func() { e.ensureNodeUp(t, node) })
+	e.settle(t)
 	probes := e.probeAll(t)
 	e.kubectl(t, "drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=2m")
 	e.eventually(t, time.Minute, func(ctx context.Context) (bool, error) {
@@ -50,7 +51,7 @@ func testDrain(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	time.Sleep(3 * time.Second) // the speaker's peers notice it is gone
-	probes.settleAndCheck(t)
+	probes.settleAndCheck(t, false)
 }
 
 // ensureNodeUp boots node again when it is down and uncordons it, so the
@@ -172,13 +173,14 @@ func testNodeLoss(t *testing.T, e *env) {
 // uninstall` leaves nothing of Pylon behind but its CRDs and the
 // configuration objects the user made with them.
 func testHelmUpgradeUninstall(t *testing.T, e *env) {
+	e.settle(t)
 	before := e.allIngress(t)
 	probes := e.probeAll(t)
 	e.helm(t, "upgrade", "pylon", filepath.Join(e.root, "charts", "pylon"), "--namespace", "pylon-system",
 		"--reuse-values", "--set", "logLevel=debug", "--set", "speaker.extraArgs={--handoff-timeout=3s}", "--wait", "--timeout", "3m")
 	e.waitRollout(t, "pylon-system", "daemonset/pylon-speaker")
 	e.waitRollout(t, "pylon-system", "deployment/pylon-controller")
-	probes.settleAndCheck(t)
+	probes.settleAndCheck(t, true)
 	if after := e.allIngress(t); fmt.Sprint(before) != fmt.Sprint(after) {
 		t.Errorf("addresses changed across helm upgrade:\nbefore %v\nafter  %v", before, after)
 	}

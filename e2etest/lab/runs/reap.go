@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pylonlb/pylon/e2etest/lab/cgroups"
 	"github.com/pylonlb/pylon/e2etest/lab/netns"
 )
 
@@ -60,6 +61,19 @@ func reapNames(ctx context.Context, id ID) ([]string, error) {
 	}
 	var done []string
 	var errs []error
+	// A cluster's pods run in cgroup subtrees named from the run, in
+	// network namespaces of their own: kill them first.
+	subtrees, err := cgroups.List(id.Prefix())
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, sub := range subtrees {
+		if err := cgroups.Remove(sub, 10*time.Second); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		done = append(done, "removed cgroup "+sub)
+	}
 	for _, ns := range nss {
 		killed, err := ns.KillAll(ctx, 5*time.Second)
 		for _, k := range killed {
@@ -173,6 +187,11 @@ func Leftovers(id ID, marker string) []string {
 	}
 	if _, err := os.Stat(filepath.Join("/sys/class/net", id.LinkName())); err == nil {
 		out = append(out, "interface "+id.LinkName())
+	}
+	if subtrees, _ := cgroups.List(id.Prefix()); len(subtrees) > 0 {
+		for _, sub := range subtrees {
+			out = append(out, "cgroup "+sub)
+		}
 	}
 	if marker == "" {
 		return out
