@@ -17,5 +17,13 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq "${missing[@]}" >/dev/null
+log="$(mktemp /tmp/pylon-install-deps.XXXXXX.log)"
+if ! apt-get update -qq >"$log" 2>&1; then
+  echo "install-deps: cannot install ${missing[*]}: apt-get update failed: $(grep -m1 -E '^(E|Err):' "$log" || tail -1 "$log") (log: $log)" >&2
+  exit 1
+fi
+if ! apt-get install -y -qq "${missing[@]}" >>"$log" 2>&1; then
+  echo "install-deps: cannot install ${missing[*]}: $(grep -m1 -E '^E:' "$log" || tail -1 "$log") (log: $log)" >&2
+  exit 1
+fi
+rm -f "$log"
