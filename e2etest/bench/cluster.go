@@ -42,6 +42,11 @@ func clusterScenarios() []Scenario {
 			Run:         runClusterHandover,
 		},
 		{
+			Name:        "cluster-rollout",
+			Description: "cluster: kubectl rollout restart of the speakers while a client probes an L2 address every 10 ms: lost probes, and whether the address moved",
+			Run:         runClusterRollout,
+		},
+		{
 			Name:        "cluster-memory",
 			Description: "cluster: speaker and controller memory as the kubelet reports it (container working set), idle and with 1,000 L2 Services",
 			Run:         runClusterMemory,
@@ -254,9 +259,8 @@ func runClusterHandover(ctx context.Context, env *Env) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	next, _ := l2.Owner([]netip.Addr{ip}, slices.DeleteFunc(c.NodeNames(), func(n string) bool { return n == owner }))
 	n := env.Trials(10)
-	env.Printf("%d trials on %s, owned by %s, next %s (cluster %s)", n, ip, owner, next, c.ID)
+	env.Printf("%d trials on %s, owned by %s (cluster %s)", n, ip, owner, c.ID)
 	var moves []time.Duration
 	lost, resets := 0, 0
 	for i := range n {
@@ -267,9 +271,11 @@ func runClusterHandover(ctx context.Context, env *Env) ([]Figure, error) {
 				"--field-selector", "spec.nodeName="+owner, "--wait=false"); err != nil {
 				return err
 			}
+			// The DaemonSet starts a replacement within a second or two, which
+			// takes the address back: the hand-over is the first change.
 			return wait.For(ctx, 30*time.Second, 2*time.Millisecond, func(ctx context.Context) (bool, error) {
 				got, err := c.Announcer(ctx, ip)
-				if err == nil && got == next {
+				if err == nil && got != owner {
 					moved = time.Since(t0)
 				}
 				return moved > 0, nil
@@ -290,7 +296,7 @@ func runClusterHandover(ctx context.Context, env *Env) ([]Figure, error) {
 		}
 		lost, resets = lost+tl, resets+tr
 		moves = append(moves, moved)
-		env.Printf("trial %d: next owner in the client's table %v after the delete; %d lost, %d reset at the switch", i+1, moved.Round(time.Millisecond), tl, tr)
+		env.Printf("trial %d: another owner in the client's table %v after the delete; %d lost, %d reset at a switch", i+1, moved.Round(time.Millisecond), tl, tr)
 		if err := wait.For(ctx, 2*time.Minute, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
 			return speakerReady(ctx, c, owner)
 		}); err != nil {
@@ -305,9 +311,9 @@ func runClusterHandover(ctx context.Context, env *Env) ([]Figure, error) {
 		{Name: "Cluster: L2 hand-over, lost probes (all trials)", Value: float64(lost), Unit: "probes",
 			MetalLB: "0", Target: "0", Pass: Met(lost == 0),
 			Note: fmt.Sprintf("%d more reset as the address switched nodes mid-connection (inherent to moving an address)", resets)},
-		{Name: "Cluster: L2 hand-over, pod deleted → next owner in the client's table (p50)", Value: Millis(s.P50), Unit: "ms",
-			Spread: s.Spread(time.Millisecond), MetalLB: "77 ms", Target: "≤ 77 ms", Pass: Met(s.P50 <= 77*time.Millisecond),
-			Note: "includes the API server and the kubelet stopping the pod"},
+		{Name: "Cluster: L2 hand-over, pod deleted → another owner in the client's table (p50)", Value: Millis(s.P50), Unit: "ms",
+			Spread: s.Spread(time.Millisecond), MetalLB: "77 ms (SIGTERM → new owner)",
+			Note: "from the API delete: includes the API server, the kubelet stopping the container, and SIGTERM → drain; the replacement pod takes the address back a second later"},
 	}, nil
 }
 
@@ -466,4 +472,53 @@ func renderSets(ws map[string]uint64) string {
 		parts = append(parts, fmt.Sprintf("%s %.1f", k, float64(ws[k])/mib))
 	}
 	return strings.Join(parts, ", ") + " (MiB)"
+}
+
+func runClusterRollout(ctx context.Context, env *Env) ([]Figure, error) {
+	c, err := env.Cluster(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	ip, owner, err := failoverSetup(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	n := env.Trials(3)
+	env.Printf("%d rollouts with %s owned by %s (cluster %s)", n, ip, owner, c.ID)
+	lost, moved := 0, 0
+	var took []time.Duration
+	for i := range n {
+		var owners []string
+		t0 := time.Now()
+		_, samples, err := probeAround(ctx, c, ip, func() error {
+			if _, err := c.Kubectl(ctx, "rollout", "restart", "-n", "pylon-system", "daemonset/pylon-speaker"); err != nil {
+				return err
+			}
+			return wait.For(ctx, 3*time.Minute, 20*time.Millisecond, func(ctx context.Context) (bool, error) {
+				if got, err := c.Announcer(ctx, ip); err == nil && (len(owners) == 0 || owners[len(owners)-1] != got) {
+					owners = append(owners, got)
+				}
+				_, err := c.Kubectl(ctx, "rollout", "status", "-n", "pylon-system", "daemonset/pylon-speaker", "--timeout=1ms")
+				return err == nil, nil
+			})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("rollout %d: %w", i+1, err)
+		}
+		took = append(took, time.Since(t0))
+		tl := 0
+		for _, s := range samples {
+			if !s.OK() {
+				tl++
+			}
+		}
+		lost, moved = lost+tl, moved+len(owners)-1
+		env.Printf("rollout %d: %v, %d probes lost, owners seen %v", i+1, took[i].Round(time.Second), tl, owners)
+	}
+	return []Figure{
+		{Name: "Cluster: rollout restart of every speaker, lost probes (all rollouts)", Value: float64(lost), Unit: "probes",
+			Target: "0", Pass: Met(lost == 0)},
+		{Name: "Cluster: rollout restart, times the address moved (all rollouts)", Value: float64(moved), Unit: "moves",
+			Target: "0", Pass: Met(moved == 0), Note: fmt.Sprintf("a rollout took %v (p50)", Summarize(took).P50.Round(time.Second))},
+	}, nil
 }

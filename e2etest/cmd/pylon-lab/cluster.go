@@ -147,7 +147,13 @@ func showCluster(ctx context.Context, c *cluster.Cluster, frr *routers.FRR, w io
 			return fmt.Errorf("Service demo/%s: %w", s.name, err)
 		}
 		for _, ip := range ips {
-			answer, herr := c.HTTP(ctx, s.from, ip)
+			var answer string
+			// kube-proxy may still be programming a fresh Service's backends.
+			herr := wait.For(ctx, 20*time.Second, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
+				a, err := c.HTTP(ctx, s.from, ip)
+				answer = a
+				return err == nil, err
+			})
 			if herr != nil {
 				answer = "no answer: " + herr.Error()
 			}
