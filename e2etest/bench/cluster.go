@@ -38,7 +38,7 @@ func clusterScenarios() []Scenario {
 		},
 		{
 			Name:        "cluster-l2-handover",
-			Description: "cluster: L2 graceful hand-over (the announcing speaker's pod deleted): lost probes, and time until the client's neighbour entry names the next owner",
+			Description: "cluster: L2 graceful hand-over (the announcing speaker's pod deleted, not a rolling update): lost probes, and time until the client's neighbour entry names another owner",
 			Run:         runClusterHandover,
 		},
 		{
@@ -155,6 +155,14 @@ func settleOwner(ctx context.Context, c *cluster.Cluster, ip netip.Addr, owner s
 
 // speakerReady reports whether node runs a ready speaker pod.
 func speakerReady(ctx context.Context, c *cluster.Cluster, node string) (bool, error) {
+	return speakerReadyFor(ctx, c, node, 0)
+}
+
+// speakerReadyFor reports whether node's speaker pod has been ready for
+// at least d: a speaker that just started sends gratuitous ARP for a few
+// seconds, and a client ignores another node's for a second after each
+// (neighbour locktime), which would time the next hand-over wrong.
+func speakerReadyFor(ctx context.Context, c *cluster.Cluster, node string, d time.Duration) (bool, error) {
 	pods, err := c.Admin.Kube.CoreV1().Pods("pylon-system").List(ctx, metav1.ListOptions{
 		LabelSelector: "app.kubernetes.io/component=speaker", FieldSelector: "spec.nodeName=" + node})
 	if err != nil {
@@ -162,7 +170,8 @@ func speakerReady(ctx context.Context, c *cluster.Cluster, node string) (bool, e
 	}
 	for _, p := range pods.Items {
 		for _, cond := range p.Status.Conditions {
-			if p.DeletionTimestamp == nil && cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue {
+			if p.DeletionTimestamp == nil && cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue &&
+				time.Since(cond.LastTransitionTime.Time) >= d {
 				return true, nil
 			}
 		}
@@ -298,7 +307,7 @@ func runClusterHandover(ctx context.Context, env *Env) ([]Figure, error) {
 		moves = append(moves, moved)
 		env.Printf("trial %d: another owner in the client's table %v after the delete; %d lost, %d reset at a switch", i+1, moved.Round(time.Millisecond), tl, tr)
 		if err := wait.For(ctx, 2*time.Minute, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
-			return speakerReady(ctx, c, owner)
+			return speakerReadyFor(ctx, c, owner, 6*time.Second)
 		}); err != nil {
 			return nil, fmt.Errorf("trial %d: %s's speaker: %w", i+1, owner, err)
 		}
