@@ -118,6 +118,31 @@ func pinnedBackends(name, node string, replicas int) string {
 	return strings.Replace(cluster.Backends(name, replicas), "    spec:\n", "    spec:\n      nodeSelector: {kubernetes.io/hostname: "+node+"}\n", 1)
 }
 
+// failoverCluster brings up a cluster with Pylon for the L2 scenarios
+// (see failoverSetup).
+func failoverCluster(ctx context.Context, env *Env) (*cluster.Cluster, netip.Addr, string, error) {
+	c, err := env.Cluster(ctx, true)
+	if err != nil {
+		return nil, netip.Addr{}, "", err
+	}
+	ip, owner, err := failoverSetup(ctx, c)
+	return c, ip, owner, err
+}
+
+// ownerBack waits until owner's speaker has been ready for readyFor and
+// the client reaches ip through owner again.
+func ownerBack(ctx context.Context, c *cluster.Cluster, ip netip.Addr, owner string, readyFor time.Duration) error {
+	if err := wait.For(ctx, 2*time.Minute, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
+		return speakerReadyFor(ctx, c, owner, readyFor)
+	}); err != nil {
+		return fmt.Errorf("%s's speaker: %w", owner, err)
+	}
+	if err := settleOwner(ctx, c, ip, owner); err != nil {
+		return fmt.Errorf("%s takes %s back: %w", owner, ip, err)
+	}
+	return nil
+}
+
 // failoverSetup prepares a cluster for the L2 fail-over scenarios: two
 // backends on node3 and a Service whose address the election gives to
 // node1 or node2. It returns the address and its owner.
@@ -151,11 +176,6 @@ func settleOwner(ctx context.Context, c *cluster.Cluster, ip netip.Addr, owner s
 		got, err := c.Announcer(ctx, ip)
 		return err == nil && got == owner, nil
 	})
-}
-
-// speakerReady reports whether node runs a ready speaker pod.
-func speakerReady(ctx context.Context, c *cluster.Cluster, node string) (bool, error) {
-	return speakerReadyFor(ctx, c, node, 0)
 }
 
 // speakerReadyFor reports whether node's speaker pod has been ready for
@@ -217,11 +237,7 @@ func probeAround(ctx context.Context, c *cluster.Cluster, ip netip.Addr, fault f
 }
 
 func runClusterFailover(ctx context.Context, env *Env) ([]Figure, error) {
-	c, err := env.Cluster(ctx, true)
-	if err != nil {
-		return nil, err
-	}
-	ip, owner, err := failoverSetup(ctx, c)
+	c, ip, owner, err := failoverCluster(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -241,13 +257,8 @@ func runClusterFailover(ctx context.Context, env *Env) ([]Figure, error) {
 		if err := errors.Join(c.RestoreLink(ctx, owner), c.StartNode(ctx, owner), c.WaitNodesReady(ctx, 2*time.Minute)); err != nil {
 			return nil, fmt.Errorf("trial %d: restore %s: %w", i+1, owner, err)
 		}
-		if err := wait.For(ctx, 2*time.Minute, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
-			return speakerReady(ctx, c, owner)
-		}); err != nil {
-			return nil, fmt.Errorf("trial %d: %s's speaker: %w", i+1, owner, err)
-		}
-		if err := settleOwner(ctx, c, ip, owner); err != nil {
-			return nil, fmt.Errorf("trial %d: %s takes %s back: %w", i+1, owner, ip, err)
+		if err := ownerBack(ctx, c, ip, owner, 0); err != nil {
+			return nil, fmt.Errorf("trial %d: %w", i+1, err)
 		}
 	}
 	s := Summarize(outages)
@@ -260,11 +271,7 @@ func runClusterFailover(ctx context.Context, env *Env) ([]Figure, error) {
 }
 
 func runClusterHandover(ctx context.Context, env *Env) ([]Figure, error) {
-	c, err := env.Cluster(ctx, true)
-	if err != nil {
-		return nil, err
-	}
-	ip, owner, err := failoverSetup(ctx, c)
+	c, ip, owner, err := failoverCluster(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -306,13 +313,8 @@ func runClusterHandover(ctx context.Context, env *Env) ([]Figure, error) {
 		lost, resets = lost+tl, resets+tr
 		moves = append(moves, moved)
 		env.Printf("trial %d: another owner in the client's table %v after the delete; %d lost, %d reset at a switch", i+1, moved.Round(time.Millisecond), tl, tr)
-		if err := wait.For(ctx, 2*time.Minute, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
-			return speakerReadyFor(ctx, c, owner, 6*time.Second)
-		}); err != nil {
-			return nil, fmt.Errorf("trial %d: %s's speaker: %w", i+1, owner, err)
-		}
-		if err := settleOwner(ctx, c, ip, owner); err != nil {
-			return nil, fmt.Errorf("trial %d: %s takes %s back: %w", i+1, owner, ip, err)
+		if err := ownerBack(ctx, c, ip, owner, 6*time.Second); err != nil {
+			return nil, fmt.Errorf("trial %d: %w", i+1, err)
 		}
 	}
 	s := Summarize(moves)
@@ -484,11 +486,7 @@ func renderSets(ws map[string]uint64) string {
 }
 
 func runClusterRollout(ctx context.Context, env *Env) ([]Figure, error) {
-	c, err := env.Cluster(ctx, true)
-	if err != nil {
-		return nil, err
-	}
-	ip, owner, err := failoverSetup(ctx, c)
+	c, ip, owner, err := failoverCluster(ctx, env)
 	if err != nil {
 		return nil, err
 	}

@@ -143,8 +143,13 @@ func (n *Node) enter(name, path string, args ...string) proc.Spec {
 	n.mu.Lock()
 	pid := n.holder.Pid()
 	n.mu.Unlock()
-	full := append([]string{"--target", strconv.Itoa(pid), "--mount", "--net", "--", path}, args...)
-	return proc.Spec{Name: n.Name + "-" + name, NS: netns.Root, Path: "nsenter", Args: full, LogPath: n.path(name + ".log")}
+	return proc.Spec{Name: n.Name + "-" + name, NS: netns.Root, Path: "nsenter", Args: nsenterArgs(pid, path, args), LogPath: n.path(name + ".log")}
+}
+
+// nsenterArgs are nsenter's arguments to run path with args in the
+// network and mount namespaces of pid (nsenter execs it: same pid).
+func nsenterArgs(pid int, path string, args []string) []string {
+	return append([]string{"--target", strconv.Itoa(pid), "--mount", "--net", "--", path}, args...)
 }
 
 func (n *Node) startContainerd(ctx context.Context) error {
@@ -204,8 +209,7 @@ func (n *Node) Run(ctx context.Context, path string, args ...string) ([]byte, er
 	if h == nil || h.Exited() {
 		return nil, fmt.Errorf("node %s is not running", n.Name)
 	}
-	full := append([]string{"--target", strconv.Itoa(h.Pid()), "--mount", "--net", "--", path}, args...)
-	cmd := exec.CommandContext(ctx, "nsenter", full...)
+	cmd := exec.CommandContext(ctx, "nsenter", nsenterArgs(h.Pid(), path, args)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
@@ -53,27 +56,37 @@ func newHarness(t *testing.T, lbClass string) *harness {
 // start runs a controller until stop is called.
 func (h *harness) start() {
 	h.t.Helper()
-	scheme, err := scheme.All()
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	opts := controller.Options{Namespace: h.ns, LBClass: h.lbClass, MetricsAddr: "0", HealthAddr: "0",
 		Registerer: prometheus.NewRegistry(), PoolStatusInterval: 50 * time.Millisecond, SkipNameValidation: true}
-	mgr, err := controller.NewManager(env.Config, scheme, opts)
+	_, h.stop = runController(h.t, env.Config, opts)
+}
+
+// runController builds a controller manager for opts and runs it until
+// the returned stop is called (at most once has effect).
+func runController(t testing.TB, cfg *rest.Config, opts controller.Options) (ctrl.Manager, func()) {
+	t.Helper()
+	scheme, err := scheme.All()
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
+	}
+	mgr, err := controller.NewManager(cfg, scheme, opts)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := controller.Setup(mgr, opts); err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	h.stop = func() {
-		cancel()
-		if err := <-done; err != nil {
-			h.t.Errorf("controller stopped with error: %v", err)
-		}
+	var once sync.Once
+	return mgr, func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("controller stopped with error: %v", err)
+			}
+		})
 	}
 }
 

@@ -19,7 +19,6 @@ import (
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/anchor"
 	"github.com/pylonlb/pylon/internal/controller"
-	"github.com/pylonlb/pylon/internal/scheme"
 	"github.com/pylonlb/pylon/internal/testenv"
 )
 
@@ -49,36 +48,12 @@ func (h *harness) startReplica(name string) *replica {
 	}
 	health := l.Addr().String()
 	l.Close()
-	s, err := scheme.All()
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	opts := controller.Options{Namespace: h.ns, MetricsAddr: "0", HealthAddr: health, LeaderElection: true,
 		Registerer: prometheus.NewRegistry(), PoolStatusInterval: 50 * time.Millisecond, SkipNameValidation: true}
 	cfg := *env.Config
 	cfg.UserAgent = name
-	mgr, err := controller.NewManager(&cfg, s, opts)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if err := controller.Setup(mgr, opts); err != nil {
-		h.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	r := &replica{health: health, elected: mgr.Elected()}
-	var once bool
-	r.stop = func() {
-		if once {
-			return
-		}
-		once = true
-		cancel()
-		if err := <-done; err != nil {
-			h.t.Errorf("replica %s stopped with error: %v", name, err)
-		}
-	}
+	mgr, stop := runController(h.t, &cfg, opts)
+	r := &replica{health: health, elected: mgr.Elected(), stop: stop}
 	h.t.Cleanup(r.stop)
 	return r
 }

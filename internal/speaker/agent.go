@@ -296,7 +296,7 @@ func (a *Agent) loop(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan
 		case <-statusDue:
 			a.st.bgpStatusTimer = nil
 		case <-awayDue:
-			a.st.awayTimer = nil
+			a.st.awayTimer, a.st.awayAt = nil, time.Time{}
 		case s := <-a.cfg.Announcer.Foreign():
 			a.foreign(s)
 			continue

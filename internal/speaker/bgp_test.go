@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -80,20 +79,10 @@ func TestBGPCordonedNodeWithdraws(t *testing.T) {
 	}
 	want("10.50.1.1/32", "a", "b", "c")
 	want("10.50.1.2/32", "b")
-	setUnschedulable := func(v bool) {
-		n := &corev1.Node{}
-		if err := h.c.Get(context.Background(), client.ObjectKey{Name: h.nodeName("b")}, n); err != nil {
-			t.Fatal(err)
-		}
-		n.Spec.Unschedulable = v
-		if err := h.c.Update(context.Background(), n); err != nil {
-			t.Fatal(err)
-		}
-	}
-	setUnschedulable(true)
+	h.setUnschedulable("b", true)
 	want("10.50.1.1/32", "a", "c")
 	want("10.50.1.2/32", "b")
-	setUnschedulable(false)
+	h.setUnschedulable("b", false)
 	want("10.50.1.1/32", "a", "b", "c")
 }
 

@@ -132,6 +132,19 @@ func (h *harness) startSpeaker(short string) {
 	h.nodes[short] = n
 }
 
+// setUnschedulable cordons (or uncordons) a node, as kubectl cordon does.
+func (h *harness) setUnschedulable(short string, v bool) {
+	h.t.Helper()
+	n := &corev1.Node{}
+	if err := h.c.Get(context.Background(), client.ObjectKey{Name: h.nodeName(short)}, n); err != nil {
+		h.t.Fatal(err)
+	}
+	n.Spec.Unschedulable = v
+	if err := h.c.Update(context.Background(), n); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 // apply creates configuration objects in the install namespace.
 func (h *harness) apply(objs ...client.Object) {
 	h.t.Helper()

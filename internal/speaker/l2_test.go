@@ -126,19 +126,9 @@ func TestL2CordonMovesAddresses(t *testing.T) {
 			rest = append(rest, n)
 		}
 	}
-	setUnschedulable := func(v bool) {
-		n := &corev1.Node{}
-		if err := h.c.Get(context.Background(), client.ObjectKey{Name: h.nodeName(owner)}, n); err != nil {
-			t.Fatal(err)
-		}
-		n.Spec.Unschedulable = v
-		if err := h.c.Update(context.Background(), n); err != nil {
-			t.Fatal(err)
-		}
-	}
-	setUnschedulable(true)
+	h.setUnschedulable(owner, true)
 	h.waitOwner("192.168.77.124", h.winner("192.168.77.124", rest...))
-	setUnschedulable(false)
+	h.setUnschedulable(owner, false)
 	h.waitOwner("192.168.77.124", owner)
 }
 

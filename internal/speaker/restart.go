@@ -80,18 +80,23 @@ func (a *Agent) withAway(live []membership.Member) []membership.Member {
 	return out
 }
 
-// armAwayTimer makes the loop wake at the earliest away deadline.
+// armAwayTimer makes the loop wake at the earliest away deadline; the
+// timer is replaced only when that deadline changes (syncs are frequent).
 func (a *Agent) armAwayTimer(now time.Time) {
-	if a.st.awayTimer != nil {
-		a.st.awayTimer.Stop()
-		a.st.awayTimer = nil
-	}
 	var first time.Time
 	for _, aw := range a.st.away {
 		if first.IsZero() || aw.until.Before(first) {
 			first = aw.until
 		}
 	}
+	if first.Equal(a.st.awayAt) && (a.st.awayTimer != nil) == !first.IsZero() {
+		return
+	}
+	if a.st.awayTimer != nil {
+		a.st.awayTimer.Stop()
+		a.st.awayTimer = nil
+	}
+	a.st.awayAt = first
 	if !first.IsZero() {
 		a.st.awayTimer = a.cfg.Clock.NewTimer(first.Sub(now))
 	}

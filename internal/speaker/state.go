@@ -45,6 +45,7 @@ type state struct {
 	away            map[string]awayMember
 	awayExpired     map[string]bool
 	awayTimer       clock.Timer
+	awayAt          time.Time                             // the deadline awayTimer is set for
 	l2Skips         map[string]map[netip.Addr]plan.Reason // Service key -> address -> reason last reported
 	l2Status        map[string]string                     // Service key -> signature of the status written
 	l2Announced     map[string]bool                       // Services some node announced in L2 at the last plan

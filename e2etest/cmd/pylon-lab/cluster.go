@@ -63,15 +63,7 @@ func clusterCmd(args []string) int {
 		return 1
 	}
 	done()
-	code := runCluster(ctx, c)
-	t0 := time.Now()
-	fmt.Printf("\nRemoving cluster %s...\n", c.ID)
-	if err := c.Close(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "pylon-lab cluster:", err)
-		return 1
-	}
-	fmt.Printf("Cluster %s removed in %v.\n", c.ID, time.Since(t0).Round(time.Millisecond))
-	return code
+	return closeAfter("cluster", "cluster", c.ID.String(), runCluster(ctx, c), c.Close)
 }
 
 // runCluster installs Pylon and the demo, serves the control socket and

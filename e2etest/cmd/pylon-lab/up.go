@@ -110,14 +110,20 @@ func up(args []string) int {
 		return 1
 	}
 	done()
-	code := run(ctx, l, f)
+	return closeAfter("up", "lab", l.ID.String(), run(ctx, l, f), l.Close)
+}
+
+// closeAfter removes what a command brought up (a lab or a cluster, what)
+// once it has run, and returns the command's exit code (1 if removing
+// failed).
+func closeAfter(cmd, what, id string, code int, closeFn func(context.Context) error) int {
 	t0 := time.Now()
-	fmt.Printf("\nRemoving lab %s...\n", l.ID)
-	if err := l.Close(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "pylon-lab up:", err)
+	fmt.Printf("\nRemoving %s %s...\n", what, id)
+	if err := closeFn(context.Background()); err != nil {
+		fmt.Fprintf(os.Stderr, "pylon-lab %s: %v\n", cmd, err)
 		return 1
 	}
-	fmt.Printf("Lab %s removed in %v.\n", l.ID, time.Since(t0).Round(time.Millisecond))
+	fmt.Printf("%s %s removed in %v.\n", strings.ToUpper(what[:1])+what[1:], id, time.Since(t0).Round(time.Millisecond))
 	return code
 }
 
