@@ -19,8 +19,8 @@ func TestAPIPeer(t *testing.T) {
 		p.Port, p.Password, p.GracefulRestart = 1179, "k", true
 		p.SourceAddress = netip.MustParseAddr("10.0.0.1")
 		p.IPv6NextHop = addr6
-		p.HoldTime = 9 * time.Second
-		p.BFD = &BFDConfig{ReceiveInterval: 100 * time.Millisecond, DetectMultiplier: 5}
+		p.HoldTime, p.KeepaliveTime, p.ConnectTime = 9*time.Second, 3*time.Second, 5*time.Second
+		p.BFD = &BFDConfig{ReceiveInterval: 100 * time.Millisecond, TransmitInterval: 300 * time.Millisecond, DetectMultiplier: 5}
 	})
 	got := apiPeer(p, true)
 	type summary struct {

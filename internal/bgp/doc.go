@@ -2,9 +2,16 @@
 // gobgp (v4) speaker. It is the only package that imports gobgp.
 //
 // The consumer (the speaker's event loop) drives a small declarative
-// interface, Speaker: SetPeers with the full list of sessions, SetPath and
-// DeletePath per prefix, and Sessions/Changed to observe session state.
-// bgptest.Fake implements Speaker for tests of callers.
+// interface, Speaker: SetPeers with the full list of sessions, SetPaths
+// with the full set of paths (the Server diffs both against what it has
+// applied: its table of announced paths is the only one), and
+// Sessions/Changed to observe session state. bgptest.Fake implements
+// Speaker for tests of callers.
+//
+// Values arrive validated and defaulted (package model does both for
+// Pylon's configuration); this package rejects only what gobgp cannot do:
+// BFD passive, echo and TTL checks, BFD on multi-hop sessions, two router
+// IDs, two sessions to one address, prefixes gobgp cannot encode.
 //
 // # Design
 //
@@ -42,6 +49,6 @@
 //     restart time; Run stops without NOTIFICATION so routers keep our routes
 //     as stale; a new Server announces itself as restarting (R and F bits),
 //     and the router keeps the stale routes until our End-of-RIB. A restarted
-//     speaker should SetPath everything it announces before its first
+//     speaker should SetPaths everything it announces before its first
 //     SetPeers, so that End-of-RIB follows the full table.
 package bgp

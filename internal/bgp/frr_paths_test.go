@@ -20,7 +20,8 @@ func twoRouters(t *testing.T) (s *runningServer, f1, f2 *frr) {
 	f1 = startFRR(t, l1, frrConf(speakerASN, l1.Remote4.String(), map[string]uint32{l1.Local4.String(): speakerASN}, "", ""), false)
 	f2 = startFRR(t, l2, frrConf(routerASN, l2.Remote4.String(), map[string]uint32{l2.Local4.String(): speakerASN}, "", ""), false)
 	s = startServer(t, Config{})
-	ibgp := PeerConfig{Name: "r1", MyASN: speakerASN, DynamicASN: DynamicASNInternal, Address: l1.Remote4, HoldTime: 9 * time.Second}
+	ibgp := PeerConfig{Name: "r1", MyASN: speakerASN, DynamicASN: DynamicASNInternal, Address: l1.Remote4, HoldTime: 9 * time.Second,
+		KeepaliveTime: 3 * time.Second, ConnectTime: 5 * time.Second}
 	if err := s.SetPeers(ctxT(t), []PeerConfig{ibgp, ebgpPeer("r2", l2.Remote4)}); err != nil {
 		t.Fatal(err)
 	}

@@ -40,11 +40,11 @@ func TestFRRChangeOnePeer(t *testing.T) {
 		t.Fatalf("r1 established %d times before the change", r1.EstablishedCount)
 	}
 	peers := []PeerConfig{
-		{Name: "r1", MyASN: speakerASN, DynamicASN: DynamicASNInternal, Address: f1.l.Remote4, HoldTime: 9 * time.Second},
+		{Name: "r1", MyASN: speakerASN, DynamicASN: DynamicASNInternal, Address: f1.l.Remote4, HoldTime: 9 * time.Second, KeepaliveTime: 3 * time.Second, ConnectTime: 5 * time.Second},
 		ebgpPeer("r2", f2.l.Remote4),
 	}
 	// Same configuration again, spelled with defaults: nothing may move.
-	peers[1].Port = DefaultPort
+	peers[1].Port = 179
 	if err := s.SetPeers(ctx, peers); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestFRRDynamicASN(t *testing.T) {
 	s := startServer(t, Config{})
 	ctx := ctxT(t)
 	ext := func(name string, l *link) PeerConfig {
-		return PeerConfig{Name: name, MyASN: speakerASN, DynamicASN: DynamicASNExternal, Address: l.Remote4, HoldTime: 9 * time.Second}
+		return PeerConfig{Name: name, MyASN: speakerASN, DynamicASN: DynamicASNExternal, Address: l.Remote4, HoldTime: 9 * time.Second, KeepaliveTime: 3 * time.Second, ConnectTime: 5 * time.Second}
 	}
 	if err := s.SetPeers(ctx, []PeerConfig{ext("ebgp", l1), ext("ibgp", l2)}); err != nil {
 		t.Fatal(err)

@@ -82,7 +82,8 @@ func ctxT(t testing.TB) context.Context {
 
 // ebgpPeer is a session from us (speakerASN) to a router at addr (routerASN).
 func ebgpPeer(name string, addr netip.Addr) PeerConfig {
-	return PeerConfig{Name: name, MyASN: speakerASN, PeerASN: routerASN, Address: addr, HoldTime: 9 * time.Second}
+	return PeerConfig{Name: name, MyASN: speakerASN, PeerASN: routerASN, Address: addr, HoldTime: 9 * time.Second,
+		KeepaliveTime: 3 * time.Second, ConnectTime: 5 * time.Second}
 }
 
 func sessionOf(s Speaker, name string) (SessionState, bool) {

@@ -3,6 +3,7 @@ package bgp
 import (
 	"maps"
 	"net/netip"
+	"reflect"
 	"slices"
 )
 
@@ -11,12 +12,12 @@ import (
 // unchanged one in neither.
 func peerDiff(current, desired map[string]PeerConfig) (remove, add []string) {
 	for name, cur := range current {
-		if want, ok := desired[name]; !ok || !peerEqual(cur, want) {
+		if want, ok := desired[name]; !ok || !equal(cur, want) {
 			remove = append(remove, name)
 		}
 	}
 	for name, want := range desired {
-		if cur, ok := current[name]; !ok || !peerEqual(cur, want) {
+		if cur, ok := current[name]; !ok || !equal(cur, want) {
 			add = append(add, name)
 		}
 	}
@@ -25,23 +26,10 @@ func peerDiff(current, desired map[string]PeerConfig) (remove, add []string) {
 	return remove, add
 }
 
-// peerEqual compares two normalized configurations by value.
-func peerEqual(a, b PeerConfig) bool {
-	ab, bb := a.BFD, b.BFD
-	a.BFD, b.BFD = nil, nil
-	if a != b || (ab == nil) != (bb == nil) {
-		return false
-	}
-	return ab == nil || *ab == *bb
-}
-
-// pathEqual compares two normalized paths.
-func pathEqual(a, b Path) bool {
-	return a.Prefix == b.Prefix && a.LocalPref == b.LocalPref &&
-		slices.Equal(a.Peers, b.Peers) &&
-		slices.Equal(a.Communities, b.Communities) &&
-		slices.Equal(a.LargeCommunities, b.LargeCommunities)
-}
+// equal compares two normalized values (sessions, paths) field by field,
+// through pointers: one equality for everything the loop diffs, which a
+// new field cannot escape.
+func equal[T PeerConfig | Path](a, b T) bool { return reflect.DeepEqual(a, b) }
 
 // targets reports whether p is meant for the session called name.
 func targets(p Path, name string) bool {

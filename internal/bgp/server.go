@@ -114,7 +114,33 @@ func (s *Server) SetPeers(ctx context.Context, peers []PeerConfig) error {
 	return errors.Join(verr, err)
 }
 
-// SetPath implements Speaker.
+// SetPaths implements Speaker.
+func (s *Server) SetPaths(ctx context.Context, paths []Path) (PathChanges, error) {
+	desired := make(map[netip.Prefix]Path, len(paths))
+	var errs []error
+	for _, p := range paths {
+		np, err := normalizePath(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, dup := desired[np.Prefix]; dup {
+			errs = append(errs, invalid("two paths for prefix %s", np.Prefix))
+			continue
+		}
+		desired[np.Prefix] = np
+	}
+	var changes PathChanges
+	err := s.do(ctx, func(ctx context.Context, st *loopState) error {
+		var err error
+		changes, err = st.setPaths(ctx, desired)
+		return err
+	})
+	return changes, errors.Join(append(errs, err)...)
+}
+
+// SetPath announces one path, replacing any previous path for its prefix
+// (an edit of the same table SetPaths sets whole).
 func (s *Server) SetPath(ctx context.Context, p Path) error {
 	np, err := normalizePath(p)
 	if err != nil {
@@ -125,7 +151,8 @@ func (s *Server) SetPath(ctx context.Context, p Path) error {
 	})
 }
 
-// DeletePath implements Speaker.
+// DeletePath withdraws one prefix; deleting an unknown prefix is not an
+// error.
 func (s *Server) DeletePath(ctx context.Context, prefix netip.Prefix) error {
 	if !prefix.IsValid() {
 		return invalid("prefix %q is not valid", prefix)

@@ -33,7 +33,7 @@ func TestServerLifecycle(t *testing.T) {
 	defer cancel()
 	peer := PeerConfig{Name: "lo", MyASN: 64512, PeerASN: 64513, Address: netip.MustParseAddr("127.0.0.1"), Port: 1,
 		BFD: &BFDConfig{}, GracefulRestart: true}
-	bad := PeerConfig{Name: "bad", Address: netip.MustParseAddr("127.0.0.2")}
+	bad := PeerConfig{Name: "bad", Address: netip.MustParseAddr("127.0.0.2"), BFD: &BFDConfig{EchoMode: true}}
 	setErr := make(chan error, 1)
 	go func() { setErr <- s.SetPeers(ctx, []PeerConfig{peer, bad}) }() // waits for Run
 
@@ -51,6 +51,24 @@ func TestServerLifecycle(t *testing.T) {
 	}
 	if err := s.DeletePath(ctx, netip.MustParsePrefix("192.0.2.99/32")); err != nil {
 		t.Errorf("DeletePath of an unknown prefix: %v", err)
+	}
+	p10, p12 := netip.MustParsePrefix("192.0.2.10/32"), netip.MustParsePrefix("192.0.2.12/32")
+	for _, c := range []struct {
+		paths []Path
+		want  PathChanges
+	}{
+		{[]Path{{Prefix: p10}, {Prefix: p12}}, PathChanges{Announced: 1}},                             // 10 is already there
+		{[]Path{{Prefix: p10}, {Prefix: p12}}, PathChanges{}},                                         // nothing new
+		{[]Path{{Prefix: p12, Communities: []uint32{7, 7}}}, PathChanges{Announced: 1, Withdrawn: 1}}, // 10 goes, 12 changes
+		{[]Path{{Prefix: p12, Communities: []uint32{7}}}, PathChanges{}},                              // the same once normalized
+	} {
+		ch, err := s.SetPaths(ctx, c.paths)
+		if err != nil || ch != c.want {
+			t.Errorf("SetPaths(%v) = %+v, %v; want %+v", c.paths, ch, err, c.want)
+		}
+	}
+	if _, err := s.SetPaths(ctx, []Path{{Prefix: p12}, {}}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("SetPaths with an empty path: %v, want ErrInvalidConfig", err)
 	}
 	got := s.Sessions()
 	if len(got) != 1 || got[0].Name != "lo" || got[0].State == StateEstablished || got[0].BFD == BFDDisabled || got[0].PrefixesSent != 0 {

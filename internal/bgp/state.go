@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"time"
@@ -159,7 +160,7 @@ func (st *loopState) addPeer(ctx context.Context, p PeerConfig) error {
 // path whose attributes are equal.
 func (st *loopState) setPath(ctx context.Context, p Path) error {
 	old, had := st.paths[p.Prefix]
-	if had && pathEqual(old, p) {
+	if had && equal(old, p) {
 		return nil
 	}
 	var oldp *Path
@@ -193,6 +194,35 @@ func (st *loopState) setPath(ctx context.Context, p Path) error {
 		}
 	}
 	return nil
+}
+
+// setPaths makes the announced paths exactly desired (normalized, by
+// prefix): withdrawals first, then announcements in prefix order.
+func (st *loopState) setPaths(ctx context.Context, desired map[netip.Prefix]Path) (PathChanges, error) {
+	var changes PathChanges
+	var errs []error
+	for _, prefix := range slices.SortedFunc(maps.Keys(st.paths), comparePrefix) {
+		if _, keep := desired[prefix]; keep {
+			continue
+		}
+		if err := st.deletePath(ctx, prefix); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		changes.Withdrawn++
+	}
+	for _, prefix := range slices.SortedFunc(maps.Keys(desired), comparePrefix) {
+		p := desired[prefix]
+		if old, had := st.paths[prefix]; had && equal(old, p) {
+			continue
+		}
+		if err := st.setPath(ctx, p); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		changes.Announced++
+	}
+	return changes, errors.Join(errs...)
 }
 
 // editDenySets adds prefix to the deny sets of the sessions in deny and

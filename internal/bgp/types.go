@@ -10,20 +10,20 @@ import (
 // Speaker is what the speaker's event loop needs from a BGP implementation.
 // *Server implements it; bgptest.Fake implements it for tests of callers.
 //
-// All methods are safe for concurrent use. SetPeers, SetPath and DeletePath
-// block until the change has been handed to gobgp (or ctx ends); they are
+// All methods are safe for concurrent use. SetPeers and SetPaths block
+// until the change has been handed to gobgp (or ctx ends); they are
 // level-based and idempotent, so a caller may repeat them after an error.
 type Speaker interface {
 	// SetPeers makes the configured sessions exactly peers, keyed by
 	// PeerConfig.Name. Sessions whose configuration is unchanged are not
 	// touched (they never flap); a changed session is deleted and added again.
 	SetPeers(ctx context.Context, peers []PeerConfig) error
-	// SetPath announces p.Prefix with p's attributes, replacing any previous
-	// path for that prefix. Setting an identical path again sends nothing.
-	SetPath(ctx context.Context, p Path) error
-	// DeletePath withdraws prefix from every session. Deleting an unknown
-	// prefix is not an error.
-	DeletePath(ctx context.Context, prefix netip.Prefix) error
+	// SetPaths makes the announced paths exactly paths (one per prefix):
+	// the implementation diffs them against what it announces, sends the
+	// paths that are new or changed and withdraws the prefixes that are
+	// gone. Setting the same paths again sends nothing. Invalid paths are
+	// reported in the error and left out; the valid ones are applied.
+	SetPaths(ctx context.Context, paths []Path) (PathChanges, error)
 	// Sessions returns a snapshot of every configured session, sorted by name.
 	Sessions() []SessionState
 	// Changed receives a value (capacity 1, never blocks the sender) when the
@@ -128,6 +128,15 @@ type BFDConfig struct {
 	EchoMode bool
 	// EchoInterval is not supported by gobgp.
 	EchoInterval time.Duration
+}
+
+// PathChanges counts what a SetPaths call sent.
+type PathChanges struct {
+	// Announced counts prefixes announced or re-announced with new
+	// attributes.
+	Announced int
+	// Withdrawn counts prefixes withdrawn.
+	Withdrawn int
 }
 
 // LargeCommunity is a BGP large community (RFC 8092), written ASN:Data1:Data2.

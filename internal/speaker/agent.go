@@ -6,7 +6,13 @@
 //
 // One loop owns all state. Informer handlers, the configuration watcher,
 // membership, the L2 announcer and the BGP speaker only mark what changed
-// and signal the loop, which recomputes and applies the difference.
+// and signal the loop. The loop folds the changes into the inputs both
+// modes share (view: configuration, Services, Nodes, this node), opens
+// once the speaker has met its peers (gate), then hands the inputs to two
+// reconcilers that share nothing else: l2Reconciler (election, ARP/NDP,
+// L2 statuses and events) and bgpReconciler (routes, sessions, BGP status
+// and events). The BGP router's lifecycle belongs to routerSupervisor,
+// which Run starts like the other components.
 package speaker
 
 import (
@@ -19,6 +25,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 
 	"github.com/pylonlb/pylon/internal/bgp"
@@ -123,14 +130,19 @@ type Agent struct {
 	inMu sync.Mutex // guards the pending inputs below
 	in   pending
 
-	st state // owned by Run's loop
+	// Owned by Run's loop.
+	view    view
+	gate    gate
+	l2      *l2Reconciler
+	bgp     *bgpReconciler
+	routers *routerSupervisor
 }
 
 // pending is what changed since the loop last looked.
 type pending struct {
 	config       *model.Config // newest valid configuration, nil if none yet
 	configDirty  bool
-	services     map[string]struct{} // Service keys to re-read
+	services     map[types.NamespacedName]struct{} // Services to re-read
 	nodesChanged bool
 }
 
@@ -156,10 +168,14 @@ func New(cfg Config) (*Agent, error) {
 		log:     cfg.Logger,
 		metrics: newMetrics(cfg.Registerer),
 		wake:    make(chan struct{}, 1),
-		in:      pending{services: map[string]struct{}{}},
+		in:      pending{services: map[types.NamespacedName]struct{}{}},
+		view:    newView(),
 	}
-	a.st = newState()
 	a.collector = newCollector(a)
+	a.routers = newRouterSupervisor(cfg.NewRouter)
+	a.l2 = newL2Reconciler(&a.cfg, &a.view, a.metrics)
+	a.bgp = newBGPReconciler(&a.cfg, &a.view, a.metrics, a.routers)
+	a.bgp.publishSessions = a.collector.publishSessions
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(a.collector)
 	}
@@ -184,7 +200,7 @@ func (a *Agent) signal() {
 }
 
 // markService records a Service to re-read and wakes the loop.
-func (a *Agent) markService(key string) {
+func (a *Agent) markService(key types.NamespacedName) {
 	a.inMu.Lock()
 	a.in.services[key] = struct{}{}
 	a.inMu.Unlock()
@@ -204,13 +220,14 @@ func (a *Agent) takePending() pending {
 	a.inMu.Lock()
 	defer a.inMu.Unlock()
 	p := a.in
-	a.in = pending{config: p.config, services: map[string]struct{}{}}
+	a.in = pending{config: p.config, services: map[types.NamespacedName]struct{}{}}
 	return p
 }
 
-// Run runs the agent and its components until ctx ends, then hands the
-// node's L2 addresses over to their new owners (bounded by
-// HandoffTimeout), leaves the cluster and stops.
+// Run runs the agent and its components (membership, the L2 announcer,
+// the BGP router supervisor) until ctx ends, then hands the node's L2
+// addresses over to their new owners (bounded by HandoffTimeout), leaves
+// the cluster and stops.
 func (a *Agent) Run(ctx context.Context) error {
 	if err := a.cfg.Cluster.Subscribe(a.markService, a.markNodes); err != nil {
 		return err
@@ -220,15 +237,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	a.runComponent(compCtx, &wg, errs, "l2", a.cfg.Announcer.Run)
-	a.st.start = a.cfg.Clock.Now()
+	a.runComponent(compCtx, &wg, errs, "bgp", a.routers.Run)
+	a.gate.start = a.cfg.Clock.Now()
 	// Peers elect among members with their published interfaces: a member
 	// that joined before its interfaces were read would look unable to
 	// answer, lose its addresses to another node and take them back.
 	a.awaitInterfaces(ctx)
 	a.publishInterfaces()
 	a.runComponent(compCtx, &wg, errs, "membership", a.cfg.Members.Run)
-	err := a.loop(ctx, compCtx, &wg, errs)
-	a.stop()
+	err := a.loop(ctx, errs)
+	a.l2.stop()
 	stopComponents()
 	wg.Wait()
 	return err
@@ -260,27 +278,12 @@ func (a *Agent) runComponent(ctx context.Context, wg *sync.WaitGroup, errs chan<
 }
 
 // loop waits for changes and syncs until ctx ends or a component fails.
-func (a *Agent) loop(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan error) error {
+func (a *Agent) loop(ctx context.Context, errs chan error) error {
 	grace := a.cfg.Clock.NewTimer(a.cfg.StartupGrace)
 	defer grace.Stop()
-	defer a.stopStatusTimer()
-	defer func() {
-		if a.st.awayTimer != nil {
-			a.st.awayTimer.Stop()
-		}
-	}()
+	defer a.l2.stopTimers()
+	defer a.bgp.stopTimers()
 	for {
-		var routerChanged <-chan struct{}
-		if a.st.router != nil {
-			routerChanged = a.st.router.Changed()
-		}
-		var statusDue, awayDue <-chan time.Time
-		if a.st.bgpStatusTimer != nil {
-			statusDue = a.st.bgpStatusTimer.C()
-		}
-		if a.st.awayTimer != nil {
-			awayDue = a.st.awayTimer.C()
-		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -288,19 +291,49 @@ func (a *Agent) loop(ctx, compCtx context.Context, wg *sync.WaitGroup, errs chan
 			return err
 		case <-a.wake:
 		case <-a.cfg.Members.Changed():
-			a.st.membersChangedAt = a.cfg.Clock.Now()
+			a.l2.membersChanged()
 		case <-a.cfg.Announcer.Changed():
-		case <-routerChanged:
+		case <-a.bgp.routerChanged():
 		case <-grace.C():
-			a.st.graceOver = true
-		case <-statusDue:
-			a.st.bgpStatusTimer = nil
-		case <-awayDue:
-			a.st.awayTimer, a.st.awayAt = nil, time.Time{}
+			a.gate.graceOver = true
+		case <-a.bgp.statusDue():
+			a.bgp.statusTimerFired()
+		case <-a.l2.awayDue():
+			a.l2.awayTimerFired()
 		case s := <-a.cfg.Announcer.Foreign():
-			a.foreign(s)
+			a.l2.foreign(s)
 			continue
 		}
-		a.sync(ctx, compCtx, wg, errs)
+		a.sync()
 	}
+}
+
+// sync folds pending changes into the view and runs both reconcilers.
+func (a *Agent) sync() {
+	p := a.takePending()
+	ch := a.view.update(a, p)
+	a.l2.note(ch)
+	a.publishInterfaces()
+	if a.view.config == nil || !a.view.selfSeen {
+		return
+	}
+	live := a.l2.electorate()
+	open := a.gate.open(a, live)
+	if open {
+		a.l2.sync(live)
+	}
+	a.bgp.sync(ch, open)
+}
+
+// firstMember reports whether this node is the first live member by name,
+// the one that reports what every speaker sees alike (cluster-wide
+// problems, who announces a Service) and deletes statuses nobody owns.
+func (a *Agent) firstMember() bool {
+	return firstMember(a.cfg.Members, a.cfg.NodeName)
+}
+
+// firstMember reports whether self is the first live member by name.
+func firstMember(m Members, self string) bool {
+	ms := m.Members()
+	return len(ms) == 0 || ms[0].Name == self
 }

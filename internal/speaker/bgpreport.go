@@ -5,15 +5,17 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pylonlb/pylon/internal/speaker/plan"
 )
 
-// reportBGP emits the Service events of BGP mode. Policy: one event per
+// report emits the Service events of BGP mode. Policy: one event per
 // Service when who announces it changes (the announcing nodes, its
 // prefixes or their peers), emitted by one speaker for all, the first
 // live member. A speaker per node reporting its own announcements would
@@ -31,57 +33,57 @@ import (
 // Nothing is computed before the speaker has met its peers (or waited
 // StartupGrace, as for L2): until then every starting speaker would
 // believe it is the first member and report.
-func (a *Agent) reportBGP(configChanged, nodesChanged bool, changed []string) {
-	if !a.st.l2Open {
+func (b *bgpReconciler) report(ch changes, open bool) {
+	if !open {
 		return
 	}
-	all := configChanged || !a.st.bgpReportSeeded
-	a.st.bgpReportSeeded = true
-	if nodesChanged || all {
-		if sig := a.nodesSignature(); sig != a.st.bgpNodesSig {
-			a.st.bgpNodesSig, all = sig, true
+	all := ch.config || !b.seeded
+	b.seeded = true
+	if ch.nodes || all {
+		if sig := b.nodesSignature(); sig != b.nodesSig {
+			b.nodesSig, all = sig, true
 		}
 	}
-	keys := changed
+	keys := ch.services
 	if all {
-		keys = slices.Sorted(maps.Keys(unionKeys(a.st.services, a.st.bgpReported)))
+		keys = slices.SortedFunc(maps.Keys(unionKeys(b.view.services, b.reported)), plan.CompareKeys)
 	}
 	if len(keys) == 0 {
 		return
 	}
-	nodes := slices.SortedFunc(maps.Values(a.st.nodes), func(x, y plan.Node) int { return cmp.Compare(x.Name, y.Name) })
-	emit := a.firstMember()
+	nodes := slices.SortedFunc(maps.Values(b.view.nodes), func(x, y plan.Node) int { return cmp.Compare(x.Name, y.Name) })
+	emit := firstMember(b.cfg.Members, b.cfg.NodeName)
 	for _, key := range keys {
 		var ann plan.BGPAnnouncement
-		if s, ok := a.st.services[key]; ok {
-			ann = plan.BGPAnnouncers(a.st.config, nodes, &s)
+		if s, ok := b.view.services[key]; ok {
+			ann = plan.BGPAnnouncers(b.view.config, nodes, &s)
 		}
-		old := a.st.bgpReported[key]
-		if ann.Equal(old) {
+		old := b.reported[key]
+		if reflect.DeepEqual(ann, old) {
 			continue
 		}
 		if ann.Empty() {
-			delete(a.st.bgpReported, key)
+			delete(b.reported, key)
 		} else {
-			a.st.bgpReported[key] = ann
+			b.reported[key] = ann
 		}
 		if emit {
-			a.emitBGPAnnouncement(key, old, ann)
+			b.emitAnnouncement(key, old, ann)
 		}
 	}
 }
 
 // emitBGPAnnouncement emits one Service's event for a change of who
 // announces it.
-func (a *Agent) emitBGPAnnouncement(key string, old, ann plan.BGPAnnouncement) {
-	svc := a.st.refs[key]
+func (b *bgpReconciler) emitAnnouncement(key types.NamespacedName, old, ann plan.BGPAnnouncement) {
+	svc := b.view.refs[key]
 	switch {
 	case svc == nil:
 	case ann.Empty():
-		a.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonBGPWithdrawn, "Withdraw",
+		b.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonBGPWithdrawn, "Withdraw",
 			"No node announces %s any more", joinPrefixes(old.Prefixes))
 	default:
-		a.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonBGPAnnounced, "Announce",
+		b.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonBGPAnnounced, "Announce",
 			"Announced by %s: %s to %s", strings.Join(ann.Nodes, ", "), joinPrefixes(ann.Prefixes), strings.Join(ann.Peers, ", "))
 	}
 }
@@ -89,17 +91,17 @@ func (a *Agent) emitBGPAnnouncement(key string, old, ann plan.BGPAnnouncement) {
 // nodesSignature renders what the BGP plan reads of the Nodes (names,
 // labels, exclusion, cordon): Node updates that leave it alone (heartbeats)
 // change no announcement.
-func (a *Agent) nodesSignature() string {
-	var b strings.Builder
-	for _, name := range slices.Sorted(maps.Keys(a.st.nodes)) {
-		n := a.st.nodes[name]
-		fmt.Fprintf(&b, "%s %v %v", n.Name, n.Excluded, n.Cordoned)
+func (b *bgpReconciler) nodesSignature() string {
+	var sb strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(b.view.nodes)) {
+		n := b.view.nodes[name]
+		fmt.Fprintf(&sb, "%s %v %v", n.Name, n.Excluded, n.Cordoned)
 		for _, k := range slices.Sorted(maps.Keys(n.Labels)) {
-			fmt.Fprintf(&b, " %q=%q", k, n.Labels[k])
+			fmt.Fprintf(&sb, " %q=%q", k, n.Labels[k])
 		}
-		b.WriteByte('\n')
+		sb.WriteByte('\n')
 	}
-	return b.String()
+	return sb.String()
 }
 
 // joinPrefixes renders prefixes for events.

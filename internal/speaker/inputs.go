@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/speaker/plan"
@@ -29,7 +30,7 @@ func announceable(svc *corev1.Service, lbClass string) bool {
 // (the API's rule for an unset condition).
 func serviceFrom(svc *corev1.Service, slices_ []*discoveryv1.EndpointSlice) plan.Service {
 	s := plan.Service{
-		Key:    svc.Namespace + "/" + svc.Name,
+		Key:    types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name},
 		Labels: svc.Labels,
 		Local:  svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal,
 	}

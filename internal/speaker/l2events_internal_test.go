@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pylonlb/pylon/internal/speaker/plan"
 )
@@ -13,42 +14,46 @@ import (
 func TestNewlyAnnounced(t *testing.T) {
 	v4, v6 := netip.MustParseAddr("192.168.77.128"), netip.MustParseAddr("fd00:77::100")
 	ann := func(ip netip.Addr, svcs ...string) plan.L2Announcement {
-		return plan.L2Announcement{IP: ip, Node: "n1", Services: svcs}
+		a := plan.L2Announcement{IP: ip, Node: "n1"}
+		for _, s := range svcs {
+			a.Services = append(a.Services, testKey(s))
+		}
+		return a
 	}
 	for _, tc := range []struct {
 		name       string
 		old, owned map[netip.Addr]plan.L2Announcement
-		want       map[string][]netip.Addr
+		want       map[types.NamespacedName][]netip.Addr
 	}{
-		{name: "nothing", want: map[string][]netip.Addr{}},
+		{name: "nothing", want: map[types.NamespacedName][]netip.Addr{}},
 		{
 			name:  "takeover of a dual-stack Service: one entry with both addresses",
 			owned: map[netip.Addr]plan.L2Announcement{v6: ann(v6, "ns/dual"), v4: ann(v4, "ns/dual")},
-			want:  map[string][]netip.Addr{"ns/dual": {v4, v6}},
+			want:  map[types.NamespacedName][]netip.Addr{testKey("ns/dual"): {v4, v6}},
 		},
 		{
 			name:  "unchanged",
 			old:   map[netip.Addr]plan.L2Announcement{v4: ann(v4, "ns/a")},
 			owned: map[netip.Addr]plan.L2Announcement{v4: ann(v4, "ns/a")},
-			want:  map[string][]netip.Addr{},
+			want:  map[types.NamespacedName][]netip.Addr{},
 		},
 		{
 			name:  "a second Service shares an owned address",
 			old:   map[netip.Addr]plan.L2Announcement{v4: ann(v4, "ns/a")},
 			owned: map[netip.Addr]plan.L2Announcement{v4: ann(v4, "ns/a", "ns/b")},
-			want:  map[string][]netip.Addr{"ns/b": {v4}},
+			want:  map[types.NamespacedName][]netip.Addr{testKey("ns/b"): {v4}},
 		},
 		{
 			name:  "an owned address passes to a new Service",
 			old:   map[netip.Addr]plan.L2Announcement{v4: ann(v4, "ns/old")},
 			owned: map[netip.Addr]plan.L2Announcement{v4: ann(v4, "ns/new")},
-			want:  map[string][]netip.Addr{"ns/new": {v4}},
+			want:  map[types.NamespacedName][]netip.Addr{testKey("ns/new"): {v4}},
 		},
 		{
 			name:  "given up addresses are not reported",
 			old:   map[netip.Addr]plan.L2Announcement{v4: ann(v4, "ns/a"), v6: ann(v6, "ns/a")},
 			owned: map[netip.Addr]plan.L2Announcement{v4: ann(v4, "ns/a")},
-			want:  map[string][]netip.Addr{},
+			want:  map[types.NamespacedName][]netip.Addr{},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/pylonlb/pylon/internal/speaker/plan"
 )
 
@@ -16,22 +18,22 @@ import (
 // configuration. A change to some Services recomputes the groups they
 // belong to, before and after the change; anything else recomputes all.
 type l2Track struct {
-	ipIndex map[netip.Addr]map[string]bool // address -> Services using it
-	dirty   map[string][]netip.Addr        // changed Services -> addresses before the change
-	full    bool                           // everything must be recomputed
-	planned bool                           // a full plan was computed once
-	members string                         // signature of the members at the last plan
+	ipIndex map[netip.Addr]map[types.NamespacedName]bool // address -> Services using it
+	dirty   map[types.NamespacedName][]netip.Addr        // changed Services -> addresses before the change
+	full    bool                                         // everything must be recomputed
+	planned bool                                         // a full plan was computed once
+	members string                                       // signature of the members at the last plan
 	ann     map[netip.Addr]plan.L2Announcement
 }
 
 // newL2Track returns an empty tracker that asks for a full plan.
 func newL2Track() l2Track {
-	return l2Track{ipIndex: map[netip.Addr]map[string]bool{}, dirty: map[string][]netip.Addr{},
+	return l2Track{ipIndex: map[netip.Addr]map[types.NamespacedName]bool{}, dirty: map[types.NamespacedName][]netip.Addr{},
 		ann: map[netip.Addr]plan.L2Announcement{}}
 }
 
 // serviceChanged records that a Service's addresses went from old to new.
-func (t *l2Track) serviceChanged(key string, old, new []netip.Addr) {
+func (t *l2Track) serviceChanged(key types.NamespacedName, old, new []netip.Addr) {
 	if _, seen := t.dirty[key]; !seen {
 		t.dirty[key] = old
 	}
@@ -43,7 +45,7 @@ func (t *l2Track) serviceChanged(key string, old, new []netip.Addr) {
 	}
 	for _, ip := range new {
 		if t.ipIndex[ip] == nil {
-			t.ipIndex[ip] = map[string]bool{}
+			t.ipIndex[ip] = map[types.NamespacedName]bool{}
 		}
 		t.ipIndex[ip][key] = true
 	}
@@ -52,7 +54,7 @@ func (t *l2Track) serviceChanged(key string, old, new []netip.Addr) {
 // scope returns the Services whose groups must be recomputed and every
 // address of those groups, before and after the changes; all Services
 // when everything must be.
-func (t *l2Track) scope(services map[string]plan.Service, members []plan.Member) (keys []string, ips map[netip.Addr]bool, full bool) {
+func (t *l2Track) scope(services map[types.NamespacedName]plan.Service, members []plan.Member) (keys []types.NamespacedName, ips map[netip.Addr]bool, full bool) {
 	sig := membersSignature(members)
 	full = t.full || !t.planned || sig != t.members
 	t.members = sig
@@ -66,10 +68,10 @@ func (t *l2Track) scope(services map[string]plan.Service, members []plan.Member)
 				ips[ip] = true
 			}
 		}
-		return slices.Sorted(maps.Keys(services)), ips, true
+		return slices.SortedFunc(maps.Keys(services), plan.CompareKeys), ips, true
 	}
-	seen := map[string]bool{}
-	queue := slices.Sorted(maps.Keys(t.dirty))
+	seen := map[types.NamespacedName]bool{}
+	queue := slices.SortedFunc(maps.Keys(t.dirty), plan.CompareKeys)
 	for len(queue) > 0 {
 		key := queue[0]
 		queue = queue[1:]
@@ -86,7 +88,7 @@ func (t *l2Track) scope(services map[string]plan.Service, members []plan.Member)
 			}
 		}
 	}
-	return slices.Sorted(maps.Keys(seen)), ips, false
+	return slices.SortedFunc(maps.Keys(seen), plan.CompareKeys), ips, false
 }
 
 // apply replaces the announcements of the recomputed addresses with the

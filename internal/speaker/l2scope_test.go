@@ -6,10 +6,12 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/model"
@@ -19,12 +21,13 @@ import (
 func TestL2ScopeFollowsGroups(t *testing.T) {
 	ip := netip.MustParseAddr
 	tr := newL2Track()
-	svcs := map[string]plan.Service{
-		"a": {Key: "a", IPs: []netip.Addr{ip("10.0.0.1"), ip("fd00::1")}},
-		"b": {Key: "b", IPs: []netip.Addr{ip("fd00::1")}}, // shares a's IPv6
-		"c": {Key: "c", IPs: []netip.Addr{ip("10.0.0.3")}},
+	a, b, c := testKey("a"), testKey("b"), testKey("c")
+	svcs := map[types.NamespacedName]plan.Service{
+		a: {Key: a, IPs: []netip.Addr{ip("10.0.0.1"), ip("fd00::1")}},
+		b: {Key: b, IPs: []netip.Addr{ip("fd00::1")}}, // shares a's IPv6
+		c: {Key: c, IPs: []netip.Addr{ip("10.0.0.3")}},
 	}
-	for _, k := range []string{"a", "b", "c"} {
+	for _, k := range []types.NamespacedName{a, b, c} {
 		tr.serviceChanged(k, nil, svcs[k].IPs)
 	}
 	members := []plan.Member{{Name: "n1"}}
@@ -33,18 +36,18 @@ func TestL2ScopeFollowsGroups(t *testing.T) {
 	}
 	tr.done()
 	// c changes alone: only c is recomputed.
-	tr.serviceChanged("c", svcs["c"].IPs, []netip.Addr{ip("10.0.0.4")})
-	old := svcs["c"]
-	svcs["c"] = plan.Service{Key: "c", IPs: []netip.Addr{ip("10.0.0.4")}}
+	tr.serviceChanged(c, svcs[c].IPs, []netip.Addr{ip("10.0.0.4")})
+	old := svcs[c]
+	svcs[c] = plan.Service{Key: c, IPs: []netip.Addr{ip("10.0.0.4")}}
 	keys, ips, full := tr.scope(svcs, members)
-	if full || !slices.Equal(keys, []string{"c"}) || !ips[old.IPs[0]] || !ips[ip("10.0.0.4")] || len(ips) != 2 {
+	if full || !slices.Equal(keys, []types.NamespacedName{c}) || !ips[old.IPs[0]] || !ips[ip("10.0.0.4")] || len(ips) != 2 {
 		t.Errorf("scope = %v %v full=%t, want c with its old and new address", keys, ips, full)
 	}
 	tr.done()
 	// b changes: its group includes a (shared address) and a's IPv4.
-	tr.serviceChanged("b", svcs["b"].IPs, svcs["b"].IPs)
+	tr.serviceChanged(b, svcs[b].IPs, svcs[b].IPs)
 	keys, ips, _ = tr.scope(svcs, members)
-	if !slices.Equal(keys, []string{"a", "b"}) || !ips[ip("10.0.0.1")] {
+	if !slices.Equal(keys, []types.NamespacedName{a, b}) || !ips[ip("10.0.0.1")] {
 		t.Errorf("scope = %v %v, want a and b with a's IPv4", keys, ips)
 	}
 	tr.done()
@@ -79,10 +82,10 @@ func TestL2IncrementalEqualsFull(t *testing.T) {
 		}
 		return netip.MustParseAddr(fmt.Sprintf("fd00::%x", r.IntN(12)))
 	}
-	svcs := map[string]plan.Service{}
+	svcs := map[types.NamespacedName]plan.Service{}
 	tr := newL2Track()
 	for step := range 2000 {
-		key := fmt.Sprintf("ns/s%d", r.IntN(25))
+		key := testKey(fmt.Sprintf("ns/s%d", r.IntN(25)))
 		old := svcs[key].IPs
 		switch r.IntN(4) {
 		case 0:
@@ -115,4 +118,12 @@ func TestL2IncrementalEqualsFull(t *testing.T) {
 			t.Fatalf("step %d: incremental plan differs from the full one (-full +incremental):\n%s", step, diff)
 		}
 	}
+}
+
+// testKey parses "namespace/name" (a bare name has no namespace).
+func testKey(s string) types.NamespacedName {
+	if ns, name, ok := strings.Cut(s, "/"); ok {
+		return types.NamespacedName{Namespace: ns, Name: name}
+	}
+	return types.NamespacedName{Name: s}
 }

@@ -30,51 +30,48 @@ type awayMember struct {
 // kept for RestartGrace from when this speaker first saw it gone; one that
 // is back, or whose time is up, is not. It sets the timer of the earliest
 // deadline.
-func (a *Agent) withAway(live []membership.Member) []membership.Member {
-	now := a.cfg.Clock.Now()
-	if a.st.away == nil {
-		a.st.away, a.st.awayExpired = map[string]awayMember{}, map[string]bool{}
-	}
+func (r *l2Reconciler) withAway(live []membership.Member) []membership.Member {
+	now := r.cfg.Clock.Now()
 	departed := map[string]membership.Member{}
-	if a.cfg.RestartGrace > 0 {
-		for _, m := range a.cfg.Members.Departed() {
-			if m.Name != a.cfg.NodeName {
+	if r.cfg.RestartGrace > 0 {
+		for _, m := range r.cfg.Members.Departed() {
+			if m.Name != r.cfg.NodeName {
 				departed[m.Name] = m
 			}
 		}
 	}
 	for name, m := range departed {
-		if _, ok := a.st.away[name]; !ok && !a.st.awayExpired[name] {
+		if _, ok := r.away[name]; !ok && !r.awayExpired[name] {
 			m.Draining, m.Answering = false, true
-			a.st.away[name] = awayMember{member: m, until: now.Add(a.cfg.RestartGrace)}
-			a.log.Info("a speaker stopped for a rolling update; its addresses stay with its node until its successor joins",
-				"node", name, "grace", a.cfg.RestartGrace.String())
+			r.away[name] = awayMember{member: m, until: now.Add(r.cfg.RestartGrace)}
+			r.log.Info("a speaker stopped for a rolling update; its addresses stay with its node until its successor joins",
+				"node", name, "grace", r.cfg.RestartGrace.String())
 		}
 	}
-	for name, aw := range a.st.away {
+	for name, aw := range r.away {
 		_, still := departed[name]
 		switch {
 		case !still:
-			delete(a.st.away, name) // back, or gone for good
+			delete(r.away, name) // back, or gone for good
 		case !now.Before(aw.until):
-			delete(a.st.away, name)
-			a.st.awayExpired[name] = true
-			a.log.Warn("a restarting speaker did not come back in time; electing without it", "node", name,
-				"grace", a.cfg.RestartGrace.String())
+			delete(r.away, name)
+			r.awayExpired[name] = true
+			r.log.Warn("a restarting speaker did not come back in time; electing without it", "node", name,
+				"grace", r.cfg.RestartGrace.String())
 		}
 	}
-	for name := range a.st.awayExpired {
+	for name := range r.awayExpired {
 		if _, still := departed[name]; !still {
-			delete(a.st.awayExpired, name)
+			delete(r.awayExpired, name)
 		}
 	}
-	a.armAwayTimer(now)
-	if len(a.st.away) == 0 {
+	r.armAwayTimer(now)
+	if len(r.away) == 0 {
 		return live
 	}
 	out := slices.Clone(live)
-	for _, name := range slices.Sorted(maps.Keys(a.st.away)) {
-		out = append(out, a.st.away[name].member)
+	for _, name := range slices.Sorted(maps.Keys(r.away)) {
+		out = append(out, r.away[name].member)
 	}
 	slices.SortFunc(out, func(x, y membership.Member) int { return cmp.Compare(x.Name, y.Name) })
 	return out
@@ -82,23 +79,23 @@ func (a *Agent) withAway(live []membership.Member) []membership.Member {
 
 // armAwayTimer makes the loop wake at the earliest away deadline; the
 // timer is replaced only when that deadline changes (syncs are frequent).
-func (a *Agent) armAwayTimer(now time.Time) {
+func (r *l2Reconciler) armAwayTimer(now time.Time) {
 	var first time.Time
-	for _, aw := range a.st.away {
+	for _, aw := range r.away {
 		if first.IsZero() || aw.until.Before(first) {
 			first = aw.until
 		}
 	}
-	if first.Equal(a.st.awayAt) && (a.st.awayTimer != nil) == !first.IsZero() {
+	if first.Equal(r.awayAt) && (r.awayTimer != nil) == !first.IsZero() {
 		return
 	}
-	if a.st.awayTimer != nil {
-		a.st.awayTimer.Stop()
-		a.st.awayTimer = nil
+	if r.awayTimer != nil {
+		r.awayTimer.Stop()
+		r.awayTimer = nil
 	}
-	a.st.awayAt = first
+	r.awayAt = first
 	if !first.IsZero() {
-		a.st.awayTimer = a.cfg.Clock.NewTimer(first.Sub(now))
+		r.awayTimer = r.cfg.Clock.NewTimer(first.Sub(now))
 	}
 }
 
@@ -106,17 +103,35 @@ func (a *Agent) armAwayTimer(now time.Time) {
 // (Rolling says a successor replaces it at once, and the node is not
 // cordoned, which moves its addresses anyway) it marks itself Restarting
 // and keeps its addresses; otherwise it hands them over (drain).
-func (a *Agent) stop() {
-	if a.cfg.RestartGrace <= 0 || a.cfg.Rolling == nil || a.st.self.Cordoned || !a.cfg.Rolling() {
-		a.drain()
+func (r *l2Reconciler) stop() {
+	if r.cfg.RestartGrace <= 0 || r.cfg.Rolling == nil || r.view.self.Cordoned || !r.cfg.Rolling() {
+		r.drain()
 		return
 	}
-	defer a.cfg.Announcer.SetAnnouncements(nil)
-	if err := a.cfg.Members.SetRestarting(true, 500*time.Millisecond); err != nil {
-		a.log.Warn("announce restarting; handing the addresses over instead", "error", err)
-		a.drain()
+	defer r.cfg.Announcer.SetAnnouncements(nil)
+	if err := r.cfg.Members.SetRestarting(true, 500*time.Millisecond); err != nil {
+		r.log.Warn("announce restarting; handing the addresses over instead", "error", err)
+		r.drain()
 		return
 	}
-	a.log.Info("stopping for a rolling update: the addresses stay with this node for its successor",
-		"addresses", len(a.st.l2Owned), "grace", a.cfg.RestartGrace.String())
+	r.log.Info("stopping for a rolling update: the addresses stay with this node for its successor",
+		"addresses", len(r.owned), "grace", r.cfg.RestartGrace.String())
+}
+
+// awayDue fires at the earliest away deadline (nil without one).
+func (r *l2Reconciler) awayDue() <-chan time.Time {
+	if r.awayTimer == nil {
+		return nil
+	}
+	return r.awayTimer.C()
+}
+
+// awayTimerFired forgets the fired timer; the next sync re-arms it.
+func (r *l2Reconciler) awayTimerFired() { r.awayTimer, r.awayAt = nil, time.Time{} }
+
+// stopTimers stops the away timer (the loop is ending).
+func (r *l2Reconciler) stopTimers() {
+	if r.awayTimer != nil {
+		r.awayTimer.Stop()
+	}
 }

@@ -2,8 +2,8 @@ package speaker
 
 import (
 	"maps"
+	"reflect"
 	"slices"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,121 +40,23 @@ func bgpStatusSpacing(n int) time.Duration {
 	return min(max(bgpStatusInterval, time.Duration(n)*bgpStatusPerService), bgpStatusMaxInterval)
 }
 
-// writeL2Status publishes, for each recomputed Service (keys) whose
-// addresses this node owns, a ServiceL2Status naming this node; the first
-// live member removes the status of recomputed Services nobody announces.
-//
-// A node that loses a Service whose status it wrote writes it once more,
-// naming the new owner: its own write may have landed after the new
-// owner's (a starting speaker can announce for a moment before it sees its
-// peers), and nobody else would correct it.
-func (a *Agent) writeL2Status(p plan.L2Plan, keys []string) {
-	if a.cfg.Status == nil {
-		return
-	}
-	owners := map[string]*v1beta1.ServiceL2StatusStatus{} // by Service key, whoever announces
-	for _, ann := range p.Announcements {
-		for _, key := range ann.Services {
-			st := owners[key]
-			if st == nil {
-				ns, name := splitKey(key)
-				st = &v1beta1.ServiceL2StatusStatus{ServiceName: name, ServiceNamespace: ns, Node: ann.Node}
-				owners[key] = st
-			}
-			st.IPs = append(st.IPs, ann.IP.String())
-			st.Interfaces = append(st.Interfaces, ann.Interfaces...)
-		}
-	}
-	announced := map[string]bool{}
-	for key, st := range owners {
-		announced[key] = true
-		if st.Node == a.cfg.NodeName {
-			a.putL2Status(key, st)
-		}
-	}
-	for _, key := range keys {
-		st := owners[key]
-		if st != nil && st.Node == a.cfg.NodeName {
-			continue
-		}
-		if _, wrote := a.st.l2Status[key]; !wrote {
-			continue
-		}
-		// Forget ours first: the signature does not name the node, so the
-		// new owner's status would otherwise look unchanged.
-		delete(a.st.l2Status, key)
-		if st != nil {
-			a.putL2Status(key, st)
-			delete(a.st.l2Status, key) // not ours: taking it back rewrites it
-		}
-	}
-	a.cleanL2Status(announced, keys)
-}
-
-// putL2Status writes one Service's L2 status when it changed.
-func (a *Agent) putL2Status(key string, st *v1beta1.ServiceL2StatusStatus) {
-	svc := a.st.refs[key]
-	if svc == nil {
-		return
-	}
-	slices.Sort(st.IPs)
-	slices.Sort(st.Interfaces)
-	st.Interfaces = slices.Compact(st.Interfaces)
-	sig := strings.Join(st.IPs, ",") + "|" + strings.Join(st.Interfaces, ",") + "|" + string(svc.UID)
-	if a.st.l2Status[key] == sig {
-		return
-	}
-	a.st.l2Status[key] = sig
-	st.Since = metav1.NewTime(a.cfg.Clock.Now())
-	obj := &v1beta1.ServiceL2Status{
-		TypeMeta: metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "ServiceL2Status"},
-		// Owned by the installation (package anchor), not the Service:
-		// uninstalling Pylon removes it; a deleted Service's status is
-		// deleted by the first live speaker (cleanL2Status).
-		ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace,
-			Labels: map[string]string{"app.kubernetes.io/managed-by": "pylon"}},
-		Status: *st,
-	}
-	a.cfg.Status.Put(obj, 0)
-}
-
-// cleanL2Status, on the first live member, deletes the status of
-// recomputed Services that were announced by some node and no longer are
-// (Services never announced in L2, such as BGP ones, have none to delete).
-// Deleted Services' statuses go with them (owner references).
-func (a *Agent) cleanL2Status(announced map[string]bool, keys []string) {
-	first := a.firstMember()
-	for _, key := range keys {
-		was := a.st.l2Announced[key]
-		if announced[key] {
-			a.st.l2Announced[key] = true
-			continue
-		}
-		delete(a.st.l2Announced, key)
-		if was && first {
-			ns, name := splitKey(key) // the Service may be gone
-			a.cfg.Status.Delete(&v1beta1.ServiceL2Status{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}})
-		}
-	}
-}
-
 // writeBGPStatus publishes this node's sessions and announcements, at
 // most once per bgpStatusSpacing: until then it is not even built (that
 // costs as much as the list is long), and a timer wakes the loop to do it.
-func (a *Agent) writeBGPStatus() {
-	if a.cfg.Status == nil || a.cfg.Namespace == "" || !a.st.selfSeen {
+func (b *bgpReconciler) writeStatus() {
+	if b.cfg.Status == nil || b.cfg.Namespace == "" || !b.view.selfSeen {
 		return
 	}
-	now := a.cfg.Clock.Now()
-	if now.Before(a.st.bgpStatusNext) {
-		if a.st.bgpStatusTimer == nil {
-			a.st.bgpStatusTimer = a.cfg.Clock.NewTimer(a.st.bgpStatusNext.Sub(now))
+	now := b.cfg.Clock.Now()
+	if now.Before(b.statusNext) {
+		if b.statusTime == nil {
+			b.statusTime = b.cfg.Clock.NewTimer(b.statusNext.Sub(now))
 		}
 		return
 	}
-	st := v1beta1.ServiceBGPStatusStatus{Node: a.cfg.NodeName, PrefixCount: len(a.st.announced)}
-	if a.st.router != nil {
-		for _, s := range a.st.router.Sessions() {
+	st := v1beta1.ServiceBGPStatusStatus{Node: b.cfg.NodeName, PrefixCount: len(b.desired)}
+	if b.router != nil {
+		for _, s := range b.router.Sessions() {
 			ss := v1beta1.BGPSessionStatus{Peer: s.Name, Address: s.Address.String(), State: s.State.String(),
 				BFD: s.BFD.String(), PrefixesSent: s.PrefixesSent, LastError: s.LastError}
 			if !s.EstablishedAt.IsZero() {
@@ -167,9 +69,9 @@ func (a *Agent) writeBGPStatus() {
 			st.Sessions = append(st.Sessions, ss)
 		}
 	}
-	for _, key := range slices.Sorted(maps.Keys(a.st.routes)) {
-		ann := v1beta1.BGPServiceAnnouncement{Service: key}
-		for _, r := range a.st.routes[key] {
+	for _, key := range slices.SortedFunc(maps.Keys(b.routes), plan.CompareKeys) {
+		ann := v1beta1.BGPServiceAnnouncement{Service: key.String()}
+		for _, r := range b.routes[key] {
 			ann.Prefixes = append(ann.Prefixes, r.Prefix.String())
 			ann.Peers = append(ann.Peers, r.Peers...)
 		}
@@ -177,36 +79,46 @@ func (a *Agent) writeBGPStatus() {
 		ann.Peers = slices.Compact(slices.Sorted(slices.Values(ann.Peers)))
 		st.Services = append(st.Services, ann)
 	}
-	if a.st.bgpStatus != nil && statusEqual(*a.st.bgpStatus, st) {
+	if b.status != nil && reflect.DeepEqual(*b.status, st) {
 		return
 	}
-	a.st.bgpStatus = &st
-	a.st.bgpStatusNext = now.Add(bgpStatusSpacing(len(st.Services)))
+	b.status = &st
+	b.statusNext = now.Add(bgpStatusSpacing(len(st.Services)))
 	obj := &v1beta1.ServiceBGPStatus{
 		TypeMeta: metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "ServiceBGPStatus"},
-		ObjectMeta: metav1.ObjectMeta{Name: a.cfg.NodeName, Namespace: a.cfg.Namespace,
+		ObjectMeta: metav1.ObjectMeta{Name: b.cfg.NodeName, Namespace: b.cfg.Namespace,
 			Labels: map[string]string{"app.kubernetes.io/managed-by": "pylon"}},
 		Status: st,
 	}
-	a.cfg.Status.Put(obj, 0) // owned by the installation (package anchor)
+	b.cfg.Status.Put(obj, 0) // owned by the installation (package anchor)
 }
 
-// stopStatusTimer stops a pending status rebuild (the loop is ending).
-func (a *Agent) stopStatusTimer() {
-	if a.st.bgpStatusTimer != nil {
-		a.st.bgpStatusTimer.Stop()
-		a.st.bgpStatusTimer = nil
+// statusDue fires when a deferred status rebuild is due (nil without one).
+func (b *bgpReconciler) statusDue() <-chan time.Time {
+	if b.statusTime == nil {
+		return nil
+	}
+	return b.statusTime.C()
+}
+
+// statusTimerFired forgets the fired timer; the sync that follows writes.
+func (b *bgpReconciler) statusTimerFired() { b.statusTime = nil }
+
+// stopTimers stops a pending status rebuild (the loop is ending).
+func (b *bgpReconciler) stopTimers() {
+	if b.statusTime != nil {
+		b.statusTime.Stop()
+		b.statusTime = nil
 	}
 }
 
-// statusEqual compares two BGP statuses.
-func statusEqual(x, y v1beta1.ServiceBGPStatusStatus) bool {
-	return x.Node == y.Node && x.PrefixCount == y.PrefixCount && x.SessionsEstablished == y.SessionsEstablished &&
-		slices.EqualFunc(x.Sessions, y.Sessions, func(p, q v1beta1.BGPSessionStatus) bool {
-			return p.Peer == q.Peer && p.State == q.State && p.BFD == q.BFD && p.PrefixesSent == q.PrefixesSent &&
-				p.LastError == q.LastError && p.Address == q.Address && (p.EstablishedSince == nil) == (q.EstablishedSince == nil)
-		}) &&
-		slices.EqualFunc(x.Services, y.Services, func(p, q v1beta1.BGPServiceAnnouncement) bool {
-			return p.Service == q.Service && slices.Equal(p.Prefixes, q.Prefixes) && slices.Equal(p.Peers, q.Peers)
-		})
+// forgetNodes deletes, on the first live speaker, the BGP status of Nodes
+// that are gone (the status belongs to the installation, not the Node).
+func (b *bgpReconciler) forgetNodes(gone []string) {
+	if len(gone) == 0 || b.cfg.Status == nil || b.cfg.Namespace == "" || !firstMember(b.cfg.Members, b.cfg.NodeName) {
+		return
+	}
+	for _, name := range gone {
+		b.cfg.Status.Delete(&v1beta1.ServiceBGPStatus{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: b.cfg.Namespace}})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sync"
 
@@ -43,7 +44,7 @@ func NewFake() *Fake {
 	}
 }
 
-// FailNext makes the next SetPeers, SetPath or DeletePath return err
+// FailNext makes the next SetPeers or SetPaths return err
 // without applying anything.
 func (f *Fake) FailNext(err error) {
 	f.mu.Lock()
@@ -51,7 +52,7 @@ func (f *Fake) FailNext(err error) {
 	f.fail = err
 }
 
-// Calls returns how many SetPeers, SetPath and DeletePath calls were made.
+// Calls returns how many SetPeers and SetPaths calls were made.
 func (f *Fake) Calls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -120,33 +121,38 @@ func (f *Fake) initialState(p bgp.PeerConfig) bgp.SessionState {
 	return st
 }
 
-// SetPath implements bgp.Speaker.
-func (f *Fake) SetPath(ctx context.Context, p bgp.Path) error {
+// SetPaths implements bgp.Speaker: it replaces the paths and counts the
+// prefixes whose path is new, changed or gone.
+func (f *Fake) SetPaths(ctx context.Context, paths []bgp.Path) (bgp.PathChanges, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	var ch bgp.PathChanges
 	if err := f.begin(ctx); err != nil {
-		return err
+		return ch, err
 	}
-	if !p.Prefix.IsValid() {
-		return fmt.Errorf("%w: prefix %q is not valid", bgp.ErrInvalidConfig, p.Prefix)
+	next := make(map[netip.Prefix]bgp.Path, len(paths))
+	var errs []error
+	for _, p := range paths {
+		if !p.Prefix.IsValid() {
+			errs = append(errs, fmt.Errorf("%w: prefix %q is not valid", bgp.ErrInvalidConfig, p.Prefix))
+			continue
+		}
+		p.Prefix = p.Prefix.Masked()
+		p.Peers = slices.Clone(p.Peers)
+		p.Communities = slices.Clone(p.Communities)
+		p.LargeCommunities = slices.Clone(p.LargeCommunities)
+		next[p.Prefix] = p
+		if old, had := f.paths[p.Prefix]; !had || !reflect.DeepEqual(old, p) {
+			ch.Announced++
+		}
 	}
-	p.Prefix = p.Prefix.Masked()
-	p.Peers = slices.Clone(p.Peers)
-	p.Communities = slices.Clone(p.Communities)
-	p.LargeCommunities = slices.Clone(p.LargeCommunities)
-	f.paths[p.Prefix] = p
-	return nil
-}
-
-// DeletePath implements bgp.Speaker.
-func (f *Fake) DeletePath(ctx context.Context, prefix netip.Prefix) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.begin(ctx); err != nil {
-		return err
+	for prefix := range f.paths {
+		if _, keep := next[prefix]; !keep {
+			ch.Withdrawn++
+		}
 	}
-	delete(f.paths, prefix.Masked())
-	return nil
+	f.paths = next
+	return ch, errors.Join(errs...)
 }
 
 // Sessions implements bgp.Speaker; PrefixesSent follows Path.AnnouncedTo.

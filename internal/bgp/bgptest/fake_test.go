@@ -22,14 +22,13 @@ func TestFakeSessionsAndCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-f.Changed()
-	for _, p := range []bgp.Path{
+	ch, err := f.SetPaths(ctx, []bgp.Path{
 		{Prefix: netip.MustParsePrefix("192.0.2.1/32")},
 		{Prefix: netip.MustParsePrefix("192.0.2.2/32"), Peers: []string{"b"}},
 		{Prefix: netip.MustParsePrefix("2001:db8::1/128")},
-	} {
-		if err := f.SetPath(ctx, p); err != nil {
-			t.Fatal(err)
-		}
+	})
+	if err != nil || ch != (bgp.PathChanges{Announced: 3}) {
+		t.Fatalf("SetPaths = %+v, %v; want 3 announced", ch, err)
 	}
 	f.SetState("a", bgp.StateEstablished, bgp.BFDDisabled)
 	f.SetState("b", bgp.StateEstablished, bgp.BFDDisabled)
@@ -51,7 +50,7 @@ func TestFakeValidationAndFailures(t *testing.T) {
 	f := NewFake()
 	f.AutoEstablish = true
 	bad := peer("bad", "10.0.0.9")
-	bad.MyASN = 0
+	bad.Name = ""
 	err := f.SetPeers(ctx, []bgp.PeerConfig{peer("a", "10.0.0.1"), bad, peer("a", "10.0.0.3")})
 	if !errors.Is(err, bgp.ErrInvalidConfig) {
 		t.Fatalf("SetPeers error = %v, want ErrInvalidConfig", err)
@@ -61,17 +60,17 @@ func TestFakeValidationAndFailures(t *testing.T) {
 	}
 	boom := errors.New("boom")
 	f.FailNext(boom)
-	if err := f.SetPath(ctx, bgp.Path{Prefix: netip.MustParsePrefix("192.0.2.1/32")}); !errors.Is(err, boom) {
-		t.Fatalf("SetPath error = %v, want boom", err)
+	if _, err := f.SetPaths(ctx, []bgp.Path{{Prefix: netip.MustParsePrefix("192.0.2.1/32")}}); !errors.Is(err, boom) {
+		t.Fatalf("SetPaths error = %v, want boom", err)
 	}
 	if len(f.Paths()) != 0 {
-		t.Fatal("a failed SetPath was applied")
+		t.Fatal("a failed SetPaths was applied")
 	}
-	if err := f.SetPath(ctx, bgp.Path{Prefix: netip.MustParsePrefix("192.0.2.1/24")}); err != nil {
+	if _, err := f.SetPaths(ctx, []bgp.Path{{Prefix: netip.MustParsePrefix("192.0.2.1/24")}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.DeletePath(ctx, netip.MustParsePrefix("192.0.2.0/24")); err != nil {
-		t.Fatal(err)
+	if ch, err := f.SetPaths(ctx, nil); err != nil || ch != (bgp.PathChanges{Withdrawn: 1}) {
+		t.Fatalf("SetPaths(nil) = %+v, %v; want 1 withdrawn", ch, err)
 	}
 	if len(f.Paths()) != 0 || f.Calls() != 4 {
 		t.Errorf("paths %v after delete, %d calls (want none, 4)", f.Paths(), f.Calls())

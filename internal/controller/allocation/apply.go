@@ -18,7 +18,7 @@ import (
 // apply writes a decision to the Service: status first (the source of truth
 // on restart), then the pool annotation, then events.
 func (r *Reconciler) apply(ctx context.Context, svc *corev1.Service, d decision) error {
-	key := svc.Namespace + "/" + svc.Name
+	key := client.ObjectKeyFromObject(svc).String()
 	switch {
 	case d.freed:
 		defer r.afterRelease()
@@ -41,7 +41,7 @@ func (r *Reconciler) apply(ctx context.Context, svc *corev1.Service, d decision)
 
 // emitEvents reports allocation changes and new failures on the Service.
 func (r *Reconciler) emitEvents(svc *corev1.Service, oldIPs []netip.Addr, d decision) {
-	key := svc.Namespace + "/" + svc.Name
+	key := client.ObjectKeyFromObject(svc).String()
 	if d.err != nil && r.recordFailure(key, d.err) {
 		note := d.err.Error()
 		if len(d.ips) > 0 {

@@ -128,7 +128,7 @@ func (r *Reconciler) SetConfig(ctx context.Context, cfg *model.Config) {
 // Reconcile brings one Service's addresses in line with its spec and the
 // configuration.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	key := req.Namespace + "/" + req.Name
+	key := req.NamespacedName.String()
 	svc := &corev1.Service{}
 	if err := r.client.Get(ctx, req.NamespacedName, svc); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -159,7 +159,7 @@ type decision struct {
 // decide runs the allocator for one Service. It returns false while no
 // configuration has been restored yet.
 func (r *Reconciler) decide(ctx context.Context, svc *corev1.Service) (decision, bool) {
-	key := svc.Namespace + "/" + svc.Name
+	key := client.ObjectKeyFromObject(svc).String()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.restored {

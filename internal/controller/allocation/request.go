@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/ipam"
@@ -39,7 +40,7 @@ func wantsAddress(svc *corev1.Service, lbClass string) bool {
 // allocation request. Errors wrap ErrBadServiceInput and name the field.
 func requestFor(svc *corev1.Service, nsLabels map[string]string) (ipam.Request, error) {
 	req := ipam.Request{
-		Key:             svc.Namespace + "/" + svc.Name,
+		Key:             client.ObjectKeyFromObject(svc).String(),
 		Families:        families(svc),
 		FamilyPolicy:    familyPolicy(svc),
 		Pool:            svc.Annotations[v1beta1.AnnotationAddressPool],

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/pylonlb/pylon/internal/election"
 	"github.com/pylonlb/pylon/internal/model"
 )
@@ -25,7 +27,7 @@ type L2Announcement struct {
 	// Interfaces on the owner that answer; empty means every usable one.
 	Interfaces []string
 	// Services are the keys of the Services using the address, sorted.
-	Services []string
+	Services []types.NamespacedName
 }
 
 // L2Plan is the cluster-wide L2 decision.
@@ -78,7 +80,7 @@ func L2(in L2Input) L2Plan {
 	}
 	slices.SortFunc(out.Announcements, func(a, b L2Announcement) int { return a.IP.Compare(b.IP) })
 	slices.SortFunc(out.Skipped, func(a, b Skipped) int {
-		return cmp.Or(cmp.Compare(a.Service, b.Service), a.IP.Compare(b.IP))
+		return cmp.Or(CompareKeys(a.Service, b.Service), a.IP.Compare(b.IP))
 	})
 	return out
 }
@@ -129,7 +131,7 @@ func announcementFor(ip netip.Addr, owner string, uses []*use) (L2Announcement, 
 		slices.Sort(a.Interfaces)
 		a.Interfaces = slices.Compact(a.Interfaces)
 	}
-	slices.Sort(a.Services)
+	slices.SortFunc(a.Services, CompareKeys)
 	a.Services = slices.Compact(a.Services)
 	return a, true
 }

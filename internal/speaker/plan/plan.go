@@ -9,14 +9,17 @@
 package plan
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Service is what the plans need to know of one LoadBalancer Service.
 type Service struct {
-	// Key is "namespace/name".
-	Key string
+	// Key is the Service's namespace and name.
+	Key types.NamespacedName
 	// IPs are the Service's ingress addresses.
 	IPs []netip.Addr
 	// Labels are the Service's labels, for advertisement selectors.
@@ -71,8 +74,13 @@ const (
 // Skipped is an address of a Service that is not announced, and why.
 type Skipped struct {
 	IP      netip.Addr
-	Service string
+	Service types.NamespacedName
 	Reason  Reason
+}
+
+// CompareKeys orders Service keys by namespace, then name.
+func CompareKeys(x, y types.NamespacedName) int {
+	return cmp.Or(cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Name, y.Name))
 }
 
 // hasReadyOn reports whether the Service may be announced from node: any

@@ -5,10 +5,12 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/election"
@@ -85,8 +87,14 @@ func addrs(ss ...string) []netip.Addr {
 	return out
 }
 
-func svc(key string, ips ...string) Service {
-	return Service{Key: key, IPs: addrs(ips...), AnyReady: true, ReadyNodes: []string{"n1", "n2", "n3"}}
+// key parses "namespace/name".
+func key(s string) types.NamespacedName {
+	ns, name, _ := strings.Cut(s, "/")
+	return types.NamespacedName{Namespace: ns, Name: name}
+}
+
+func svc(k string, ips ...string) Service {
+	return Service{Key: key(k), IPs: addrs(ips...), AnyReady: true, ReadyNodes: []string{"n1", "n2", "n3"}}
 }
 
 // owners maps each announced address to its owner.
@@ -104,7 +112,7 @@ func TestL2OwnerIsTheElectionWinner(t *testing.T) {
 		Services: []Service{svc("a/web", "192.168.77.100")}}
 	p := L2(in)
 	want, _ := election.Winner("192.168.77.100", []string{"n1", "n2", "n3"})
-	if diff := cmp.Diff([]L2Announcement{{IP: addrs("192.168.77.100")[0], Node: want, Services: []string{"a/web"}}}, p.Announcements, cmpAddr); diff != "" {
+	if diff := cmp.Diff([]L2Announcement{{IP: addrs("192.168.77.100")[0], Node: want, Services: []types.NamespacedName{key("a/web")}}}, p.Announcements, cmpAddr); diff != "" {
 		t.Errorf("announcements (-want +got):\n%s", diff)
 	}
 }
@@ -123,11 +131,11 @@ func TestL2Skips(t *testing.T) {
 	}}
 	p := L2(in)
 	want := []Skipped{
-		{addrs("10.50.0.1")[0], "a/bgp-only", ReasonNoAdvertisement},
-		{addrs("192.168.77.101")[0], "a/down", ReasonNoEndpoints},
-		{addrs("192.168.77.102")[0], "a/local", ReasonNoEndpoints},
-		{addrs("10.99.0.1")[0], "a/not-gold", ReasonNoAdvertisement},
-		{addrs("172.16.0.1")[0], "a/outside", ReasonNoPool},
+		{addrs("10.50.0.1")[0], key("a/bgp-only"), ReasonNoAdvertisement},
+		{addrs("192.168.77.101")[0], key("a/down"), ReasonNoEndpoints},
+		{addrs("192.168.77.102")[0], key("a/local"), ReasonNoEndpoints},
+		{addrs("10.99.0.1")[0], key("a/not-gold"), ReasonNoAdvertisement},
+		{addrs("172.16.0.1")[0], key("a/outside"), ReasonNoPool},
 	}
 	if diff := cmp.Diff(want, p.Skipped, cmpAddr); diff != "" {
 		t.Errorf("skipped (-want +got):\n%s", diff)
@@ -188,8 +196,8 @@ func TestL2GroupsLandTogether(t *testing.T) {
 		v6[15] = byte(i)
 		// Pairs of Services share the v4 address; each is dual-stack.
 		in := L2Input{Config: cfg, Nodes: ns, Members: ms, Services: []Service{
-			{Key: "a/x", IPs: []netip.Addr{v4, netip.AddrFrom16(v6)}, AnyReady: true},
-			{Key: "a/y", IPs: []netip.Addr{v4}, AnyReady: true},
+			{Key: key("a/x"), IPs: []netip.Addr{v4, netip.AddrFrom16(v6)}, AnyReady: true},
+			{Key: key("a/y"), IPs: []netip.Addr{v4}, AnyReady: true},
 		}}
 		p := L2(in)
 		if len(p.Announcements) != 2 || p.Announcements[0].Node != p.Announcements[1].Node {

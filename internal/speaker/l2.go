@@ -1,0 +1,335 @@
+package speaker
+
+import (
+	"log/slog"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+
+	"github.com/pylonlb/pylon/internal/l2"
+	"github.com/pylonlb/pylon/internal/membership"
+	"github.com/pylonlb/pylon/internal/speaker/plan"
+)
+
+// Event reasons on Services for L2 mode.
+const (
+	ReasonL2Announced = "L2Announced"
+	ReasonL2Skipped   = "L2NotAnnounced"
+)
+
+// l2Reconciler makes this node answer ARP/NDP for exactly the addresses it
+// wins, and reports it (events, ServiceL2Status). It reads the shared view
+// and owns everything else it needs.
+type l2Reconciler struct {
+	cfg     *Config
+	view    *view
+	metrics *metrics
+	log     *slog.Logger
+
+	owned            map[netip.Addr]plan.L2Announcement // this node's
+	track            l2Track                            // what the next plan must recompute
+	lastMembers      map[string]bool                    // live members at the last sync; nil before it
+	membersChangedAt time.Time
+	// away are speakers that left for a rolling update, kept in elections
+	// until their deadline (awayTimer fires at the earliest); awayExpired
+	// those whose time ran out while they are still departed.
+	away        map[string]awayMember
+	awayExpired map[string]bool
+	awayTimer   clock.Timer
+	awayAt      time.Time // the deadline awayTimer is set for
+
+	skips     map[types.NamespacedName]map[netip.Addr]plan.Reason // reasons last reported
+	status    map[types.NamespacedName]string                     // signature of the status written
+	announced map[types.NamespacedName]bool                       // Services some node announced at the last plan
+}
+
+// newL2Reconciler returns a reconciler that owns nothing yet.
+func newL2Reconciler(cfg *Config, v *view, m *metrics) *l2Reconciler {
+	return &l2Reconciler{
+		cfg: cfg, view: v, metrics: m, log: cfg.Logger,
+		owned:       map[netip.Addr]plan.L2Announcement{},
+		track:       newL2Track(),
+		away:        map[string]awayMember{},
+		awayExpired: map[string]bool{},
+		skips:       map[types.NamespacedName]map[netip.Addr]plan.Reason{},
+		status:      map[types.NamespacedName]string{},
+		announced:   map[types.NamespacedName]bool{},
+	}
+}
+
+// membersChanged notes when membership last changed (takeovers are timed
+// from it).
+func (r *l2Reconciler) membersChanged() { r.membersChangedAt = r.cfg.Clock.Now() }
+
+// electorate returns the members elections run among: the live ones and
+// those away for a rolling update (withAway).
+func (r *l2Reconciler) electorate() []membership.Member {
+	return r.withAway(r.cfg.Members.Members())
+}
+
+// note records what the next sync must recompute: the groups of the
+// changed Services, everything after a change of configuration or Nodes.
+// Every change is noted, also before the speaker opens.
+func (r *l2Reconciler) note(ch changes) {
+	if ch.config || ch.nodes {
+		r.track.full = true
+	}
+	for _, key := range ch.services {
+		r.track.serviceChanged(key, ch.old[key], r.view.services[key].IPs)
+	}
+}
+
+// sync elects the owners of the addresses the noted changes touch (all of
+// them after a change of members) among live, and makes this node answer
+// for exactly the ones it owns.
+func (r *l2Reconciler) sync(live []membership.Member) {
+	members := r.planMembers(live)
+	keys, scopeIPs, full := r.track.scope(r.view.services, members)
+	if !full && len(keys) == 0 {
+		return
+	}
+	svcs := make([]plan.Service, 0, len(keys))
+	for _, k := range keys {
+		if s, ok := r.view.services[k]; ok {
+			svcs = append(svcs, s)
+		}
+	}
+	p := plan.L2(plan.L2Input{Config: r.view.config, Services: svcs, Nodes: r.view.nodes, Members: members})
+	prevOwner := r.track.apply(scopeIPs, p)
+	old := r.owned
+	owned := maps.Clone(old)
+	for ip := range scopeIPs {
+		delete(owned, ip)
+	}
+	scoped := map[netip.Addr]plan.L2Announcement{} // this node's, among the recomputed
+	for _, ann := range p.Announcements {
+		if ann.Node == r.cfg.NodeName {
+			owned[ann.IP], scoped[ann.IP] = ann, ann
+		}
+	}
+	r.report(old, scoped, p.Skipped, keys, full)
+	r.observeTakeovers(prevOwner, scoped, members)
+	r.writeStatus(p, keys)
+	if !maps.EqualFunc(owned, old, sameAnnouncement) {
+		want := make(map[netip.Addr][]string, len(owned))
+		for ip, ann := range owned {
+			want[ip] = ann.Interfaces
+		}
+		r.cfg.Announcer.SetAnnouncements(want)
+	}
+	if r.membersJoined(members) && len(owned) > 0 {
+		r.log.Info("a speaker joined; announcing this node's addresses again", "addresses", len(owned))
+		r.cfg.Announcer.Reannounce()
+	}
+	r.owned = owned
+	r.track.done()
+	r.metrics.l2Owned.Set(float64(len(owned)))
+}
+
+// observeTakeovers times the addresses this node took over from an owner
+// that is gone (dead, left or draining), from the membership change that
+// revealed it.
+func (r *l2Reconciler) observeTakeovers(prevOwner map[netip.Addr]string, scoped map[netip.Addr]plan.L2Announcement, members []plan.Member) {
+	live := map[string]bool{}
+	for _, m := range members {
+		live[m.Name] = !m.Draining
+	}
+	for ip := range scoped {
+		prev := prevOwner[ip]
+		if prev == "" || prev == r.cfg.NodeName || live[prev] {
+			continue
+		}
+		reason := "dead_or_left"
+		if _, present := live[prev]; present {
+			reason = "draining"
+		}
+		r.metrics.failoverGap.WithLabelValues(reason).Observe(r.cfg.Clock.Since(r.membersChangedAt).Seconds())
+	}
+}
+
+// membersJoined records the live members and reports whether one joined
+// since the last sync. A member that joins may come back from the other
+// side of a healed partition, where it took over addresses this node kept:
+// clients then follow the other side until this node announces them
+// again.
+func (r *l2Reconciler) membersJoined(members []plan.Member) bool {
+	now := make(map[string]bool, len(members))
+	joined := false
+	for _, m := range members {
+		now[m.Name] = true
+		joined = joined || (r.lastMembers != nil && !r.lastMembers[m.Name])
+	}
+	r.lastMembers = now
+	return joined
+}
+
+// planMembers converts the live members; this node's interfaces come from
+// the announcer directly, so they are current even before gossip echoes.
+func (r *l2Reconciler) planMembers(ms []membership.Member) []plan.Member {
+	out := make([]plan.Member, 0, len(ms))
+	for _, m := range ms {
+		pm := plan.Member{Name: m.Name, Interfaces: m.Interfaces, Draining: m.Draining}
+		if m.Name == r.cfg.NodeName {
+			pm.Interfaces = r.view.ifaces
+		}
+		out = append(out, pm)
+	}
+	return out
+}
+
+// report emits events for the Services whose addresses this node starts
+// announcing (among the recomputed ones, scoped), and for Services whose
+// addresses cannot be announced (reported by the first live member only,
+// since every speaker sees the same).
+func (r *l2Reconciler) report(old, scoped map[netip.Addr]plan.L2Announcement, skipped []plan.Skipped, keys []types.NamespacedName, full bool) {
+	for ip := range scoped {
+		if _, had := old[ip]; !had {
+			r.metrics.l2Takeovers.Inc()
+		}
+	}
+	news := newlyAnnounced(old, scoped)
+	for _, key := range slices.SortedFunc(maps.Keys(news), plan.CompareKeys) {
+		svc := r.view.refs[key]
+		if svc == nil {
+			continue
+		}
+		ips := news[key]
+		r.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, ReasonL2Announced, "Announce",
+			"Node %s announces %s (ARP/NDP on %s)", r.cfg.NodeName, joinAddrs(ips), interfacesText(scoped, ips))
+	}
+	r.reportSkips(skipped, keys, full, firstMember(r.cfg.Members, r.cfg.NodeName))
+}
+
+// newlyAnnounced returns, per Service, the sorted addresses announced for
+// it in owned but not in old: addresses this node takes over, and
+// addresses it already announced that a Service starts using (a shared
+// address, or one reused right after its previous Service went away). One
+// event per Service covers all its addresses: the event recorder merges
+// later events of the same Service and reason into the first one, keeping
+// only its message.
+func newlyAnnounced(old, owned map[netip.Addr]plan.L2Announcement) map[types.NamespacedName][]netip.Addr {
+	out := map[types.NamespacedName][]netip.Addr{}
+	for ip, ann := range owned {
+		prev, had := old[ip]
+		for _, key := range ann.Services {
+			if !had || !slices.Contains(prev.Services, key) {
+				out[key] = append(out[key], ip)
+			}
+		}
+	}
+	for _, ips := range out {
+		slices.SortFunc(ips, netip.Addr.Compare)
+	}
+	return out
+}
+
+// joinAddrs formats addresses as a comma-separated list.
+func joinAddrs(ips []netip.Addr) string {
+	parts := make([]string, len(ips))
+	for i, ip := range ips {
+		parts[i] = ip.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// interfacesText names the interfaces the addresses are answered on.
+func interfacesText(owned map[netip.Addr]plan.L2Announcement, ips []netip.Addr) string {
+	var names []string
+	for _, ip := range ips {
+		ifs := owned[ip].Interfaces
+		if len(ifs) == 0 {
+			return "all usable interfaces"
+		}
+		names = append(names, ifs...)
+	}
+	slices.Sort(names)
+	return strings.Join(slices.Compact(names), ",")
+}
+
+// reportSkips emits a Warning event when an address's reason for not
+// being announced appears or changes (if emit is set), and remembers the
+// reasons of the recomputed Services (keys; all when full).
+func (r *l2Reconciler) reportSkips(skipped []plan.Skipped, keys []types.NamespacedName, full bool, emit bool) {
+	seen := r.skips
+	if full {
+		clear(seen)
+	}
+	old := make(map[types.NamespacedName]map[netip.Addr]plan.Reason, len(keys))
+	for _, k := range keys {
+		if rs, ok := seen[k]; ok {
+			old[k] = rs
+			delete(seen, k)
+		}
+	}
+	for _, s := range skipped {
+		reasons := seen[s.Service]
+		if reasons == nil {
+			reasons = map[netip.Addr]plan.Reason{}
+			seen[s.Service] = reasons
+		}
+		reasons[s.IP] = s.Reason
+		// Only "no node can announce it" is worth an event: no pool or
+		// advertisement means the address is not meant for L2, and no
+		// ready endpoint is the normal state of a Service being created.
+		if old[s.Service][s.IP] == s.Reason || !emit || s.Reason != plan.ReasonNoCandidate {
+			continue
+		}
+		if svc := r.view.refs[s.Service]; svc != nil {
+			r.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, ReasonL2Skipped, "Announce", "%s is not announced: %s", s.IP, s.Reason)
+		}
+	}
+}
+
+// sameAnnouncement compares what the announcer needs of two announcements
+// of one address.
+func sameAnnouncement(x, y plan.L2Announcement) bool {
+	return x.Node == y.Node && slices.Equal(x.Interfaces, y.Interfaces)
+}
+
+// foreign handles another host claiming an address: expected while
+// handing over, a conflict otherwise.
+func (r *l2Reconciler) foreign(s l2.ForeignSighting) {
+	if _, owned := r.owned[s.IP]; owned {
+		r.metrics.l2Conflicts.Inc()
+		r.log.Warn("another host claims an address this node announces", "ip", s.IP, "mac", s.MAC.String(), "interface", s.Interface)
+	}
+}
+
+// drain hands this node's L2 addresses over before it stops: it tells the
+// peers it is draining (they elect new owners, which announce), keeps
+// answering until each address has been claimed by its new owner or
+// HandoffTimeout passes, then stops answering.
+func (r *l2Reconciler) drain() {
+	defer r.cfg.Announcer.SetAnnouncements(nil)
+	owned := slices.Collect(maps.Keys(r.owned))
+	if len(owned) == 0 || len(r.cfg.Members.Members()) < 2 {
+		return
+	}
+	start := r.cfg.Clock.Now()
+	r.cfg.Announcer.SetWatched(owned)
+	if err := r.cfg.Members.SetDraining(true, 500*time.Millisecond); err != nil {
+		r.log.Warn("announce draining", "error", err)
+	}
+	remaining := map[netip.Addr]bool{}
+	for _, ip := range owned {
+		remaining[ip] = true
+	}
+	timeout := r.cfg.Clock.NewTimer(r.cfg.HandoffTimeout)
+	defer timeout.Stop()
+	for len(remaining) > 0 {
+		select {
+		case s := <-r.cfg.Announcer.Foreign():
+			delete(remaining, s.IP)
+		case <-timeout.C():
+			r.log.Warn("handover timed out; stopping anyway", "unclaimed", len(remaining))
+			return
+		}
+	}
+	r.log.Info("addresses handed over", "addresses", len(owned), "took", r.cfg.Clock.Since(start).String())
+}
