@@ -300,6 +300,9 @@ func (a *Agent) loop(ctx context.Context, errs chan error) error {
 			a.bgp.statusTimerFired()
 		case <-a.l2.awayDue():
 			a.l2.awayTimerFired()
+		case <-a.l2.releaseDue():
+			a.l2.releaseTimerFired()
+			continue
 		case s := <-a.cfg.Announcer.Foreign():
 			a.l2.foreign(s)
 			continue

@@ -1,6 +1,7 @@
 package speaker_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -51,6 +52,7 @@ type harness struct {
 	ns, app string
 	class   string
 	cluster *speakertest.Cluster
+	segment *speakertest.Segment // the nodes' LAN
 	nodes   map[string]*node
 	// grace is the StartupGrace of the speakers started next: long by
 	// default, so that speakers open by meeting every Node's speaker, as
@@ -60,6 +62,11 @@ type harness struct {
 	// started next and whether they stop for a rolling update.
 	restartGrace time.Duration
 	rolling      atomic.Bool
+	// handoff is the HandoffTimeout of the speakers started next (500 ms
+	// unless set); isolated starts the next speakers off the segment (the
+	// others never see their claims).
+	handoff  time.Duration
+	isolated bool
 }
 
 // newHarness creates namespaces and Node objects, and starts a speaker for
@@ -67,7 +74,7 @@ type harness struct {
 func newHarness(t *testing.T, nodeNames ...string) *harness {
 	t.Helper()
 	testenv.Require(t, env)
-	h := &harness{t: t, c: env.Client, cluster: speakertest.NewCluster(), nodes: map[string]*node{}, grace: time.Minute,
+	h := &harness{t: t, c: env.Client, cluster: speakertest.NewCluster(), segment: speakertest.NewSegment(), nodes: map[string]*node{}, grace: time.Minute,
 		ns: testenv.Namespace(t, env, "pylon", nil), app: testenv.Namespace(t, env, "app", nil)}
 	h.class = "pylon-" + h.app
 	for i, n := range nodeNames {
@@ -101,12 +108,16 @@ func (h *harness) createNode(short string, i int) {
 // startSpeaker runs one speaker with fake I/O components.
 func (h *harness) startSpeaker(short string) {
 	name := h.nodeName(short)
-	n := &node{name: name, members: h.cluster.Join(name), announcer: speakertest.NewAnnouncer(), router: bgptest.NewFake(),
+	n := &node{name: name, members: h.cluster.Join(name), announcer: h.segment.Announcer(), router: bgptest.NewFake(),
 		registry: prometheus.NewRegistry()}
+	if h.isolated {
+		n.announcer = speakertest.NewAnnouncer()
+	}
+	handoff := cmp.Or(h.handoff, 500*time.Millisecond)
 	n.router.AutoEstablish = true
 	opts := speaker.Options{NodeName: name, Namespace: h.ns, LBClass: h.class, MetricsAddr: "0",
 		Membership: membership.Config{BindPort: 7946}, StartupGrace: h.grace,
-		HandoffTimeout: 500 * time.Millisecond, Registerer: n.registry,
+		HandoffTimeout: handoff, Registerer: n.registry,
 		RestartGrace: h.restartGrace, Rolling: h.rolling.Load,
 		Logger: testLogger()}
 	proc, err := speaker.NewProcessWith(env.Config, opts, speaker.Components{Members: n.members, Announcer: n.announcer,

@@ -32,9 +32,19 @@ type l2Reconciler struct {
 	metrics *metrics
 	log     *slog.Logger
 
-	owned            map[netip.Addr]plan.L2Announcement // this node's
-	track            l2Track                            // what the next plan must recompute
-	lastMembers      map[string]bool                    // live members at the last sync; nil before it
+	owned map[netip.Addr]plan.L2Announcement // this node's
+	// releasing are addresses this node lost to another live speaker and
+	// keeps answering for until the new owner claims them (a foreign
+	// sighting) or HandoffTimeout passes: a planned move never leaves an
+	// address unanswered. sighted remembers recent claims of owned
+	// addresses by others (the new owner may announce before this node
+	// sees the change). releaseTimer fires at the earliest deadline.
+	releasing        map[netip.Addr]release
+	sighted          map[netip.Addr]time.Time
+	releaseTimer     clock.Timer
+	releaseAt        time.Time
+	track            l2Track         // what the next plan must recompute
+	lastMembers      map[string]bool // live members at the last sync; nil before it
 	membersChangedAt time.Time
 	// away are speakers that left for a rolling update, kept in elections
 	// until their deadline (awayTimer fires at the earliest); awayExpired
@@ -54,6 +64,8 @@ func newL2Reconciler(cfg *Config, v *view, m *metrics) *l2Reconciler {
 	return &l2Reconciler{
 		cfg: cfg, view: v, metrics: m, log: cfg.Logger,
 		owned:       map[netip.Addr]plan.L2Announcement{},
+		releasing:   map[netip.Addr]release{},
+		sighted:     map[netip.Addr]time.Time{},
 		track:       newL2Track(),
 		away:        map[string]awayMember{},
 		awayExpired: map[string]bool{},
@@ -116,18 +128,15 @@ func (r *l2Reconciler) sync(live []membership.Member) {
 	r.report(old, scoped, p.Skipped, keys, full)
 	r.observeTakeovers(prevOwner, scoped, members)
 	r.writeStatus(p, keys)
-	if !maps.EqualFunc(owned, old, sameAnnouncement) {
-		want := make(map[netip.Addr][]string, len(owned))
-		for ip, ann := range owned {
-			want[ip] = ann.Interfaces
-		}
-		r.cfg.Announcer.SetAnnouncements(want)
+	released := r.release(old, owned, members)
+	r.owned = owned
+	if released || !maps.EqualFunc(owned, old, sameAnnouncement) {
+		r.announce()
 	}
 	if r.membersJoined(members) && len(owned) > 0 {
 		r.log.Info("a speaker joined; announcing this node's addresses again", "addresses", len(owned))
 		r.cfg.Announcer.Reannounce()
 	}
-	r.owned = owned
 	r.track.done()
 	r.metrics.l2Owned.Set(float64(len(owned)))
 }
@@ -292,10 +301,16 @@ func sameAnnouncement(x, y plan.L2Announcement) bool {
 	return x.Node == y.Node && slices.Equal(x.Interfaces, y.Interfaces)
 }
 
-// foreign handles another host claiming an address: expected while
-// handing over, a conflict otherwise.
+// foreign handles another host claiming an address: the end of a
+// hand-over for an address being released, a conflict for an owned one.
 func (r *l2Reconciler) foreign(s l2.ForeignSighting) {
+	if _, ok := r.releasing[s.IP]; ok {
+		delete(r.releasing, s.IP)
+		r.announce()
+		return
+	}
 	if _, owned := r.owned[s.IP]; owned {
+		r.sighted[s.IP] = r.cfg.Clock.Now()
 		r.metrics.l2Conflicts.Inc()
 		r.log.Warn("another host claims an address this node announces", "ip", s.IP, "mac", s.MAC.String(), "interface", s.Interface)
 	}
@@ -332,4 +347,102 @@ func (r *l2Reconciler) drain() {
 		}
 	}
 	r.log.Info("addresses handed over", "addresses", len(owned), "took", r.cfg.Clock.Since(start).String())
+}
+
+// release is an address being handed to another live speaker.
+type release struct {
+	ann   plan.L2Announcement // as this node announced it
+	until time.Time
+}
+
+// release updates the addresses being released after a plan: those of
+// old that a live, non-draining speaker now owns start (unless that
+// speaker already claimed them), those owned again stop. It reports
+// whether the set changed.
+func (r *l2Reconciler) release(old, owned map[netip.Addr]plan.L2Announcement, members []plan.Member) bool {
+	changed := false
+	now := r.cfg.Clock.Now()
+	for ip := range r.releasing {
+		if _, mine := owned[ip]; mine {
+			delete(r.releasing, ip)
+			changed = true
+		}
+	}
+	live := map[string]bool{}
+	for _, m := range members {
+		live[m.Name] = !m.Draining
+	}
+	for ip, ann := range old {
+		if _, mine := owned[ip]; mine {
+			continue
+		}
+		next := r.track.ann[ip].Node
+		claimed, seen := r.sighted[ip]
+		delete(r.sighted, ip)
+		if next == "" || next == r.cfg.NodeName || !live[next] || !live[r.cfg.NodeName] ||
+			(seen && now.Sub(claimed) < r.cfg.HandoffTimeout) {
+			continue
+		}
+		r.releasing[ip] = release{ann: ann, until: now.Add(r.cfg.HandoffTimeout)}
+		changed = true
+	}
+	for ip, at := range r.sighted {
+		if _, mine := owned[ip]; !mine || now.Sub(at) >= r.cfg.HandoffTimeout {
+			delete(r.sighted, ip)
+		}
+	}
+	return changed
+}
+
+// announce hands the announcer the owned addresses and those being
+// released, dropping releases whose time is up, and arms the release
+// timer.
+func (r *l2Reconciler) announce() {
+	now := r.cfg.Clock.Now()
+	want := make(map[netip.Addr][]string, len(r.owned)+len(r.releasing))
+	var first time.Time
+	for ip, rel := range r.releasing {
+		if !now.Before(rel.until) {
+			delete(r.releasing, ip)
+			continue
+		}
+		want[ip] = rel.ann.Interfaces
+		if first.IsZero() || rel.until.Before(first) {
+			first = rel.until
+		}
+	}
+	for ip, ann := range r.owned {
+		want[ip] = ann.Interfaces
+	}
+	r.cfg.Announcer.SetAnnouncements(want)
+	if first.Equal(r.releaseAt) && (r.releaseTimer != nil) == !first.IsZero() {
+		return
+	}
+	if r.releaseTimer != nil {
+		r.releaseTimer.Stop()
+		r.releaseTimer = nil
+	}
+	r.releaseAt = first
+	if !first.IsZero() {
+		r.releaseTimer = r.cfg.Clock.NewTimer(first.Sub(now))
+	}
+}
+
+// releaseDue fires when a release's time is up (nil without releases).
+func (r *l2Reconciler) releaseDue() <-chan time.Time {
+	if r.releaseTimer == nil {
+		return nil
+	}
+	return r.releaseTimer.C()
+}
+
+// releaseTimerFired stops answering for the releases whose time is up.
+func (r *l2Reconciler) releaseTimerFired() {
+	r.releaseTimer, r.releaseAt = nil, time.Time{}
+	if n := len(r.releasing); n > 0 {
+		r.announce()
+		if gone := n - len(r.releasing); gone > 0 {
+			r.log.Warn("new owners did not claim released addresses in time; stopped answering anyway", "addresses", gone)
+		}
+	}
 }

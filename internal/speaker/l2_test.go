@@ -159,7 +159,16 @@ func TestL2SharedAndDualStackLandTogether(t *testing.T) {
 }
 
 func TestGracefulHandover(t *testing.T) {
-	h := newHarness(t, "a", "b", "c")
+	// Off the segment, the successor's claim reaches the leaving speaker
+	// when the test says so.
+	h := newHarness(t)
+	h.isolated = true
+	for i, n := range []string{"a", "b", "c"} {
+		h.createNode(n, i)
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		h.startSpeaker(n)
+	}
 	h.apply(l2Pool("l2", "192.168.77.124/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
 	h.service("web", false, []string{"192.168.77.124"}, "a", "b", "c")
 	first := h.winner("192.168.77.124", "a", "b", "c")
@@ -384,4 +393,49 @@ func TestL2RestartedSpeakerAnswersAtOnce(t *testing.T) {
 	h.grace = time.Minute
 	h.startSpeaker("c")
 	h.waitOwner(ip, "c")
+}
+
+// TestL2PlannedMoveHandsOver: an address that moves between live speakers
+// (here to a speaker that joins and wins it) stays answered by its old
+// owner until the new owner claims it, then by the new owner alone; an
+// unclaimed address is given up after HandoffTimeout.
+func TestL2PlannedMoveHandsOver(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		isolated bool // the joiner's claims never reach the old owner
+		handoff  time.Duration
+	}{
+		{"claimed", false, 30 * time.Second},
+		{"unclaimed", true, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.handoff = tc.handoff
+			h.createNode("a", 0)
+			h.createNode("b", 1)
+			h.startSpeaker("a")
+			h.startSpeaker("b")
+			ip := h.addressWonBy("192.168.77.144/28", "c", "a", "b", "c")
+			h.apply(l2Pool("l2", "192.168.77.144/28"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+			h.service("web", false, []string{ip}, "a", "b", "c")
+			old := h.winner(ip, "a", "b")
+			h.waitOwner(ip, old)
+			h.createNode("c", 2)
+			h.isolated = tc.isolated
+			h.startSpeaker("c")
+			if tc.isolated {
+				// Both answer while the old owner waits for a claim it
+				// never sees ...
+				eventually(t, func() (bool, string) {
+					got := h.l2Owners(ip)
+					slices.Sort(got)
+					return slices.Equal(got, []string{old, "c"}), fmt.Sprintf("%s announced by %v, want %s and c", ip, got, old)
+				})
+			}
+			// ... and the new owner alone in the end: at once when the
+			// claim is seen (eventually gives up before HandoffTimeout ends),
+			// after HandoffTimeout otherwise.
+			h.waitOwner(ip, "c")
+		})
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/pylonlb/pylon/internal/membership"
 )
 
@@ -129,9 +131,11 @@ func (r *l2Reconciler) awayDue() <-chan time.Time {
 // awayTimerFired forgets the fired timer; the next sync re-arms it.
 func (r *l2Reconciler) awayTimerFired() { r.awayTimer, r.awayAt = nil, time.Time{} }
 
-// stopTimers stops the away timer (the loop is ending).
+// stopTimers stops the away and release timers (the loop is ending).
 func (r *l2Reconciler) stopTimers() {
-	if r.awayTimer != nil {
-		r.awayTimer.Stop()
+	for _, t := range []clock.Timer{r.awayTimer, r.releaseTimer} {
+		if t != nil {
+			t.Stop()
+		}
 	}
 }

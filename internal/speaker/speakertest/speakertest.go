@@ -6,6 +6,7 @@ package speakertest
 import (
 	"context"
 	"maps"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -187,20 +188,82 @@ type Announcer struct {
 	ever        map[netip.Addr]bool
 	watched     []netip.Addr
 	reannounced int
+	seg         *Segment // nil: alone
+	mac         net.HardwareAddr
 }
 
-// NewAnnouncer returns a fake with interface eth0.
+// NewAnnouncer returns a fake with interface eth0, alone on its segment.
 func NewAnnouncer() *Announcer {
 	return &Announcer{changed: make(chan struct{}, 1), foreign: make(chan l2.ForeignSighting, 64),
 		ifaces: []l2.Interface{{Name: "eth0", HasIPv4: true, HasIPv6: true, Multicast: true}}}
 }
 
+// Segment is a shared LAN for fake announcers: an announcer that starts
+// announcing an address "sends a gratuitous ARP", which every other
+// announcer on the segment that announces or watches the address sees as
+// a foreign sighting, as real announcers do.
+type Segment struct {
+	mu   sync.Mutex
+	all  []*Announcer
+	macs byte
+}
+
+// NewSegment returns an empty segment.
+func NewSegment() *Segment { return &Segment{} }
+
+// Announcer returns a new fake announcer on the segment.
+func (s *Segment) Announcer() *Announcer {
+	a := NewAnnouncer()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.macs++
+	a.seg, a.mac = s, net.HardwareAddr{2, 0, 0, 0, 0, s.macs}
+	s.all = append(s.all, a)
+	return a
+}
+
+// claim delivers the claim of ips by from to the others that announce or
+// watch them.
+func (s *Segment) claim(from *Announcer, ips []netip.Addr) {
+	s.mu.Lock()
+	others := slices.Clone(s.all)
+	s.mu.Unlock()
+	for _, o := range others {
+		if o == from {
+			continue
+		}
+		for _, ip := range ips {
+			if o.listens(ip) {
+				select {
+				case o.foreign <- l2.ForeignSighting{IP: ip, Interface: "eth0", MAC: from.mac, Protocol: l2.ProtocolARP}:
+				default:
+				}
+			}
+		}
+	}
+}
+
+// listens reports whether the announcer announces or watches ip.
+func (a *Announcer) listens(ip netip.Addr) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, announced := a.announce[ip]
+	return announced || slices.Contains(a.watched, ip)
+}
+
 // Run waits for ctx.
 func (a *Announcer) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
-// SetAnnouncements records what is announced.
+// SetAnnouncements records what is announced; on a segment, the others
+// see the new addresses claimed.
 func (a *Announcer) SetAnnouncements(want map[netip.Addr][]string) {
 	a.mu.Lock()
+	var claimed []netip.Addr
+	for ip := range want {
+		if _, had := a.announce[ip]; !had {
+			claimed = append(claimed, ip)
+		}
+	}
 	a.announce = maps.Clone(want)
 	if a.ever == nil {
 		a.ever = map[netip.Addr]bool{}
@@ -208,7 +271,11 @@ func (a *Announcer) SetAnnouncements(want map[netip.Addr][]string) {
 	for ip := range want {
 		a.ever[ip] = true
 	}
+	seg := a.seg
 	a.mu.Unlock()
+	if seg != nil && len(claimed) > 0 {
+		seg.claim(a, claimed)
+	}
 }
 
 // EverAnnounced reports whether ip was ever announced.
