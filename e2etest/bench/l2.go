@@ -42,6 +42,11 @@ func l2Scenarios() []Scenario {
 			Run:         runL2Create,
 		},
 		{
+			Name:        "l2-placement",
+			Description: "L2 placement Hash vs Balanced with 3, 30 and 300 Services on 3 nodes: spread (max/mean) and other groups moved when a Service is added or removed and when a node is lost",
+			Run:         runL2Placement,
+		},
+		{
 			Name:        "l2-rss",
 			Description: "speaker RSS with 1,000 announced L2 Services (and the time until all are announced)",
 			Run:         runL2RSS,

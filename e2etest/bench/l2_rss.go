@@ -83,7 +83,7 @@ func rssOnce(ctx context.Context, env *Env) (rssTrial, error) {
 	}
 	cpu2, err := b.speakerCPU()
 	for n := range cpu2 {
-		t.idleCPU = max(t.idleCPU, (cpu2[n] - cpu1[n]).Seconds()/idleWindow.Seconds())
+		t.idleCPU = max(t.idleCPU, (cpu2[n]-cpu1[n]).Seconds()/idleWindow.Seconds())
 	}
 	return t, err
 }

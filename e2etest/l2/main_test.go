@@ -48,6 +48,13 @@ metadata: {name: seg2}
 spec:
   addresses: [192.168.80.128/27]
   autoAssign: false
+---
+apiVersion: pylonlb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: even}
+spec:
+  addresses: [192.168.77.192/27]
+  autoAssign: false
 `
 
 // altPort is a second HTTP port every node serves (for two Services
@@ -59,7 +66,7 @@ const testLabel = "e2e.pylonlb.io/announce"
 
 // extraAdvertisements are the L2Advertisements subtests may create; the
 // baseline has none of them.
-var extraAdvertisements = []string{"sel", "seg2"}
+var extraAdvertisements = []string{"sel", "seg2", "even"}
 
 var l2AdvertisementsGVR = schema.GroupVersionResource{Group: "pylonlb.io", Version: "v1beta1", Resource: "l2advertisements"}
 
@@ -94,6 +101,7 @@ func TestL2(t *testing.T) {
 		{"SIGTERM", testSIGTERM},
 		{"Partition", testPartition},
 		{"NodeWithoutSpeaker", testNodeWithoutSpeaker},
+		{"Balanced", testBalanced},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s.reset(t)

@@ -36,6 +36,22 @@ func Owner(ips []netip.Addr, candidates []string) (string, bool) {
 	return election.Winner(groups[0].Key, candidates)
 }
 
+// BalancedOwners returns the owner placement Balanced gives each group of
+// addresses (one Service's addresses per set, no sharing) when every
+// candidate may announce every group, by the group's election key.
+func BalancedOwners(sets [][]netip.Addr, candidates []string) map[string]string {
+	groups := election.GroupIPs(sets)
+	reqs := make([]election.Request, len(groups))
+	for i, g := range groups {
+		reqs[i] = election.Request{Key: g.Key, Candidates: candidates}
+	}
+	out := make(map[string]string, len(groups))
+	for i, owner := range election.Balance(reqs) {
+		out[groups[i].Key] = owner
+	}
+	return out
+}
+
 // SpeakerMetric reads an unlabelled metric from node's speaker (its
 // metrics endpoint inside the node's namespace).
 func SpeakerMetric(ctx context.Context, l *lab.Lab, node, name string) (float64, error) {

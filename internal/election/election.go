@@ -7,6 +7,11 @@
 // owned, and adding a node only moves keys to the new node. Every node computes
 // the same answer from the same member list, so no coordination is needed.
 //
+// Balance is the opt-in alternative: bounded-load placement of many groups
+// at once, so that no node owns more than ceil(1.25·m/n) of m groups on n
+// nodes, at the price of sometimes moving a group that its node did not
+// lose (see Balance).
+//
 // The package is pure: it imports the standard library only, performs no I/O
 // and keeps no state. All functions are safe for concurrent use.
 package election

@@ -41,6 +41,7 @@ func convertL2Advertisements(c *collector, in []v1beta1.L2Advertisement, pools [
 			NodeSelectors:    compileSelectors(c, kindL2, a.Name, "spec.nodeSelectors", a.Spec.NodeSelectors),
 			Interfaces:       slices.Compact(ifaces),
 			ServiceSelectors: compileSelectors(c, kindL2, a.Name, "spec.serviceSelectors", a.Spec.ServiceSelectors),
+			Placement:        convertPlacement(c, a.Name, a.Spec.Placement),
 		})
 	}
 	return out

@@ -52,17 +52,20 @@ func FuzzParseCommunity(f *testing.F) {
 }
 
 // FuzzFrom builds configurations from fuzzed fields: From must never panic,
-// and every accepted configuration must hold non-overlapping pools.
+// every accepted configuration must hold non-overlapping pools, and an
+// accepted placement must be one of the API's spellings.
 func FuzzFrom(f *testing.F) {
-	f.Add("10.0.0.0/24", "10.0.0.128-10.0.1.5", "65000:1", "eth0", "192.168.1.1", uint32(64512), "app=web", "9s")
-	f.Add("fd00::/120", "10.0.0.0/24", "large:1:2:3", "a/b", "fd00::1", uint32(0), "x in (a,b)", "1s")
-	f.Fuzz(func(t *testing.T, a1, a2, community, iface, peerAddr string, asn uint32, selector, hold string) {
+	f.Add("10.0.0.0/24", "10.0.0.128-10.0.1.5", "65000:1", "eth0", "192.168.1.1", uint32(64512), "app=web", "9s", "Balanced")
+	f.Add("fd00::/120", "10.0.0.0/24", "large:1:2:3", "a/b", "fd00::1", uint32(0), "x in (a,b)", "1s", "")
+	f.Add("10.0.0.0/24", "10.1.0.0/24", "65000:1", "eth0", "192.168.1.1", uint32(64512), "", "9s", "balanced")
+	f.Fuzz(func(t *testing.T, a1, a2, community, iface, peerAddr string, asn uint32, selector, hold, placement string) {
 		o := Objects{
 			Pools: []v1beta1.IPAddressPool{
 				{ObjectMeta: meta("a"), Spec: v1beta1.IPAddressPoolSpec{Addresses: []string{a1}}},
 				{ObjectMeta: meta("b"), Spec: v1beta1.IPAddressPoolSpec{Addresses: strings.Split(a2, ",")}},
 			},
-			L2Advertisements:  []v1beta1.L2Advertisement{{ObjectMeta: meta("l2"), Spec: v1beta1.L2AdvertisementSpec{Interfaces: []string{iface}}}},
+			L2Advertisements: []v1beta1.L2Advertisement{{ObjectMeta: meta("l2"), Spec: v1beta1.L2AdvertisementSpec{
+				Interfaces: []string{iface}, Placement: v1beta1.L2Placement(placement)}}},
 			BGPAdvertisements: []v1beta1.BGPAdvertisement{{ObjectMeta: meta("bgp"), Spec: v1beta1.BGPAdvertisementSpec{Communities: []string{community}}}},
 			Peers:             []v1beta1.BGPPeer{{ObjectMeta: meta("p"), Spec: v1beta1.BGPPeerSpec{MyASN: asn, PeerASN: asn, PeerAddress: peerAddr}}},
 		}
@@ -80,6 +83,9 @@ func FuzzFrom(f *testing.F) {
 			return
 		}
 		checkNoOverlap(t, cfg)
+		if got := cfg.L2Advertisements[0].Placement.String(); got != placement && (placement != "" || got != "Hash") {
+			t.Fatalf("placement %q accepted as %s", placement, got)
+		}
 	})
 }
 

@@ -67,6 +67,7 @@ type L2Advertisement struct {
 	NodeSelectors    Selectors
 	Interfaces       []string // empty: every usable interface
 	ServiceSelectors Selectors
+	Placement        Placement
 }
 
 // BGPAdvertisement is a validated BGPAdvertisement with pools, peers and

@@ -42,7 +42,7 @@ func validObjects() Objects {
 		L2Advertisements: []v1beta1.L2Advertisement{
 			{ObjectMeta: meta("l2"), Spec: v1beta1.L2AdvertisementSpec{
 				IPAddressPoolSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{"mode": "l2"}}},
-				Interfaces:             []string{"eth1", "eth0"}}},
+				Interfaces:             []string{"eth1", "eth0"}, Placement: v1beta1.L2PlacementBalanced}},
 		},
 		BGPAdvertisements: []v1beta1.BGPAdvertisement{
 			{ObjectMeta: meta("bgp"), Spec: v1beta1.BGPAdvertisementSpec{
@@ -79,7 +79,7 @@ func TestFromValid(t *testing.T) {
 				Ranges: []ipam.Range{rng("192.168.10.0", "192.168.10.15"), rng("fd00:10::", "fd00:10::f")}},
 		},
 		L2Advertisements: []*L2Advertisement{{Name: "l2", Pools: []string{"l2"}, NodeSelectors: Selectors{},
-			Interfaces: []string{"eth0", "eth1"}, ServiceSelectors: Selectors{}}},
+			Interfaces: []string{"eth0", "eth1"}, ServiceSelectors: Selectors{}, Placement: PlacementBalanced}},
 		BGPAdvertisements: []*BGPAdvertisement{{Name: "bgp", Pools: []string{"bgp"}, AggregationLength: 31,
 			AggregationLengthV6: 128, LocalPref: 100, Communities: []uint32{65000<<16 | 2, 65535<<16 | 65281},
 			LargeCommunities: []LargeCommunity{{1, 2, 3}}, NodeSelectors: Selectors{}, Peers: []string{"frr"},
@@ -134,6 +134,8 @@ func TestFromInvalid(t *testing.T) {
 			[]string{`L2Advertisement "l2": spec.ipAddressPools[0]: unknown IPAddressPool "nope"`}},
 		{"bad interface", func(o *Objects) { o.L2Advertisements[0].Spec.Interfaces = []string{"a/b"} },
 			[]string{`spec.interfaces[0]: interface name "a/b"`}},
+		{"bad placement", func(o *Objects) { o.L2Advertisements[0].Spec.Placement = "balanced" },
+			[]string{`L2Advertisement "l2": spec.placement: "balanced" is not one of Hash, Balanced`}},
 		{"unknown pool in BGP", func(o *Objects) { o.BGPAdvertisements[0].Spec.IPAddressPools = []string{"nope"} },
 			[]string{`BGPAdvertisement "bgp": spec.ipAddressPools[0]: unknown IPAddressPool "nope"`}},
 		{"aggregation too short", func(o *Objects) { o.BGPAdvertisements[0].Spec.AggregationLength = ptr[int32](24) },

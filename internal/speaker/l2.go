@@ -14,6 +14,7 @@ import (
 
 	"github.com/pylonlb/pylon/internal/l2"
 	"github.com/pylonlb/pylon/internal/membership"
+	"github.com/pylonlb/pylon/internal/model"
 	"github.com/pylonlb/pylon/internal/speaker/plan"
 )
 
@@ -75,6 +76,17 @@ func newL2Reconciler(cfg *Config, v *view, m *metrics) *l2Reconciler {
 	}
 }
 
+// balancedInUse reports whether an L2Advertisement asks for placement
+// Balanced.
+func balancedInUse(cfg *model.Config) bool {
+	if cfg == nil {
+		return false
+	}
+	return slices.ContainsFunc(cfg.L2Advertisements, func(a *model.L2Advertisement) bool {
+		return a.Placement == model.PlacementBalanced
+	})
+}
+
 // membersChanged notes when membership last changed (takeovers are timed
 // from it).
 func (r *l2Reconciler) membersChanged() { r.membersChangedAt = r.cfg.Clock.Now() }
@@ -86,10 +98,12 @@ func (r *l2Reconciler) electorate() []membership.Member {
 }
 
 // note records what the next sync must recompute: the groups of the
-// changed Services, everything after a change of configuration or Nodes.
-// Every change is noted, also before the speaker opens.
+// changed Services, everything after a change of configuration or Nodes,
+// and everything after any Service change while some advertisement asks
+// for placement Balanced (a Balanced group's owner depends on every other
+// Balanced group). Every change is noted, also before the speaker opens.
 func (r *l2Reconciler) note(ch changes) {
-	if ch.config || ch.nodes {
+	if ch.config || ch.nodes || (len(ch.services) > 0 && balancedInUse(r.view.config)) {
 		r.track.full = true
 	}
 	for _, key := range ch.services {

@@ -49,12 +49,16 @@ type use struct {
 	svc        *Service
 	ip         netip.Addr
 	candidates []candidate // sorted by node
+	placement  model.Placement
 }
 
 // L2 computes the owner of every announceable address. Addresses that are
 // linked (a dual-stack Service's two addresses, an address shared by
-// several Services) form a group that lands on one node: the winner of
-// the group's key among the nodes every use in the group can live on.
+// several Services) form a group that lands on one node, among the nodes
+// every use in the group can live on: the winner of the group's key
+// (rendezvous hashing, placement Hash), or, for the groups whose
+// advertisements ask for placement Balanced, the node election.Balance
+// gives it when it places all those groups together under its load bound.
 func L2(in L2Input) L2Plan {
 	var out L2Plan
 	var uses []use
@@ -75,8 +79,24 @@ func L2(in L2Input) L2Plan {
 	for i := range uses {
 		byIP[uses[i].ip] = append(byIP[uses[i].ip], &uses[i])
 	}
+	var balanced []placed
 	for _, g := range election.GroupIPs(sets) {
-		out.add(g, byIP, in.Nodes)
+		pg, ok := out.candidates(g, byIP, in.Nodes)
+		switch {
+		case !ok:
+		case pg.placement == model.PlacementBalanced:
+			balanced = append(balanced, pg)
+		default:
+			owner, _ := election.Winner(g.Key, pg.common)
+			out.record(pg, owner, byIP)
+		}
+	}
+	reqs := make([]election.Request, len(balanced))
+	for i, pg := range balanced {
+		reqs[i] = election.Request{Key: pg.g.Key, Candidates: pg.common}
+	}
+	for i, owner := range election.Balance(reqs) {
+		out.record(balanced[i], owner, byIP)
 	}
 	slices.SortFunc(out.Announcements, func(a, b L2Announcement) int { return a.IP.Compare(b.IP) })
 	slices.SortFunc(out.Skipped, func(a, b Skipped) int {
@@ -85,24 +105,43 @@ func L2(in L2Input) L2Plan {
 	return out
 }
 
-// add elects the owner of one group and records its announcements.
-func (p *L2Plan) add(g election.Group, byIP map[netip.Addr][]*use, nodes map[string]Node) {
+// placed is a group to place: the nodes it may land on and how.
+type placed struct {
+	g         election.Group
+	common    []string
+	placement model.Placement
+}
+
+// candidates finds the nodes a group may land on (those every use in it
+// can live on, preferring uncordoned ones) and its placement: Balanced
+// when any use asks for it. A group nobody can announce is reported as
+// skipped.
+func (p *L2Plan) candidates(g election.Group, byIP map[netip.Addr][]*use, nodes map[string]Node) (placed, bool) {
 	var groupUses []*use
 	for _, ip := range g.Members {
 		groupUses = append(groupUses, byIP[ip]...)
 	}
 	if len(groupUses) == 0 {
-		return
+		return placed{}, false
 	}
-	common := preferUncordoned(commonNodes(groupUses), nodes)
-	owner, ok := election.Winner(g.Key, common)
-	if !ok {
+	pg := placed{g: g, common: preferUncordoned(commonNodes(groupUses), nodes)}
+	for _, u := range groupUses {
+		if u.placement == model.PlacementBalanced {
+			pg.placement = model.PlacementBalanced
+		}
+	}
+	if len(pg.common) == 0 {
 		for _, u := range groupUses {
 			p.Skipped = append(p.Skipped, Skipped{IP: u.ip, Service: u.svc.Key, Reason: ReasonNoCandidate})
 		}
-		return
+		return placed{}, false
 	}
-	for _, ip := range g.Members {
+	return pg, true
+}
+
+// record adds the announcements of a group on its owner.
+func (p *L2Plan) record(pg placed, owner string, byIP map[netip.Addr][]*use) {
+	for _, ip := range pg.g.Members {
 		if a, ok := announcementFor(ip, owner, byIP[ip]); ok {
 			p.Announcements = append(p.Announcements, a)
 		}
@@ -183,7 +222,7 @@ func l2Use(in L2Input, s *Service, ip netip.Addr) (use, Reason) {
 	if !s.AnyReady {
 		return use{}, ReasonNoEndpoints
 	}
-	u := use{svc: s, ip: ip}
+	u := use{svc: s, ip: ip, placement: model.PlacementFor(advs)}
 	for _, m := range in.Members {
 		if c, ok := memberCandidate(in.Nodes, m, s, advs); ok {
 			u.candidates = append(u.candidates, c)

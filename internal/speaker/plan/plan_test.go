@@ -384,3 +384,44 @@ func TestMerge(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestL2BalancedPlacement: the Services of a Balanced advertisement are
+// spread under the bound, whatever the hash says; those of a Hash one keep
+// their rendezvous winner.
+func TestL2BalancedPlacement(t *testing.T) {
+	o := lab()
+	o.Pools = append(o.Pools, v1beta1.IPAddressPool{ObjectMeta: meta("even"),
+		Spec: v1beta1.IPAddressPoolSpec{Addresses: []string{"192.168.78.0/24"}}})
+	o.L2Advertisements = append(o.L2Advertisements, v1beta1.L2Advertisement{ObjectMeta: meta("even"),
+		Spec: v1beta1.L2AdvertisementSpec{IPAddressPools: []string{"even"}, Placement: v1beta1.L2PlacementBalanced}})
+	cfg := mustConfig(t, o)
+	all := []string{"n1", "n2", "n3"}
+	for _, m := range []int{3, 30, 100} {
+		var svcs []Service
+		for i := range m {
+			svcs = append(svcs, svc(fmt.Sprintf("a/even%d", i), fmt.Sprintf("192.168.78.%d", i)))
+		}
+		hashed := svc("a/hashed", "192.168.77.150")
+		svcs = append(svcs, hashed)
+		p := L2(L2Input{Config: cfg, Nodes: nodes(all...), Members: members(all...), Services: svcs})
+		load := map[string]int{}
+		for _, a := range p.Announcements {
+			if a.IP == hashed.IPs[0] {
+				if want, _ := election.Winner(a.IP.String(), all); a.Node != want {
+					t.Errorf("m=%d: the Hash Service is on %s, want its winner %s", m, a.Node, want)
+				}
+				continue
+			}
+			load[a.Node]++
+		}
+		bound := (5*m + 4*len(all) - 1) / (4 * len(all)) // ceil(1.25 m / n)
+		for n, l := range load {
+			if l > bound {
+				t.Errorf("m=%d: %s answers for %d Services, bound %d (loads %v)", m, n, l, bound, load)
+			}
+		}
+		if len(p.Announcements) != m+1 {
+			t.Errorf("m=%d: %d announcements, want %d", m, len(p.Announcements), m+1)
+		}
+	}
+}

@@ -1,0 +1,282 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/e2etest/l2"
+	"github.com/pylonlb/pylon/e2etest/lab"
+	"github.com/pylonlb/pylon/e2etest/lab/wait"
+)
+
+// placementSizes are the numbers of Services l2-placement spreads over
+// the lab's 3 nodes.
+var placementSizes = []int{3, 30, 300}
+
+// placementPool holds the l2-placement Services' addresses (a benchmark
+// range: ownership is read from the speakers' statuses, no traffic goes
+// to them).
+const placementPool = `---
+apiVersion: pylonlb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: bench-place}
+spec:
+  addresses: [198.18.0.0/23]
+  autoAssign: false
+`
+
+// placementAdvertisement is the L2Advertisement of placementPool with a
+// placement.
+func placementAdvertisement(p v1beta1.L2Placement) string {
+	return fmt.Sprintf(`apiVersion: pylonlb.io/v1beta1
+kind: L2Advertisement
+metadata: {name: bench-place}
+spec:
+  ipAddressPools: [bench-place]
+  placement: %s
+`, p)
+}
+
+var serviceL2StatusGVR = schema.GroupVersionResource{Group: "pylonlb.io", Version: "v1beta1", Resource: "servicel2statuses"}
+
+// placementRun is what one placement measured for one size.
+type placementRun struct {
+	services  int
+	placement v1beta1.L2Placement
+	loads     map[string]int // Services per node, every node up
+	// Other groups moved by each event: a Service added, one removed,
+	// a node's link cut (the failed node's own groups not counted).
+	movedAdd, movedRemove, movedNodeLoss int
+	lossLoads                            map[string]int // Services per surviving node
+}
+
+// spread is max/mean of the loads.
+func spread(loads map[string]int, nodes int) float64 {
+	total, most := 0, 0
+	for _, l := range loads {
+		total += l
+		most = max(most, l)
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(most) / (float64(total) / float64(nodes))
+}
+
+func runL2Placement(ctx context.Context, env *Env) ([]Figure, error) {
+	var runs []placementRun
+	for _, m := range placementSizes {
+		got, err := placementOnce(ctx, env, m)
+		runs = append(runs, got...)
+		if err != nil {
+			return placementFigures(runs), fmt.Errorf("%d Services: %w", m, err)
+		}
+	}
+	return placementFigures(runs), nil
+}
+
+// placementOnce brings a lab up with m Services and measures both
+// placements in it.
+func placementOnce(ctx context.Context, env *Env, m int) ([]placementRun, error) {
+	b, err := startL2Lab(ctx, env, placementPool)
+	if err != nil {
+		return nil, err
+	}
+	defer b.l.Close(context.WithoutCancel(ctx))
+	names := make([]string, m)
+	for i := range names {
+		names[i] = fmt.Sprintf("place-%03d", i)
+	}
+	bulk := Bulk{Namespace: benchNamespace, Names: names, Workers: 4,
+		Annotations: map[string]string{v1beta1.AnnotationAddressPool: "bench-place"}, Endpoints: NodeEndpoints(b.l, false)}
+	if _, _, err := bulk.Create(ctx, b.l.Admin.Kube); err != nil {
+		return nil, err
+	}
+	var out []placementRun
+	for _, p := range []v1beta1.L2Placement{v1beta1.L2PlacementHash, v1beta1.L2PlacementBalanced} {
+		r, err := b.placementEvents(ctx, env, bulk, p)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", p, err)
+		}
+		env.Printf("%d Services, %s: loads %v (spread %.2f); other groups moved: %d on add, %d on remove, %d on node loss (survivors %v)",
+			m, p, r.loads, spread(r.loads, 3), r.movedAdd, r.movedRemove, r.movedNodeLoss, r.lossLoads)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// placementEvents sets the placement and measures the spread and the
+// moves of a Service added, one removed and a node lost.
+func (b *l2Lab) placementEvents(ctx context.Context, env *Env, bulk Bulk, p v1beta1.L2Placement) (placementRun, error) {
+	r := placementRun{services: len(bulk.Names), placement: p}
+	if err := b.l.Admin.ApplyYAML(ctx, lab.PylonNamespace, []byte(placementAdvertisement(p))); err != nil {
+		return r, err
+	}
+	nodes := b.l.NodeNames()
+	base, err := b.settledOwners(ctx, bulk.Namespace, p, nodes)
+	if err != nil {
+		return r, err
+	}
+	r.loads = countLoads(base.owners)
+	extra := Bulk{Namespace: bulk.Namespace, Names: []string{"place-extra"}, Workers: 1,
+		Annotations: bulk.Annotations, Endpoints: bulk.Endpoints}
+	if _, _, err := extra.Create(ctx, b.l.Admin.Kube); err != nil {
+		return r, err
+	}
+	added, err := b.settledOwners(ctx, bulk.Namespace, p, nodes)
+	if err != nil {
+		return r, err
+	}
+	r.movedAdd = moved(base.owners, added.owners, "")
+	victim := types.NamespacedName{Namespace: bulk.Namespace, Name: bulk.Names[0]}
+	if err := b.l.Admin.DeleteService(ctx, victim); err != nil {
+		return r, err
+	}
+	removed, err := b.settledOwners(ctx, bulk.Namespace, p, nodes)
+	if err != nil {
+		return r, err
+	}
+	r.movedRemove = moved(added.owners, removed.owners, "")
+	lost := nodes[len(nodes)-1]
+	if err := b.l.CutLink(ctx, lost); err != nil {
+		return r, err
+	}
+	survivors := nodes[:len(nodes)-1]
+	after, err := b.settledOwners(ctx, bulk.Namespace, p, survivors)
+	if err != nil {
+		return r, err
+	}
+	r.movedNodeLoss = moved(removed.owners, after.owners, lost)
+	r.lossLoads = countLoads(after.owners)
+	// Back to the starting point for the next placement.
+	if err := b.l.RestoreLink(ctx, lost); err != nil {
+		return r, err
+	}
+	if err := l2.WaitConverged(ctx, b.l, nodes, l2Settle); err != nil {
+		return r, err
+	}
+	if err := b.l.Admin.DeleteService(ctx, types.NamespacedName{Namespace: bulk.Namespace, Name: "place-extra"}); err != nil {
+		return r, err
+	}
+	_, _, err = Bulk{Namespace: bulk.Namespace, Names: []string{victim.Name}, Workers: 1,
+		Annotations: bulk.Annotations, Endpoints: bulk.Endpoints}.Create(ctx, b.l.Admin.Kube)
+	return r, err
+}
+
+// ownership is who announces each Service, by its address.
+type ownership struct {
+	owners map[string]string // address → node
+}
+
+// settledOwners waits until the ServiceL2Statuses of every Service of ns
+// name the owner the placement predicts among live, and returns them.
+func (b *l2Lab) settledOwners(ctx context.Context, ns string, p v1beta1.L2Placement, live []string) (ownership, error) {
+	var got ownership
+	var last string
+	err := wait.For(ctx, time.Minute, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		svcs, err := b.l.Admin.Kube.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		var sets [][]netip.Addr
+		for _, s := range svcs.Items {
+			for _, in := range s.Status.LoadBalancer.Ingress {
+				if a, err := netip.ParseAddr(in.IP); err == nil {
+					sets = append(sets, []netip.Addr{a})
+				}
+			}
+		}
+		want := map[string]string{}
+		if p == v1beta1.L2PlacementBalanced {
+			want = l2.BalancedOwners(sets, live)
+		} else {
+			for _, set := range sets {
+				want[set[0].String()], _ = l2.Owner(set, live)
+			}
+		}
+		got.owners, err = b.statusOwners(ctx, ns)
+		if err != nil {
+			return false, err
+		}
+		last = fmt.Sprintf("%d Services, %d statuses, want %d", len(svcs.Items), len(got.owners), len(want))
+		return len(sets) == len(svcs.Items) && maps.Equal(got.owners, want), nil
+	})
+	if err != nil {
+		return got, fmt.Errorf("statuses naming the predicted owners (%s): %w", last, err)
+	}
+	return got, nil
+}
+
+// statusOwners reads the ServiceL2Statuses of ns: address → node.
+func (b *l2Lab) statusOwners(ctx context.Context, ns string) (map[string]string, error) {
+	list, err := b.l.Admin.Dynamic.Resource(serviceL2StatusGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, o := range list.Items {
+		node, _, _ := unstructured.NestedString(o.Object, "status", "node")
+		ips, _, _ := unstructured.NestedStringSlice(o.Object, "status", "ips")
+		for _, ip := range ips {
+			out[ip] = node
+		}
+	}
+	return out, nil
+}
+
+// countLoads counts addresses per node.
+func countLoads(owners map[string]string) map[string]int {
+	out := map[string]int{}
+	for _, n := range owners {
+		out[n]++
+	}
+	return out
+}
+
+// moved counts the addresses present before and after whose owner
+// changed, leaving out those that were on exclude (a lost node).
+func moved(before, after map[string]string, exclude string) int {
+	n := 0
+	for ip, was := range before {
+		now, ok := after[ip]
+		if ok && now != was && was != exclude {
+			n++
+		}
+	}
+	return n
+}
+
+func placementFigures(runs []placementRun) []Figure {
+	var figs []Figure
+	for _, r := range runs {
+		label := fmt.Sprintf("%d Services on 3 nodes, %s", r.services, r.placement)
+		bound := (5*r.services + 11) / 12 // ceil(1.25·m/3)
+		figs = append(figs,
+			Figure{Name: "L2 placement spread (max/mean), " + label, Value: spread(r.loads, 3), Unit: "×",
+				Note: fmt.Sprintf("loads %s; Balanced bound %d", renderLoads(r.loads), bound)},
+			Figure{Name: "L2 placement, other groups moved (add / remove a Service / lose a node), " + label,
+				Value: float64(r.movedAdd + r.movedRemove + r.movedNodeLoss), Unit: "groups",
+				Note: fmt.Sprintf("add %d, remove %d, node loss %d (survivors %s)", r.movedAdd, r.movedRemove, r.movedNodeLoss, renderLoads(r.lossLoads))})
+	}
+	return figs
+}
+
+// renderLoads prints loads in node order.
+func renderLoads(loads map[string]int) string {
+	var parts []string
+	for _, n := range slices.Sorted(maps.Keys(loads)) {
+		parts = append(parts, fmt.Sprintf("%s %d", n, loads[n]))
+	}
+	return strings.Join(parts, ", ")
+}
