@@ -47,6 +47,11 @@ func l2Scenarios() []Scenario {
 			Run:         runL2Placement,
 		},
 		{
+			Name:        "l2-soak",
+			Description: "L2 false failovers: 30 Services on 3 nodes for 10 minutes (PYLON_BENCH_SOAK) with every core busy and 2% input loss on every node and the client; address moves while every node is alive",
+			Run:         runL2Soak,
+		},
+		{
 			Name:        "l2-rss",
 			Description: "speaker RSS with 1,000 announced L2 Services (and the time until all are announced)",
 			Run:         runL2RSS,

@@ -190,10 +190,12 @@ func (b *l2Lab) settledOwners(ctx context.Context, ns string, p v1beta1.L2Placem
 			return false, err
 		}
 		var sets [][]netip.Addr
+		byName := map[string]string{} // Service → its address
 		for _, s := range svcs.Items {
 			for _, in := range s.Status.LoadBalancer.Ingress {
 				if a, err := netip.ParseAddr(in.IP); err == nil {
 					sets = append(sets, []netip.Addr{a})
+					byName[s.Name] = a.String()
 				}
 			}
 		}
@@ -205,11 +207,20 @@ func (b *l2Lab) settledOwners(ctx context.Context, ns string, p v1beta1.L2Placem
 				want[set[0].String()], _ = l2.Owner(set, live)
 			}
 		}
-		got.owners, err = b.statusOwners(ctx, ns)
+		statuses, err := b.statusOwners(ctx, ns)
 		if err != nil {
 			return false, err
 		}
-		last = fmt.Sprintf("%d Services, %d statuses, want %d", len(svcs.Items), len(got.owners), len(want))
+		// A status can outlive its Service (a write queued by a speaker
+		// cut off from the API can land after the delete): only the
+		// statuses of the Services that exist, for their address, count.
+		got.owners = map[string]string{}
+		for name, ip := range byName {
+			if st, ok := statuses[name]; ok && slices.Contains(st.ips, ip) {
+				got.owners[ip] = st.node
+			}
+		}
+		last = fmt.Sprintf("%d Services, %d statuses of them (%d in all), want %d", len(svcs.Items), len(got.owners), len(statuses), len(want))
 		return len(sets) == len(svcs.Items) && maps.Equal(got.owners, want), nil
 	})
 	if err != nil {
@@ -218,19 +229,24 @@ func (b *l2Lab) settledOwners(ctx context.Context, ns string, p v1beta1.L2Placem
 	return got, nil
 }
 
-// statusOwners reads the ServiceL2Statuses of ns: address → node.
-func (b *l2Lab) statusOwners(ctx context.Context, ns string) (map[string]string, error) {
+// l2Status is what a ServiceL2Status says.
+type l2Status struct {
+	node string
+	ips  []string
+}
+
+// statusOwners reads the ServiceL2Statuses of ns, by Service name.
+func (b *l2Lab) statusOwners(ctx context.Context, ns string) (map[string]l2Status, error) {
 	list, err := b.l.Admin.Dynamic.Resource(serviceL2StatusGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]string{}
+	out := map[string]l2Status{}
 	for _, o := range list.Items {
-		node, _, _ := unstructured.NestedString(o.Object, "status", "node")
-		ips, _, _ := unstructured.NestedStringSlice(o.Object, "status", "ips")
-		for _, ip := range ips {
-			out[ip] = node
-		}
+		var st l2Status
+		st.node, _, _ = unstructured.NestedString(o.Object, "status", "node")
+		st.ips, _, _ = unstructured.NestedStringSlice(o.Object, "status", "ips")
+		out[o.GetName()] = st
 	}
 	return out, nil
 }
