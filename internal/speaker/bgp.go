@@ -12,7 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/clock"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/bgp"
@@ -54,7 +53,7 @@ type bgpReconciler struct {
 
 	status     *v1beta1.ServiceBGPStatusStatus // last written
 	statusNext time.Time                       // no rebuild before (see writeStatus)
-	statusTime clock.Timer                     // wakes the loop for a deferred rebuild
+	statusTime deadline                        // wakes the loop for a deferred rebuild
 
 	reported map[types.NamespacedName]plan.BGPAnnouncement // per Service, what report last saw
 	seeded   bool                                          // report has seen every Service once

@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/clock"
 
 	"github.com/pylonlb/pylon/internal/l2"
 	"github.com/pylonlb/pylon/internal/membership"
@@ -42,8 +41,7 @@ type l2Reconciler struct {
 	// sees the change). releaseTimer fires at the earliest deadline.
 	releasing        map[netip.Addr]release
 	sighted          map[netip.Addr]time.Time
-	releaseTimer     clock.Timer
-	releaseAt        time.Time
+	releaseTimer     deadline
 	track            l2Track         // what the next plan must recompute
 	lastMembers      map[string]bool // live members at the last sync; nil before it
 	membersChangedAt time.Time
@@ -52,8 +50,7 @@ type l2Reconciler struct {
 	// those whose time ran out while they are still departed.
 	away        map[string]awayMember
 	awayExpired map[string]bool
-	awayTimer   clock.Timer
-	awayAt      time.Time // the deadline awayTimer is set for
+	awayTimer   deadline
 
 	skips     map[types.NamespacedName]map[netip.Addr]plan.Reason // reasons last reported
 	status    map[types.NamespacedName]string                     // signature of the status written
@@ -429,30 +426,15 @@ func (r *l2Reconciler) announce() {
 		want[ip] = ann.Interfaces
 	}
 	r.cfg.Announcer.SetAnnouncements(want)
-	if first.Equal(r.releaseAt) && (r.releaseTimer != nil) == !first.IsZero() {
-		return
-	}
-	if r.releaseTimer != nil {
-		r.releaseTimer.Stop()
-		r.releaseTimer = nil
-	}
-	r.releaseAt = first
-	if !first.IsZero() {
-		r.releaseTimer = r.cfg.Clock.NewTimer(first.Sub(now))
-	}
+	r.releaseTimer.arm(r.cfg.Clock, now, first)
 }
 
 // releaseDue fires when a release's time is up (nil without releases).
-func (r *l2Reconciler) releaseDue() <-chan time.Time {
-	if r.releaseTimer == nil {
-		return nil
-	}
-	return r.releaseTimer.C()
-}
+func (r *l2Reconciler) releaseDue() <-chan time.Time { return r.releaseTimer.C() }
 
 // releaseTimerFired stops answering for the releases whose time is up.
 func (r *l2Reconciler) releaseTimerFired() {
-	r.releaseTimer, r.releaseAt = nil, time.Time{}
+	r.releaseTimer.fired()
 	if n := len(r.releasing); n > 0 {
 		r.announce()
 		if gone := n - len(r.releasing); gone > 0 {

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"k8s.io/utils/clock"
-
 	"github.com/pylonlb/pylon/internal/membership"
 )
 
@@ -88,17 +86,7 @@ func (r *l2Reconciler) armAwayTimer(now time.Time) {
 			first = aw.until
 		}
 	}
-	if first.Equal(r.awayAt) && (r.awayTimer != nil) == !first.IsZero() {
-		return
-	}
-	if r.awayTimer != nil {
-		r.awayTimer.Stop()
-		r.awayTimer = nil
-	}
-	r.awayAt = first
-	if !first.IsZero() {
-		r.awayTimer = r.cfg.Clock.NewTimer(first.Sub(now))
-	}
+	r.awayTimer.arm(r.cfg.Clock, now, first)
 }
 
 // stop ends this speaker's part in L2 as it leaves: for a rolling update
@@ -121,21 +109,13 @@ func (r *l2Reconciler) stop() {
 }
 
 // awayDue fires at the earliest away deadline (nil without one).
-func (r *l2Reconciler) awayDue() <-chan time.Time {
-	if r.awayTimer == nil {
-		return nil
-	}
-	return r.awayTimer.C()
-}
+func (r *l2Reconciler) awayDue() <-chan time.Time { return r.awayTimer.C() }
 
 // awayTimerFired forgets the fired timer; the next sync re-arms it.
-func (r *l2Reconciler) awayTimerFired() { r.awayTimer, r.awayAt = nil, time.Time{} }
+func (r *l2Reconciler) awayTimerFired() { r.awayTimer.fired() }
 
 // stopTimers stops the away and release timers (the loop is ending).
 func (r *l2Reconciler) stopTimers() {
-	for _, t := range []clock.Timer{r.awayTimer, r.releaseTimer} {
-		if t != nil {
-			t.Stop()
-		}
-	}
+	r.awayTimer.stop()
+	r.releaseTimer.stop()
 }

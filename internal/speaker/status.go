@@ -49,9 +49,7 @@ func (b *bgpReconciler) writeStatus() {
 	}
 	now := b.cfg.Clock.Now()
 	if now.Before(b.statusNext) {
-		if b.statusTime == nil {
-			b.statusTime = b.cfg.Clock.NewTimer(b.statusNext.Sub(now))
-		}
+		b.statusTime.arm(b.cfg.Clock, now, b.statusNext)
 		return
 	}
 	st := v1beta1.ServiceBGPStatusStatus{Node: b.cfg.NodeName, PrefixCount: len(b.desired)}
@@ -94,23 +92,13 @@ func (b *bgpReconciler) writeStatus() {
 }
 
 // statusDue fires when a deferred status rebuild is due (nil without one).
-func (b *bgpReconciler) statusDue() <-chan time.Time {
-	if b.statusTime == nil {
-		return nil
-	}
-	return b.statusTime.C()
-}
+func (b *bgpReconciler) statusDue() <-chan time.Time { return b.statusTime.C() }
 
 // statusTimerFired forgets the fired timer; the sync that follows writes.
-func (b *bgpReconciler) statusTimerFired() { b.statusTime = nil }
+func (b *bgpReconciler) statusTimerFired() { b.statusTime.fired() }
 
 // stopTimers stops a pending status rebuild (the loop is ending).
-func (b *bgpReconciler) stopTimers() {
-	if b.statusTime != nil {
-		b.statusTime.Stop()
-		b.statusTime = nil
-	}
-}
+func (b *bgpReconciler) stopTimers() { b.statusTime.stop() }
 
 // forgetNodes deletes, on the first live speaker, the BGP status of Nodes
 // that are gone (the status belongs to the installation, not the Node).
