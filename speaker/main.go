@@ -20,6 +20,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/pylonlb/pylon/internal/cmdutil"
+	"github.com/pylonlb/pylon/internal/heartbeat"
 	"github.com/pylonlb/pylon/internal/l2"
 	"github.com/pylonlb/pylon/internal/membership"
 	"github.com/pylonlb/pylon/internal/pace"
@@ -45,8 +46,8 @@ type flags struct {
 func parseFlags() *flags {
 	// Our own flag set: the global one collects flags of libraries.
 	fs := flag.NewFlagSet("speaker", flag.ExitOnError)
-	f := &flags{opts: speaker.Options{Membership: membership.DefaultConfig(), L2: l2.DefaultConfig()}}
-	o, m := &f.opts, &f.opts.Membership
+	f := &flags{opts: speaker.Options{Membership: membership.DefaultConfig(), L2: l2.DefaultConfig(), Heartbeat: heartbeat.DefaultConfig()}}
+	o, m, h := &f.opts, &f.opts.Membership, &f.opts.Heartbeat
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty: in-cluster configuration")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.Float64Var(&f.qps, "kube-api-qps", 50, "client-side limit of API requests per second")
@@ -64,9 +65,15 @@ func parseFlags() *flags {
 	fs.StringVar(&m.AdvertiseAddr, "memberlist-advertise-addr", os.Getenv("NODE_IP"), "address peers reach this speaker at (env NODE_IP); empty: the bind address")
 	fs.StringVar(&f.keyFile, "memberlist-key-file", "/etc/pylon/memberlist/key", "file holding the gossip encryption secret")
 	fs.BoolVar(&f.insecure, "memberlist-insecure", false, "gossip without encryption (not recommended)")
-	fs.DurationVar(&m.ProbeInterval, "memberlist-probe-interval", m.ProbeInterval, "failure detection probe interval")
-	fs.DurationVar(&m.ProbeTimeout, "memberlist-probe-timeout", m.ProbeTimeout, "failure detection probe timeout")
-	fs.IntVar(&m.SuspicionMult, "memberlist-suspicion-mult", m.SuspicionMult, "suspicion timeout multiplier")
+	b := membership.BackedConfig()
+	fs.DurationVar(&m.ProbeInterval, "memberlist-probe-interval", m.ProbeInterval, fmt.Sprintf("failure detection probe interval (%v with the fast detector on)", b.ProbeInterval))
+	fs.DurationVar(&m.ProbeTimeout, "memberlist-probe-timeout", m.ProbeTimeout, fmt.Sprintf("failure detection probe timeout (%v with the fast detector on)", b.ProbeTimeout))
+	fs.IntVar(&m.SuspicionMult, "memberlist-suspicion-mult", m.SuspicionMult, fmt.Sprintf("suspicion timeout multiplier (%d with the fast detector on)", b.SuspicionMult))
+	hbPort := fs.Uint("heartbeat-port", heartbeat.DefaultPort, "UDP and TCP port of the fast failure detector (watchers confirm a silent node before it is declared dead); 0: off, memberlist alone detects failures")
+	fs.DurationVar(&h.Interval, "heartbeat-interval", h.Interval, "fast failure detector: heartbeat interval to each watcher")
+	fs.DurationVar(&h.Timeout, "heartbeat-timeout", h.Timeout, "fast failure detector: silence after which a watcher suspects a node")
+	fs.DurationVar(&h.ProbeTimeout, "heartbeat-probe-timeout", h.ProbeTimeout, "fast failure detector: how long a suspect's kernel has to answer a TCP probe")
+	fs.IntVar(&h.Watchers, "heartbeat-watchers", h.Watchers, "fast failure detector: how many nodes watch each node (a verdict needs two)")
 	fs.StringVar(&f.join, "join", "", "extra speakers to join, comma-separated host:port")
 	fs.StringVar(&f.exclude, "interfaces-exclude", strings.Join(l2.DefaultExcludes(), ","), "interface name patterns never used for ARP/NDP")
 	fs.DurationVar(&o.L2.RefreshInterval, "l2-refresh-interval", o.L2.RefreshInterval, "interval of gratuitous ARP/NA refreshes; 0 disables")
@@ -78,6 +85,14 @@ func parseFlags() *flags {
 	bgpPort := fs.Int("bgp-listen-port", -1, "TCP port gobgp listens on; -1: dial out only")
 	_ = fs.Parse(os.Args[1:]) // ExitOnError: never returns an error
 	o.BGPListenPort = int32(*bgpPort)
+	if *hbPort > 65535 {
+		fmt.Fprintf(os.Stderr, "speaker: --heartbeat-port %d is not a port\n", *hbPort)
+		os.Exit(2)
+	}
+	o.HeartbeatPort = uint16(*hbPort)
+	if o.HeartbeatPort != 0 {
+		backMembership(fs, m)
+	}
 	return f
 }
 
@@ -117,6 +132,24 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	return proc.Run(ctx)
+}
+
+// backMembership gives memberlist the timing of a membership backed by
+// the fast failure detector (membership.BackedConfig), for each timing
+// flag the command line does not set.
+func backMembership(fs *flag.FlagSet, m *membership.Config) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	b := membership.BackedConfig()
+	if !set["memberlist-probe-interval"] {
+		m.ProbeInterval = b.ProbeInterval
+	}
+	if !set["memberlist-probe-timeout"] {
+		m.ProbeTimeout = b.ProbeTimeout
+	}
+	if !set["memberlist-suspicion-mult"] {
+		m.SuspicionMult = b.SuspicionMult
+	}
 }
 
 // gossipKey reads the gossip secret. Any text works: the AES key is its

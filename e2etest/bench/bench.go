@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/pylonlb/pylon/e2etest/cluster"
@@ -52,6 +53,9 @@ func Met(ok bool) *bool { return &ok }
 type Env struct {
 	// TrialsOverride is --trials (0: each scenario's default).
 	TrialsOverride int
+	// SpeakerArgs (--speaker-args) are appended to every lab speaker's
+	// flags, to measure other settings.
+	SpeakerArgs []string
 	// ClientsOverride is --clients: how many clients create the 1,000
 	// Services of the scale scenarios at once (0: the default, 4).
 	ClientsOverride int
@@ -112,6 +116,7 @@ func (e *Env) Lab(ctx context.Context, opts lab.Options) (*lab.Lab, error) {
 	base.Router2 = base.Router2 || opts.Router2
 	base.NetworkOnly = base.NetworkOnly || opts.NetworkOnly
 	base.APIServerArgs = append(base.APIServerArgs, opts.APIServerArgs...)
+	base.SpeakerArgs = slices.Concat(base.SpeakerArgs, e.SpeakerArgs, opts.SpeakerArgs)
 	if opts.Logger != nil {
 		base.Logger = opts.Logger
 	}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
@@ -33,6 +32,7 @@ var soakCounters = []string{
 	"pylon_heartbeat_suspicions_total",
 	"pylon_heartbeat_refuted_total",
 	"pylon_heartbeat_verdicts_total",
+	"pylon_heartbeat_stalls_total",
 }
 
 // soakResult is what one stressed soak measured.
@@ -61,7 +61,8 @@ func runL2Soak(ctx context.Context, env *Env) ([]Figure, error) {
 			Value: moves, Unit: "moves", Target: "0", Pass: Met(moves == 0),
 			Note: fmt.Sprintf("%d Services on 3 nodes; a speaker missed a member in %d of %d samples", soakServices, r.members, r.samples)},
 		{Name: "… fast-detector suspicions raised / refuted / verdicts", Value: r.deltas["pylon_heartbeat_suspicions_total"], Unit: "suspicions",
-			Note: fmt.Sprintf("%.0f refuted, %.0f verdicts", r.deltas["pylon_heartbeat_refuted_total"], r.deltas["pylon_heartbeat_verdicts_total"])},
+			Note: fmt.Sprintf("%.0f refuted, %.0f verdicts (own and received), %.0f scheduling stalls", r.deltas["pylon_heartbeat_refuted_total"],
+				r.deltas["pylon_heartbeat_verdicts_total"], r.deltas["pylon_heartbeat_stalls_total"])},
 	}, nil
 }
 
@@ -133,14 +134,14 @@ func soakOnce(ctx context.Context, env *Env, d time.Duration) (soakResult, error
 // cloneNames copies names (append must not write into the lab's slice).
 func cloneNames(names []string) []string { return append([]string(nil), names...) }
 
-// soakRead sums each soak counter over the speakers of nodes (a counter a
-// speaker does not export counts 0).
+// soakRead sums each soak counter over the speakers of nodes and over its
+// labels (a counter a speaker does not export counts 0).
 func soakRead(ctx context.Context, l *lab.Lab, nodes []string) (map[string]float64, error) {
 	out := map[string]float64{}
 	for _, n := range nodes {
 		for _, c := range soakCounters {
-			v, err := l2.SpeakerMetric(ctx, l, n, c)
-			if err != nil && !strings.Contains(err.Error(), "no "+c) {
+			v, err := l2.SpeakerMetricSum(ctx, l, n, c)
+			if err != nil {
 				return nil, err
 			}
 			out[c] += v
@@ -160,12 +161,18 @@ func dropInput(ctx context.Context, l *lab.Lab, hosts []string, pct int) (func()
 		}
 		done = nil
 	}
-	rules := fmt.Sprintf("table inet %s { chain in { type filter hook input priority -10; numgen random mod 100 < %d drop; } }", table, pct)
+	steps := [][]string{
+		{"add", "table", "inet", table},
+		{"add", "chain", "inet", table, "in", "{ type filter hook input priority -10; }"},
+		{"add", "rule", "inet", table, "in", "numgen", "random", "mod", "100", "<", fmt.Sprint(pct), "drop"},
+	}
 	for _, h := range hosts {
-		if out, err := l.Topo.MustHost(h).NS.Run(ctx, "nft", rules); err != nil {
-			return undo, fmt.Errorf("loss on %s: %w (%s)", h, err, out)
-		}
 		done = append(done, h)
+		for _, args := range steps {
+			if out, err := l.Topo.MustHost(h).NS.Run(ctx, "nft", args...); err != nil {
+				return undo, fmt.Errorf("loss on %s: %w (%s)", h, err, out)
+			}
+		}
 	}
 	return undo, nil
 }

@@ -55,6 +55,18 @@ func BalancedOwners(sets [][]netip.Addr, candidates []string) map[string]string 
 // SpeakerMetric reads an unlabelled metric from node's speaker (its
 // metrics endpoint inside the node's namespace).
 func SpeakerMetric(ctx context.Context, l *lab.Lab, node, name string) (float64, error) {
+	return speakerMetric(ctx, l, node, name, false)
+}
+
+// SpeakerMetricSum reads a metric from node's speaker, summed over its
+// labels; a metric the speaker does not export is 0.
+func SpeakerMetricSum(ctx context.Context, l *lab.Lab, node, name string) (float64, error) {
+	return speakerMetric(ctx, l, node, name, true)
+}
+
+// speakerMetric reads the series of one metric: the unlabelled one, or
+// (sum) every series added up.
+func speakerMetric(ctx context.Context, l *lab.Lab, node, name string, sum bool) (float64, error) {
 	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", lab.SpeakerMetricsPort)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -66,13 +78,26 @@ func SpeakerMetric(ctx context.Context, l *lab.Lab, node, name string) (float64,
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
+	total := 0.0
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, name+" "); ok && !sum {
 			return strconv.ParseFloat(strings.TrimSpace(v), 64)
 		}
+		if !sum || !(strings.HasPrefix(line, name+" ") || strings.HasPrefix(line, name+"{")) {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			return 0, fmt.Errorf("metrics of %s: %q: %w", node, line, err)
+		}
+		total += v
 	}
 	if err := sc.Err(); err != nil {
 		return 0, fmt.Errorf("read metrics of %s: %w", node, err)
+	}
+	if sum {
+		return total, nil
 	}
 	return 0, fmt.Errorf("metrics of %s: no %s", node, name)
 }

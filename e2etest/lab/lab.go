@@ -43,6 +43,9 @@ const PylonNamespace = "pylon-system"
 type Options struct {
 	// Nodes is the number of node namespaces (default 3).
 	Nodes int
+	// SpeakerArgs are appended to the flags of every speaker the lab
+	// starts (before those of the call).
+	SpeakerArgs []string
 	// Router2 adds a second router behind the first, for multi-hop BGP.
 	Router2 bool
 	// Topology is a containerlab topology file (e2etest/topologies) the lab

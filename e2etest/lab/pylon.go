@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -113,7 +114,7 @@ func (l *Lab) StartSpeaker(ctx context.Context, node string, extra ...string) (*
 		"--memberlist-port", fmt.Sprint(MemberlistPort),
 		"--memberlist-key-file", l.MemberlistKeyFile,
 		"--metrics-bind-address", fmt.Sprintf(":%d", SpeakerMetricsPort),
-	}, append(pprofArgs(), extra...)...)
+	}, slices.Concat(pprofArgs(), l.opts.SpeakerArgs, extra)...)
 	return l.startProc(proc.Spec{Name: "speaker-" + node, NS: n.NS, Path: l.SpeakerPath(),
 		Args: args, LogPath: l.path("speaker-" + node + ".log")}, stopGrace)
 }

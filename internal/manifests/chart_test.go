@@ -24,8 +24,9 @@ var chartVariants = map[string][]string{
 		"image.repository=registry.example/pylon", "image.tag=v1.2.3", "image.pullPolicy=Always",
 		"imagePullSecrets[0].name=regcred", "speaker.memberlist.port=7950", "speaker.metricsPort=9473",
 		"controller.metricsPort=9472", "controller.healthPort=9474", "speaker.extraArgs[0]=--memberlist-probe-interval=200ms",
-		"speaker.priorityClassName=system-node-critical", "controller.podAnnotations.a=b",
+		"speaker.priorityClassName=system-node-critical", "controller.podAnnotations.a=b", "speaker.heartbeat.port=7951",
 	},
+	"no fast detector": {"speaker.heartbeat.port=0"},
 }
 
 func TestChartLint(t *testing.T) {
@@ -76,12 +77,14 @@ func TestChartValues(t *testing.T) {
 		{"speaker args", spk["args"], []any{
 			"--node-name=$(NODE_NAME)", "--namespace=$(POD_NAMESPACE)", "--log-level=debug",
 			"--memberlist-bind-addr=$(POD_IP)", "--memberlist-port=7950", "--memberlist-key-file=/etc/pylon/memberlist/key",
-			"--metrics-bind-address=:9473", "--pod-template-generation=$(POD_TEMPLATE_GENERATION)", "--lb-class=pylonlb.io/lb", "--memberlist-probe-interval=200ms",
+			"--heartbeat-port=7951", "--metrics-bind-address=:9473", "--pod-template-generation=$(POD_TEMPLATE_GENERATION)", "--lb-class=pylonlb.io/lb", "--memberlist-probe-interval=200ms",
 		}},
 		{"speaker ports", spk["ports"], []any{
 			map[string]any{"name": "metrics", "containerPort": int64(9473)},
 			map[string]any{"name": "memberlist-tcp", "containerPort": int64(7950), "protocol": "TCP"},
 			map[string]any{"name": "memberlist-udp", "containerPort": int64(7950), "protocol": "UDP"},
+			map[string]any{"name": "heartbeat-udp", "containerPort": int64(7951), "protocol": "UDP"},
+			map[string]any{"name": "heartbeat-tcp", "containerPort": int64(7951), "protocol": "TCP"},
 		}},
 		{"pull secrets", podSpec(t, find(t, objs, "DaemonSet", "pylon-speaker"))["imagePullSecrets"], []any{map[string]any{"name": "regcred"}}},
 	}

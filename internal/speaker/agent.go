@@ -86,6 +86,10 @@ type Config struct {
 	// Members, Announcer: the membership and L2 components; the agent runs them.
 	Members   Members
 	Announcer Announcer
+	// Detector, when set, is the fast failure detector (the agent runs
+	// it); DetectorPort is its port on every node.
+	Detector     Detector
+	DetectorPort uint16
 	// NewRouter builds the BGP component once the router ID is known (the
 	// first time this node has BGP sessions); the agent runs it.
 	NewRouter func(routerID netip.Addr) (Router, error)
@@ -136,6 +140,8 @@ type Agent struct {
 	l2      *l2Reconciler
 	bgp     *bgpReconciler
 	routers *routerSupervisor
+	// detectorPeers are the peers last given to the detector.
+	detectorPeers map[string]netip.AddrPort
 }
 
 // pending is what changed since the loop last looked.
@@ -235,9 +241,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	compCtx, stopComponents := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopComponents()
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	a.runComponent(compCtx, &wg, errs, "l2", a.cfg.Announcer.Run)
 	a.runComponent(compCtx, &wg, errs, "bgp", a.routers.Run)
+	if a.cfg.Detector != nil {
+		a.runComponent(compCtx, &wg, errs, "heartbeat", a.cfg.Detector.Run)
+	}
 	a.gate.start = a.cfg.Clock.Now()
 	// Peers elect among members with their published interfaces: a member
 	// that joined before its interfaces were read would look unable to
@@ -292,6 +301,8 @@ func (a *Agent) loop(ctx context.Context, errs chan error) error {
 		case <-a.wake:
 		case <-a.cfg.Members.Changed():
 			a.l2.membersChanged()
+		case <-a.detectorChanged():
+			a.l2.membersChanged()
 		case <-a.cfg.Announcer.Changed():
 		case <-a.bgp.routerChanged():
 		case <-grace.C():
@@ -317,6 +328,7 @@ func (a *Agent) sync() {
 	ch := a.view.update(a, p)
 	a.l2.note(ch)
 	a.publishInterfaces()
+	a.updateDetectorPeers()
 	if a.view.config == nil || !a.view.selfSeen {
 		return
 	}

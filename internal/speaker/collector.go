@@ -20,6 +20,7 @@ type collector struct {
 
 	members, arpAnswered, ndpAnswered, arpGratuitous, ndpUnsolicited, sendErrors *prometheus.Desc
 	sessionUp, bfdUp, prefixesSent                                               *prometheus.Desc
+	hbSuspicions, hbRefuted, hbVerdicts, hbDead, hbDeclaredSelf, hbStalls        *prometheus.Desc
 }
 
 // newCollector describes the scrape-time metrics.
@@ -37,6 +38,18 @@ func newCollector(a *Agent) *collector {
 		sessionUp:      prometheus.NewDesc("pylon_bgp_session_up", "1 when the BGP session to the peer is Established.", peer, nil),
 		bfdUp:          prometheus.NewDesc("pylon_bfd_session_up", "1 when the BFD session to the peer is Up (absent without BFD).", peer, nil),
 		prefixesSent:   prometheus.NewDesc("pylon_bgp_prefixes_sent", "Prefixes the session carries.", peer, nil),
+		hbSuspicions: prometheus.NewDesc("pylon_heartbeat_suspicions_total",
+			"Fast detector: watched speakers this speaker suspected (silent for the timeout).", nil, nil),
+		hbRefuted: prometheus.NewDesc("pylon_heartbeat_refuted_total",
+			"Fast detector: suspicions refuted (heard again, another watcher heard it, or its node answered a probe), by how.", []string{"by"}, nil),
+		hbVerdicts: prometheus.NewDesc("pylon_heartbeat_verdicts_total",
+			"Fast detector: nodes declared dead, by this speaker (own) or learnt from another (received).", []string{"source"}, nil),
+		hbDead: prometheus.NewDesc("pylon_heartbeat_dead_nodes",
+			"Fast detector: nodes counted dead now (left out of L2 elections).", nil, nil),
+		hbDeclaredSelf: prometheus.NewDesc("pylon_heartbeat_declared_dead_self_total",
+			"Fast detector: verdicts about this speaker that reached it (false verdicts, or ones made while it was cut off).", nil, nil),
+		hbStalls: prometheus.NewDesc("pylon_heartbeat_stalls_total",
+			"Fast detector: wake-ups more than half an interval late (this process was not scheduled).", nil, nil),
 	}
 }
 
@@ -46,7 +59,8 @@ func (c *collector) publishSessions(s []bgp.SessionState) { c.sessions.Store(&s)
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.members, c.arpAnswered, c.ndpAnswered, c.arpGratuitous, c.ndpUnsolicited,
-		c.sendErrors, c.sessionUp, c.bfdUp, c.prefixesSent} {
+		c.sendErrors, c.sessionUp, c.bfdUp, c.prefixesSent,
+		c.hbSuspicions, c.hbRefuted, c.hbVerdicts, c.hbDead, c.hbDeclaredSelf, c.hbStalls} {
 		ch <- d
 	}
 }
@@ -62,6 +76,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.arpGratuitous, prometheus.CounterValue, float64(i.ARPGratuitous), name)
 		ch <- prometheus.MustNewConstMetric(c.ndpUnsolicited, prometheus.CounterValue, float64(i.NDPUnsolicited), name)
 		ch <- prometheus.MustNewConstMetric(c.sendErrors, prometheus.CounterValue, float64(i.SendErrors), name)
+	}
+	if d := c.a.cfg.Detector; d != nil {
+		c.collectDetector(ch, d)
 	}
 	if p := c.sessions.Load(); p != nil {
 		for _, s := range *p {
@@ -80,4 +97,20 @@ func boolValue(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// collectDetector reports the fast detector's counters.
+func (c *collector) collectDetector(ch chan<- prometheus.Metric, d Detector) {
+	s := d.Stats()
+	counter := func(desc *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), labels...)
+	}
+	counter(c.hbSuspicions, s.Suspicions)
+	counter(c.hbRefuted, s.Refuted-s.RefutedByProbe, "heard")
+	counter(c.hbRefuted, s.RefutedByProbe, "probe")
+	counter(c.hbVerdicts, s.Verdicts, "own")
+	counter(c.hbVerdicts, s.VerdictsReceived, "received")
+	counter(c.hbDeclaredSelf, s.DeclaredDeadSelf)
+	counter(c.hbStalls, s.Stalls)
+	ch <- prometheus.MustNewConstMetric(c.hbDead, prometheus.GaugeValue, float64(len(d.Dead())))
 }

@@ -41,6 +41,7 @@ type node struct {
 	members   *speakertest.Members
 	announcer *speakertest.Announcer
 	router    *bgptest.Fake
+	detector  *speakertest.Detector
 	registry  *prometheus.Registry
 	stop      func()
 }
@@ -109,7 +110,7 @@ func (h *harness) createNode(short string, i int) {
 func (h *harness) startSpeaker(short string) {
 	name := h.nodeName(short)
 	n := &node{name: name, members: h.cluster.Join(name), announcer: h.segment.Announcer(), router: bgptest.NewFake(),
-		registry: prometheus.NewRegistry()}
+		detector: speakertest.NewDetector(), registry: prometheus.NewRegistry()}
 	if h.isolated {
 		n.announcer = speakertest.NewAnnouncer()
 	}
@@ -120,8 +121,9 @@ func (h *harness) startSpeaker(short string) {
 		HandoffTimeout: handoff, Registerer: n.registry,
 		RestartGrace: h.restartGrace, Rolling: h.rolling.Load,
 		Logger: testLogger()}
+	opts.HeartbeatPort = 7947
 	proc, err := speaker.NewProcessWith(env.Config, opts, speaker.Components{Members: n.members, Announcer: n.announcer,
-		NewRouter: func(netip.Addr) (speaker.Router, error) { return fakeRouter{n.router}, nil }})
+		NewRouter: func(netip.Addr) (speaker.Router, error) { return fakeRouter{n.router}, nil }, Detector: n.detector})
 	if err != nil {
 		h.t.Fatal(err)
 	}

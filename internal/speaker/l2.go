@@ -88,10 +88,15 @@ func balancedInUse(cfg *model.Config) bool {
 // from it).
 func (r *l2Reconciler) membersChanged() { r.membersChangedAt = r.cfg.Clock.Now() }
 
-// electorate returns the members elections run among: the live ones and
-// those away for a rolling update (withAway).
+// electorate returns the members elections run among: the live ones but
+// those the fast detector counts dead, and those away for a rolling
+// update (withAway).
 func (r *l2Reconciler) electorate() []membership.Member {
-	return r.withAway(r.cfg.Members.Members())
+	live := r.cfg.Members.Members()
+	if r.cfg.Detector != nil {
+		live = withoutDead(live, r.cfg.Detector.Dead(), r.cfg.NodeName)
+	}
+	return r.withAway(live)
 }
 
 // note records what the next sync must recompute: the groups of the

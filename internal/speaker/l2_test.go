@@ -439,3 +439,43 @@ func TestL2PlannedMoveHandsOver(t *testing.T) {
 		})
 	}
 }
+
+// TestL2FastDetectorVerdict: the nodes whose fast detector counts the
+// owner dead elect without it at once, while memberlist still lists it;
+// the owner itself keeps its addresses (a cut-off node answers nobody);
+// when it is heard again, it gets them back. Each detector is given the
+// other members at their gossip address and the detector's port.
+func TestL2FastDetectorVerdict(t *testing.T) {
+	h := newHarness(t, "a", "b", "c")
+	h.apply(l2Pool("l2", "192.168.77.124/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	h.service("web", false, []string{"192.168.77.124"}, "a", "b", "c")
+	owner := h.winner("192.168.77.124", "a", "b", "c")
+	h.waitOwner("192.168.77.124", owner)
+	var rest []string
+	for _, n := range []string{"a", "b", "c"} {
+		if n != owner {
+			rest = append(rest, n)
+		}
+	}
+	eventually(t, func() (bool, string) {
+		peers := h.nodes[rest[0]].detector.Peers()
+		_, hasOwner := peers[h.nodeName(owner)]
+		return len(peers) == 2 && hasOwner && peers[h.nodeName(owner)].Port() == 7947,
+			fmt.Sprintf("detector peers of %s: %v, want the two others at port 7947", rest[0], peers)
+	})
+	for _, n := range rest {
+		h.nodes[n].detector.SetDead(h.nodeName(owner))
+	}
+	next := h.winner("192.168.77.124", rest...)
+	eventually(t, func() (bool, string) {
+		got := h.l2Owners("192.168.77.124")
+		slices.Sort(got)
+		want := []string{owner, next}
+		slices.Sort(want)
+		return slices.Equal(got, want), fmt.Sprintf("announced by %v, want %s (taking over) and %s (cut off, unaware)", got, next, owner)
+	})
+	for _, n := range rest {
+		h.nodes[n].detector.SetDead()
+	}
+	h.waitOwner("192.168.77.124", owner)
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/pylonlb/pylon/internal/bgp"
 	"github.com/pylonlb/pylon/internal/cmdutil"
 	"github.com/pylonlb/pylon/internal/configwatch"
+	"github.com/pylonlb/pylon/internal/heartbeat"
 	"github.com/pylonlb/pylon/internal/kube"
 	"github.com/pylonlb/pylon/internal/l2"
 	"github.com/pylonlb/pylon/internal/membership"
@@ -46,6 +47,10 @@ type Options struct {
 	Membership membership.Config
 	// L2 configures the ARP/NDP responders (logger filled in).
 	L2 l2.Config
+	// Heartbeat configures the fast failure detector (name, listen
+	// address, key and logger filled in); HeartbeatPort 0 runs none.
+	Heartbeat     heartbeat.Config
+	HeartbeatPort uint16
 	// BGPListenPort is gobgp's listen port; -1 never listens.
 	BGPListenPort int32
 	// ExtraPeers are joined in addition to the Nodes' addresses.
@@ -69,11 +74,12 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Components are the speaker's I/O components.
+// Components are the speaker's I/O components. Detector may be nil.
 type Components struct {
 	Members   Members
 	Announcer Announcer
 	NewRouter func(routerID netip.Addr) (Router, error)
+	Detector  Detector
 }
 
 // Process is a whole speaker: its API client and informers, the
@@ -106,7 +112,31 @@ func NewProcess(cfg *rest.Config, opts Options) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set up L2 announcer: %w", err)
 	}
-	return NewProcessWith(cfg, opts, Components{Members: members, Announcer: announcer, NewRouter: routerFactory(opts)})
+	c := Components{Members: members, Announcer: announcer, NewRouter: routerFactory(opts)}
+	if opts.HeartbeatPort != 0 {
+		if c.Detector, err = newDetector(opts); err != nil {
+			return nil, fmt.Errorf("set up the fast failure detector: %w", err)
+		}
+	}
+	return NewProcessWith(cfg, opts, c)
+}
+
+// newDetector builds the fast failure detector: on the gossip's bind
+// address (all addresses when it has none) at HeartbeatPort, its packets
+// authenticated with the gossip key.
+func newDetector(opts Options) (*heartbeat.Detector, error) {
+	hc := opts.Heartbeat
+	hc.Name, hc.Logger = opts.NodeName, opts.Logger.With("component", "heartbeat")
+	bind := netip.IPv4Unspecified()
+	if a := opts.Membership.BindAddr; a != "" {
+		var err error
+		if bind, err = netip.ParseAddr(a); err != nil {
+			return nil, fmt.Errorf("bind address %q: %w", a, err)
+		}
+	}
+	hc.ListenAddr = netip.AddrPortFrom(bind, opts.HeartbeatPort)
+	hc.Key, hc.Insecure = opts.Membership.SecretKey, opts.Membership.Insecure
+	return heartbeat.New(hc)
 }
 
 // NewProcessWith builds a speaker running the given components. It
@@ -137,6 +167,7 @@ func NewProcessWith(cfg *rest.Config, opts Options, c Components) (*Process, err
 		NodeName: opts.NodeName, Namespace: opts.Namespace, Status: p.status, LBClass: opts.LBClass,
 		Cluster: p.cluster, Recorder: p.recorder,
 		Members: c.Members, Announcer: c.Announcer, NewRouter: c.NewRouter,
+		Detector: c.Detector, DetectorPort: opts.HeartbeatPort,
 		MemberPort: uint16(opts.Membership.BindPort), ExtraPeers: opts.ExtraPeers,
 		StartupGrace: opts.StartupGrace, HandoffTimeout: opts.HandoffTimeout,
 		RestartGrace: opts.RestartGrace, Rolling: rollingFunc(kc, opts),

@@ -29,6 +29,8 @@ func benchCmd(args []string) int {
 	trials := fs.Int("trials", 0, "trials per scenario (0: each scenario's default)")
 	clients := fs.Int("clients", 0, "concurrent clients creating the scale scenarios' 1,000 Services (0: 4)")
 	rate := fs.Float64("rate", 0, "Services per second of bgp-scale-paced's creates (0: MetalLB's pace, 1,000 in 13 s)")
+	keep := fs.Bool("keep", false, "keep each lab's run directory (logs) under e2etest/.runs")
+	speakerArgs := fs.String("speaker-args", "", "extra speaker flags for every lab, space-separated (e.g. \"--heartbeat-timeout=60ms\")")
 	listOnly := fs.Bool("list", false, "list the scenarios and exit")
 	out := fs.String("out", defaultOutDir(), "directory for the report files (bench-TIME.md and .json)")
 	verbose := fs.Bool("v", false, "log the labs' progress to stderr")
@@ -79,8 +81,8 @@ func benchCmd(args []string) int {
 		return 1
 	}
 	defer os.RemoveAll(bins)
-	env := &bench.Env{TrialsOverride: *trials, ClientsOverride: *clients, RateOverride: *rate,
-		LabOptions: lab.Options{Logger: logger, PylonBinDir: bins}, Log: logger, Out: os.Stdout}
+	env := &bench.Env{TrialsOverride: *trials, ClientsOverride: *clients, RateOverride: *rate, SpeakerArgs: strings.Fields(*speakerArgs),
+		LabOptions: lab.Options{Logger: logger, PylonBinDir: bins, KeepDir: *keep}, Log: logger, Out: os.Stdout}
 	fmt.Printf("Running %d lab benchmark scenario(s); each brings up its own labs (a few minutes in all).\n", len(scenarios))
 	rep := (&bench.Runner{Env: env}).Run(ctx, scenarios)
 	rep.Commit = gitCommit()

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pylonlb/pylon/internal/heartbeat"
 	"github.com/pylonlb/pylon/internal/l2"
 	"github.com/pylonlb/pylon/internal/membership"
 )
@@ -21,6 +22,7 @@ type Cluster struct {
 	mu       sync.Mutex
 	members  map[string]*Members
 	departed map[string]membership.Member // left marked restarting
+	joined   byte                         // members made, for their addresses
 }
 
 // NewCluster returns an empty cluster.
@@ -29,9 +31,14 @@ func NewCluster() *Cluster {
 }
 
 // Join returns a member of the cluster; like memberlist's, it is alive
-// from its Run until Kill or the end of Run.
+// from its Run until Kill or the end of Run. Members gossip at 10.0.0.N
+// (N in the order they were made), port 7946.
 func (c *Cluster) Join(name string) *Members {
-	return &Members{cluster: c, name: name, changed: make(chan struct{}, 1)}
+	c.mu.Lock()
+	c.joined++
+	addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, c.joined}), 7946)
+	c.mu.Unlock()
+	return &Members{cluster: c, name: name, addr: addr, changed: make(chan struct{}, 1)}
 }
 
 // Kill removes a member at once, as memberlist declaring it dead.
@@ -67,6 +74,7 @@ func (c *Cluster) notify() {
 type Members struct {
 	cluster *Cluster
 	name    string
+	addr    netip.AddrPort
 	changed chan struct{}
 
 	mu         sync.Mutex
@@ -102,7 +110,7 @@ func (m *Members) Members() []membership.Member {
 	out := make([]membership.Member, 0, len(ms))
 	for _, x := range ms {
 		x.mu.Lock()
-		out = append(out, membership.Member{Name: x.name, Draining: x.draining, Answering: x.answering,
+		out = append(out, membership.Member{Name: x.name, Addr: x.addr, Draining: x.draining, Answering: x.answering,
 			Restarting: x.restarting, Interfaces: slices.Clone(x.interfaces)})
 		x.mu.Unlock()
 	}
@@ -350,3 +358,57 @@ func (a *Announcer) Announced() map[netip.Addr][]string {
 	defer a.mu.Unlock()
 	return maps.Clone(a.announce)
 }
+
+// Detector is a fake fast failure detector: the test says which nodes it
+// counts dead.
+type Detector struct {
+	changed chan struct{}
+
+	mu    sync.Mutex
+	dead  []string
+	peers map[string]netip.AddrPort
+}
+
+// NewDetector returns a fake that counts nobody dead.
+func NewDetector() *Detector { return &Detector{changed: make(chan struct{}, 1)} }
+
+// Run waits for ctx.
+func (d *Detector) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// SetPeers records the peers.
+func (d *Detector) SetPeers(peers map[string]netip.AddrPort) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.peers = maps.Clone(peers)
+}
+
+// Peers returns the peers last set.
+func (d *Detector) Peers() map[string]netip.AddrPort {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.peers)
+}
+
+// Dead returns the nodes counted dead.
+func (d *Detector) Dead() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.dead)
+}
+
+// SetDead replaces the nodes counted dead and signals Changed.
+func (d *Detector) SetDead(names ...string) {
+	d.mu.Lock()
+	d.dead = slices.Clone(names)
+	d.mu.Unlock()
+	select {
+	case d.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Changed signals verdict changes.
+func (d *Detector) Changed() <-chan struct{} { return d.changed }
+
+// Stats returns empty counters.
+func (d *Detector) Stats() heartbeat.Stats { return heartbeat.Stats{} }
