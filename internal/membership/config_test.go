@@ -131,3 +131,19 @@ func TestMemberlistConfig(t *testing.T) {
 		t.Error("insecure config carries a key")
 	}
 }
+
+// TestBackedConfig: the timing behind the fast detector is valid and
+// slower to declare a member dead than the defaults: about a second of
+// suspicion in a 3-member cluster.
+func TestBackedConfig(t *testing.T) {
+	c := BackedConfig()
+	c.NodeName, c.Insecure = "n1", true
+	if err := c.withDefaults().validate(); err != nil {
+		t.Fatal(err)
+	}
+	minB, _, _ := c.suspicionTimeouts(3)
+	minD, _, _ := DefaultConfig().suspicionTimeouts(3)
+	if minB != time.Second || minB <= minD {
+		t.Errorf("backed suspicion %v (defaults %v), want 1s", minB, minD)
+	}
+}
