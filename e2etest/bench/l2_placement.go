@@ -220,7 +220,14 @@ func (b *l2Lab) settledOwners(ctx context.Context, ns string, p v1beta1.L2Placem
 				got.owners[ip] = st.node
 			}
 		}
-		last = fmt.Sprintf("%d Services, %d statuses of them (%d in all), want %d", len(svcs.Items), len(got.owners), len(statuses), len(want))
+		var wrong []string
+		for ip, w := range want {
+			if g := got.owners[ip]; g != w && len(wrong) < 5 {
+				wrong = append(wrong, fmt.Sprintf("%s on %q, want %s", ip, g, w))
+			}
+		}
+		last = fmt.Sprintf("%d Services, %d statuses of them (%d in all), want %d; e.g. %s", len(svcs.Items), len(got.owners),
+			len(statuses), len(want), strings.Join(wrong, "; "))
 		return len(sets) == len(svcs.Items) && maps.Equal(got.owners, want), nil
 	})
 	if err != nil {
