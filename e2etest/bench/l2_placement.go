@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"os"
+	"strconv"
 	"slices"
 	"strings"
 	"time"
@@ -74,9 +76,23 @@ func spread(loads map[string]int, nodes int) float64 {
 	return float64(most) / (float64(total) / float64(nodes))
 }
 
+// PlacementSizesEnv overrides placementSizes (comma-separated).
+const PlacementSizesEnv = "PYLON_BENCH_PLACEMENT_SIZES"
+
 func runL2Placement(ctx context.Context, env *Env) ([]Figure, error) {
 	var runs []placementRun
-	for _, m := range placementSizes {
+	sizes := placementSizes
+	if v := os.Getenv(PlacementSizesEnv); v != "" {
+		sizes = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("%s=%q: not a list of sizes", PlacementSizesEnv, v)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, m := range sizes {
 		got, err := placementOnce(ctx, env, m)
 		runs = append(runs, got...)
 		if err != nil {
@@ -231,9 +247,28 @@ func (b *l2Lab) settledOwners(ctx context.Context, ns string, p v1beta1.L2Placem
 		return len(sets) == len(svcs.Items) && maps.Equal(got.owners, want), nil
 	})
 	if err != nil {
-		return got, fmt.Errorf("statuses naming the predicted owners (%s): %w", last, err)
+		return got, fmt.Errorf("statuses naming the predicted owners (%s; speakers: %s): %w", last, b.speakerStates(ctx), err)
 	}
 	return got, nil
+}
+
+// speakerStates renders what each speaker sees: members, nodes its fast
+// detector counts dead, addresses it owns.
+func (b *l2Lab) speakerStates(ctx context.Context) string {
+	var parts []string
+	for _, n := range b.l.NodeNames() {
+		var vals []string
+		for _, m := range []string{"pylon_memberlist_members", "pylon_heartbeat_dead_nodes", "pylon_l2_addresses_owned"} {
+			v, err := l2.SpeakerMetricSum(ctx, b.l, n, m)
+			if err != nil {
+				vals = append(vals, "?")
+				continue
+			}
+			vals = append(vals, fmt.Sprint(v))
+		}
+		parts = append(parts, n+" members/dead/owned "+strings.Join(vals, "/"))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // l2Status is what a ServiceL2Status says.

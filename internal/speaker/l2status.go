@@ -70,7 +70,7 @@ func (r *l2Reconciler) putStatus(key types.NamespacedName, st *v1beta1.ServiceL2
 	slices.Sort(st.IPs)
 	slices.Sort(st.Interfaces)
 	st.Interfaces = slices.Compact(st.Interfaces)
-	sig := strings.Join(st.IPs, ",") + "|" + strings.Join(st.Interfaces, ",") + "|" + string(svc.UID)
+	sig := strings.Join(st.IPs, ",") + "|" + strings.Join(st.Interfaces, ",") + "|" + string(svc.UID) + "|" + st.Node
 	if r.status[key] == sig {
 		return
 	}
