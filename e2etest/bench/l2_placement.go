@@ -6,8 +6,8 @@ import (
 	"maps"
 	"net/netip"
 	"os"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
