@@ -120,12 +120,7 @@ func TestL2CordonMovesAddresses(t *testing.T) {
 	h.service("web", false, []string{"192.168.77.124"}, "a", "b", "c")
 	owner := h.winner("192.168.77.124", "a", "b", "c")
 	h.waitOwner("192.168.77.124", owner)
-	var rest []string
-	for _, n := range []string{"a", "b", "c"} {
-		if n != owner {
-			rest = append(rest, n)
-		}
-	}
+	rest := except([]string{"a", "b", "c"}, owner)
 	h.setUnschedulable(owner, true)
 	h.waitOwner("192.168.77.124", h.winner("192.168.77.124", rest...))
 	h.setUnschedulable(owner, false)
@@ -173,12 +168,7 @@ func TestGracefulHandover(t *testing.T) {
 	h.service("web", false, []string{"192.168.77.124"}, "a", "b", "c")
 	first := h.winner("192.168.77.124", "a", "b", "c")
 	h.waitOwner("192.168.77.124", first)
-	var rest []string
-	for _, n := range []string{"a", "b", "c"} {
-		if n != first {
-			rest = append(rest, n)
-		}
-	}
+	rest := except([]string{"a", "b", "c"}, first)
 	successor := h.winner("192.168.77.124", rest...)
 	leaving := h.nodes[first]
 	stopped := make(chan struct{})
@@ -451,12 +441,7 @@ func TestL2FastDetectorVerdict(t *testing.T) {
 	h.service("web", false, []string{"192.168.77.124"}, "a", "b", "c")
 	owner := h.winner("192.168.77.124", "a", "b", "c")
 	h.waitOwner("192.168.77.124", owner)
-	var rest []string
-	for _, n := range []string{"a", "b", "c"} {
-		if n != owner {
-			rest = append(rest, n)
-		}
-	}
+	rest := except([]string{"a", "b", "c"}, owner)
 	eventually(t, func() (bool, string) {
 		peers := h.nodes[rest[0]].detector.Peers()
 		_, hasOwner := peers[h.nodeName(owner)]
@@ -478,4 +463,9 @@ func TestL2FastDetectorVerdict(t *testing.T) {
 		h.nodes[n].detector.SetDead()
 	}
 	h.waitOwner("192.168.77.124", owner)
+}
+
+// except returns names without one.
+func except(names []string, one string) []string {
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == one })
 }
