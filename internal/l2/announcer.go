@@ -16,8 +16,12 @@ import (
 // has run before.
 var ErrAlreadyRunning = errors.New("announcer already running")
 
-// foreignBuffer is the capacity of the Foreign channel.
-const foreignBuffer = 64
+// foreignBuffer is the capacity of the Foreign channel. A placement
+// change or a drain can hand hundreds of addresses over at once, each
+// claimed by a burst of gratuitous ARPs / unsolicited NAs: with 64, the
+// claims of a 100-address hand-over were dropped and the old owner kept
+// answering until its hand-over timeout.
+const foreignBuffer = 4096
 
 // Config configures an Announcer. Start from DefaultConfig.
 type Config struct {
