@@ -190,6 +190,12 @@ func (b *l2Lab) placementEvents(ctx context.Context, env *Env, bulk Bulk, p v1be
 	return r, err
 }
 
+// placementSettle bounds the wait for the statuses to name the new owners.
+// Speakers pace their status writes and Events (20/s each, by design), and
+// after a partition heals a speaker that claimed everything alone has
+// hundreds queued: a switch of 300 Services right after needs minutes.
+const placementSettle = 5 * time.Minute
+
 // ownership is who announces each Service, by its address.
 type ownership struct {
 	owners map[string]string // address → node
@@ -200,7 +206,7 @@ type ownership struct {
 func (b *l2Lab) settledOwners(ctx context.Context, ns string, p v1beta1.L2Placement, live []string) (ownership, error) {
 	var got ownership
 	var last string
-	err := wait.For(ctx, time.Minute, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+	err := wait.For(ctx, placementSettle, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
 		svcs, err := b.l.Admin.Kube.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err

@@ -50,12 +50,11 @@ func (r *l2Reconciler) writeStatus(p plan.L2Plan, keys []types.NamespacedName) {
 		if _, wrote := r.status[key]; !wrote {
 			continue
 		}
-		// Forget ours first: the signature does not name the node, so the
-		// new owner's status would otherwise look unchanged.
+		// Forget ours: once not ours, taking it back must write it again.
 		delete(r.status, key)
 		if st != nil {
 			r.putStatus(key, st)
-			delete(r.status, key) // not ours: taking it back rewrites it
+			delete(r.status, key)
 		}
 	}
 	r.cleanStatus(announced, keys)
