@@ -54,6 +54,7 @@ type l2Reconciler struct {
 
 	skips     map[types.NamespacedName]map[netip.Addr]plan.Reason // reasons last reported
 	status    map[types.NamespacedName]string                     // signature of the status written
+	rewrites  map[types.NamespacedName]string                     // signature of the statuses written naming another owner
 	announced map[types.NamespacedName]bool                       // Services some node announced at the last plan
 }
 
@@ -69,6 +70,7 @@ func newL2Reconciler(cfg *Config, v *view, m *metrics) *l2Reconciler {
 		awayExpired: map[string]bool{},
 		skips:       map[types.NamespacedName]map[netip.Addr]plan.Reason{},
 		status:      map[types.NamespacedName]string{},
+		rewrites:    map[types.NamespacedName]string{},
 		announced:   map[types.NamespacedName]bool{},
 	}
 }

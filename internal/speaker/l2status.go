@@ -18,7 +18,11 @@ import (
 // A node that loses a Service whose status it wrote writes it once more,
 // naming the new owner: its own write may have landed after the new
 // owner's (a starting speaker can announce for a moment before it sees its
-// peers), and nobody else would correct it.
+// peers, a speaker cut off from the API queues writes that land when it
+// comes back), and nobody else would correct it. It keeps that rewrite up
+// to date while the owner changes again: the rewrite may still wait in its
+// queue (writes are paced), and would otherwise land naming an owner that
+// is no longer one.
 func (r *l2Reconciler) writeStatus(p plan.L2Plan, keys []types.NamespacedName) {
 	if r.cfg.Status == nil {
 		return
@@ -39,7 +43,8 @@ func (r *l2Reconciler) writeStatus(p plan.L2Plan, keys []types.NamespacedName) {
 	for key, st := range owners {
 		announced[key] = true
 		if st.Node == r.cfg.NodeName {
-			r.putStatus(key, st)
+			delete(r.rewrites, key)
+			r.putStatus(r.status, key, st)
 		}
 	}
 	for _, key := range keys {
@@ -47,21 +52,24 @@ func (r *l2Reconciler) writeStatus(p plan.L2Plan, keys []types.NamespacedName) {
 		if st != nil && st.Node == r.cfg.NodeName {
 			continue
 		}
-		if _, wrote := r.status[key]; !wrote {
-			continue
-		}
-		// Forget ours: once not ours, taking it back must write it again.
+		_, wrote := r.status[key]
+		_, rewrote := r.rewrites[key]
+		// Once not ours, taking it back must write it again.
 		delete(r.status, key)
-		if st != nil {
-			r.putStatus(key, st)
-			delete(r.status, key)
+		switch {
+		case st == nil:
+			delete(r.rewrites, key)
+		case wrote || rewrote:
+			r.putStatus(r.rewrites, key, st)
 		}
 	}
 	r.cleanStatus(announced, keys)
 }
 
-// putL2Status writes one Service's L2 status when it changed.
-func (r *l2Reconciler) putStatus(key types.NamespacedName, st *v1beta1.ServiceL2StatusStatus) {
+// putStatus writes one Service's L2 status when it differs from the
+// signature recorded in sigs (the node's own statuses, or its rewrites
+// naming another owner).
+func (r *l2Reconciler) putStatus(sigs map[types.NamespacedName]string, key types.NamespacedName, st *v1beta1.ServiceL2StatusStatus) {
 	svc := r.view.refs[key]
 	if svc == nil {
 		return
@@ -70,10 +78,10 @@ func (r *l2Reconciler) putStatus(key types.NamespacedName, st *v1beta1.ServiceL2
 	slices.Sort(st.Interfaces)
 	st.Interfaces = slices.Compact(st.Interfaces)
 	sig := strings.Join(st.IPs, ",") + "|" + strings.Join(st.Interfaces, ",") + "|" + string(svc.UID) + "|" + st.Node
-	if r.status[key] == sig {
+	if sigs[key] == sig {
 		return
 	}
-	r.status[key] = sig
+	sigs[key] = sig
 	st.Since = metav1.NewTime(r.cfg.Clock.Now())
 	obj := &v1beta1.ServiceL2Status{
 		TypeMeta: metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "ServiceL2Status"},
