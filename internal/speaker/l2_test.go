@@ -115,12 +115,7 @@ func TestL2ExclusionLabelAndSelectors(t *testing.T) {
 // gives its addresses to nodes that are not cordoned, and takes them back
 // when uncordoned.
 func TestL2CordonMovesAddresses(t *testing.T) {
-	h := newHarness(t, "a", "b", "c")
-	h.apply(l2Pool("l2", "192.168.77.124/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
-	h.service("web", false, []string{"192.168.77.124"}, "a", "b", "c")
-	owner := h.winner("192.168.77.124", "a", "b", "c")
-	h.waitOwner("192.168.77.124", owner)
-	rest := except([]string{"a", "b", "c"}, owner)
+	h, owner, rest := ownedOnThree(t, "192.168.77.124")
 	h.setUnschedulable(owner, true)
 	h.waitOwner("192.168.77.124", h.winner("192.168.77.124", rest...))
 	h.setUnschedulable(owner, false)
@@ -436,12 +431,7 @@ func TestL2PlannedMoveHandsOver(t *testing.T) {
 // when it is heard again, it gets them back. Each detector is given the
 // other members at their gossip address and the detector's port.
 func TestL2FastDetectorVerdict(t *testing.T) {
-	h := newHarness(t, "a", "b", "c")
-	h.apply(l2Pool("l2", "192.168.77.124/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
-	h.service("web", false, []string{"192.168.77.124"}, "a", "b", "c")
-	owner := h.winner("192.168.77.124", "a", "b", "c")
-	h.waitOwner("192.168.77.124", owner)
-	rest := except([]string{"a", "b", "c"}, owner)
+	h, owner, rest := ownedOnThree(t, "192.168.77.124")
 	eventually(t, func() (bool, string) {
 		peers := h.nodes[rest[0]].detector.Peers()
 		_, hasOwner := peers[h.nodeName(owner)]
@@ -468,4 +458,15 @@ func TestL2FastDetectorVerdict(t *testing.T) {
 // except returns names without one.
 func except(names []string, one string) []string {
 	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == one })
+}
+
+// ownedOnThree starts speakers on nodes a, b and c, one Service on ip,
+// waits for its owner, and returns the harness, the owner and the others.
+func ownedOnThree(t *testing.T, ip string) (*harness, string, []string) {
+	h := newHarness(t, "a", "b", "c")
+	h.apply(l2Pool("l2", ip+"/30"), &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "l2"}})
+	h.service("web", false, []string{ip}, "a", "b", "c")
+	owner := h.winner(ip, "a", "b", "c")
+	h.waitOwner(ip, owner)
+	return h, owner, except([]string{"a", "b", "c"}, owner)
 }
