@@ -322,6 +322,9 @@ func TestAnsweringAndJoined(t *testing.T) {
 		waitFor(t, b.Membership, liveness, "b sees a answering", func(ms []Member) bool {
 			return len(ms) == 2 && memberNamed(ms, "a").Answering && !memberNamed(ms, "b").Answering
 		})
+		// b's view can hold a a moment before its Join call returns and
+		// records the join: let the join finish.
+		synctest.Wait()
 		if !b.Joined() {
 			t.Error("b sees a but does not report Joined")
 		}
