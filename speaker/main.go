@@ -80,6 +80,7 @@ func parseFlags() *flags {
 	fs.DurationVar(&o.StartupGrace, "startup-grace", 3*time.Second, "longest wait to meet peers before answering ARP/NDP")
 	fs.DurationVar(&o.HandoffTimeout, "handoff-timeout", 2*time.Second, "longest wait for successors to take over addresses on shutdown")
 	fs.DurationVar(&o.RestartGrace, "restart-grace", 10*time.Second, "how long peers keep a speaker stopped for a rolling update in elections, so its addresses stay with its node for its successor (0: always hand them over)")
+	fs.DurationVar(&o.GracefulShutdown, "bgp-graceful-shutdown", 2*time.Second, "on stop, how long BGP sessions stay up after the paths are re-announced with the GRACEFUL_SHUTDOWN community (65535:0, RFC 8326) so routers move traffic first; 0: close at once")
 	fs.StringVar(&o.DaemonSet, "daemonset-name", "pylon-speaker", "the speakers' DaemonSet, read on shutdown to tell a rolling update")
 	fs.Int64Var(&o.PodTemplateGeneration, "pod-template-generation", 0, "this pod's pod-template-generation label (downward API); 0: not run by a DaemonSet, every stop hands the addresses over")
 	bgpPort := fs.Int("bgp-listen-port", -1, "TCP port gobgp listens on; -1: dial out only")

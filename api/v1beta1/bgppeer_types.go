@@ -26,6 +26,16 @@ type BGPPeerSpec struct {
 	// +kubebuilder:validation:Minimum=1
 	MyASN uint32 `json:"myASN"`
 
+	// LocalASN is the ASN this session presents to the router instead of
+	// myASN (FRR's "local-as ASN no-prepend replace-as"): the OPEN message
+	// and the AS path the router receives carry localASN only. It serves
+	// routers that expect a different ASN from each cluster, or an ASN
+	// migration. eBGP only: it must differ from myASN and from the router's
+	// ASN, and dynamicASN internal cannot be used with it.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	LocalASN uint32 `json:"localASN,omitempty"`
+
 	// PeerASN is the router's autonomous system number. Exactly one of
 	// peerASN and dynamicASN is set.
 	// +kubebuilder:validation:Minimum=1
@@ -55,7 +65,11 @@ type BGPPeerSpec struct {
 	// +optional
 	PeerPort uint16 `json:"peerPort,omitempty"`
 
-	// HoldTime is the BGP hold time: 0 or at least 3s. Default 90s.
+	// HoldTime is the BGP hold time: 0 or at least 3s. Default 90s. The
+	// session uses the smaller of this and the router's hold time. 0 (no
+	// keepalives, no hold timer) takes effect only when the router's hold
+	// time is 0 too: gobgp cannot propose 0, so Pylon then proposes the
+	// largest hold time (65535s) and the router's value wins.
 	// +kubebuilder:validation:Type=string
 	// +optional
 	HoldTime *metav1.Duration `json:"holdTime,omitempty"`
@@ -102,6 +116,14 @@ type BGPPeerSpec struct {
 	// EBGPMultiHop allows an eBGP peer that is not directly connected.
 	// +optional
 	EBGPMultiHop bool `json:"ebgpMultiHop,omitempty"`
+
+	// DualStackAddressFamily carries both address families over this
+	// session: IPv6 prefixes over an IPv4 session (next hop: the node's
+	// IPv6 address) and the reverse. By default a session carries only the
+	// prefixes of its own family, so a router peering over both families
+	// gets one path per node and prefix.
+	// +optional
+	DualStackAddressFamily bool `json:"dualStackAddressFamily,omitempty"`
 
 	// EnableGracefulRestart advertises the BGP graceful-restart capability,
 	// so the router keeps Pylon's routes while a speaker restarts.

@@ -31,7 +31,7 @@ const (
 
 // baseConfig is what every case starts from: three pools and two eBGP
 // sessions from every node to FRR on the router, one over IPv4 and one
-// over IPv6 (each carries both families). No advertisement: cases add
+// over IPv6 (each carries its own family). No advertisement: cases add
 // their own.
 const baseConfig = `apiVersion: pylonlb.io/v1beta1
 kind: IPAddressPool

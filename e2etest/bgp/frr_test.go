@@ -28,6 +28,8 @@ type frrNeighbor struct {
 	UpEpoch   int64 `json:"bgpTimerUpEstablishedEpoch"`
 	UpMsec    int64 `json:"bgpTimerUpMsec"`
 	HoldMsecs int64 `json:"bgpTimerHoldTimeMsecs"`
+	// KeepaliveMsecs is the negotiated keepalive interval.
+	KeepaliveMsecs int64 `json:"bgpTimerKeepAliveIntervalMsecs"`
 	// Capabilities: "gracefulRestart" is "advertisedAndReceived" when both
 	// sides do graceful restart.
 	Capabilities map[string]any `json:"neighborCapabilities"`

@@ -59,9 +59,13 @@ var frrCases = []bgpCase{
 	{"NodeSelectors", testNodeSelectors},
 	{"NodeExclusion", testNodeExclusion},
 	{"PeerChangeIsolation", testPeerChangeIsolation},
+	{"DualStackSessions", testDualStackSessions},
+	{"LocalASN", testLocalASN},
+	{"HoldTimeZero", testHoldTimeZero},
 	{"IBGP", testIBGP},
 	{"MD5", testMD5},
 	{"BFD", testBFD},
 	{"GracefulRestart", testGracefulRestart},
+	{"GracefulShutdown", testGracefulShutdown},
 	{"MultiHop", testMultiHop},
 }

@@ -18,9 +18,12 @@ import (
 
 // testPeersSelection: two advertisements send different pools over
 // different sessions to the same router (the IPv4 and the IPv6 session
-// of each node, both able to carry both families): each prefix arrives
+// of each node, both made to carry both families): each prefix arrives
 // only over the sessions its advertisement names.
 func testPeersSelection(t *testing.T, e *env) {
+	e.apply(t, peer("frr4", `{myASN: 64501, peerASN: 64500, peerAddress: 192.168.77.254, connectTime: 1s, dualStackAddressFamily: true}`)+
+		peer("frr6", `{myASN: 64501, peerASN: 64500, peerAddress: "fd00:77::254", connectTime: 1s, dualStackAddressFamily: true}`))
+	e.waitEstablished(t, e.frr, e.baseSessions())
 	e.apply(t, adv("to4", "{ipAddressPools: [main], peers: [frr4]}")+adv("to6", "{ipAddressPools: [extra], peers: [frr6]}"))
 	a := e.service(t, svc{name: "via4", families: dualStack, ready: []string{"node1"}})
 	b := e.service(t, svc{name: "via6", pool: poolExtra, families: dualStack, ready: []string{"node1"}})

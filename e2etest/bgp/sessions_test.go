@@ -75,7 +75,8 @@ func testIBGP(t *testing.T, e *env) {
 			if err != nil {
 				return false, err
 			}
-			return checkPaths(rs, 2*len(e.l.NodeNames()), func(r routers.Route) error {
+			// One path per node: each session carries its own family.
+			return checkPaths(rs, len(e.l.NodeNames()), func(r routers.Route) error {
 				if r.LocalPref != 250 {
 					return fmt.Errorf("path from %s has localPref %d", r.Peer, r.LocalPref)
 				}

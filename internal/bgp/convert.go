@@ -2,6 +2,7 @@ package bgp
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/osrg/gobgp/v4/api"
@@ -28,7 +29,7 @@ func apiPeer(p PeerConfig, localRestarting bool) *api.Peer {
 			Description:     p.Name,
 		},
 		Timers: &api.Timers{Config: &api.TimersConfig{
-			HoldTime:               secs(p.HoldTime),
+			HoldTime:               proposedHoldTime(p.HoldTime),
 			KeepaliveInterval:      secs(p.KeepaliveTime),
 			ConnectRetry:           secs(p.ConnectTime),
 			IdleHoldTimeAfterReset: secs(p.ConnectTime),
@@ -59,6 +60,22 @@ func apiPeer(p PeerConfig, localRestarting bool) *api.Peer {
 		}
 	}
 	return out
+}
+
+// maxHoldTime is the largest hold time BGP can carry (RFC 4271: 16 bits).
+const maxHoldTime = 65535
+
+// proposedHoldTime is the hold time sent in the OPEN, in seconds. The
+// session runs with the smaller of both sides' values, and 0 (no hold
+// timer, no keepalives) wins whenever one side sends it; but gobgp reads a
+// configured 0 as "use the default, 90 s". For 0 the largest value is
+// proposed instead: the router's hold time then always wins, so the session
+// runs without keepalives when the router is set to 0.
+func proposedHoldTime(d time.Duration) uint64 {
+	if d == 0 {
+		return maxHoldTime
+	}
+	return uint64(d / time.Second)
 }
 
 // apiAfiSafis enables the session's own family, and the other family when a
@@ -105,11 +122,19 @@ func gobgpPath(p Path) (*apiutil.Path, error) {
 		}
 		attrs = append(attrs, mp)
 	}
-	if p.LocalPref != 0 {
+	communities := p.Communities
+	switch {
+	case p.GracefulShutdown:
+		// gobgp sends LOCAL_PREF to iBGP peers only.
+		attrs = append(attrs, bgp.NewPathAttributeLocalPref(0))
+		if !slices.Contains(communities, CommunityGracefulShutdown) {
+			communities = append(slices.Clone(communities), CommunityGracefulShutdown)
+		}
+	case p.LocalPref != 0:
 		attrs = append(attrs, bgp.NewPathAttributeLocalPref(p.LocalPref))
 	}
-	if len(p.Communities) > 0 {
-		attrs = append(attrs, bgp.NewPathAttributeCommunities(p.Communities))
+	if len(communities) > 0 {
+		attrs = append(attrs, bgp.NewPathAttributeCommunities(communities))
 	}
 	if len(p.LargeCommunities) > 0 {
 		lcs := make([]*bgp.LargeCommunity, len(p.LargeCommunities))

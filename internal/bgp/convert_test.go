@@ -60,6 +60,9 @@ func TestAPIPeer(t *testing.T) {
 	if mh := apiPeer(np("mh", func(p *PeerConfig) { p.EBGPMultiHop = true }), false); !mh.EbgpMultihop.Enabled || mh.EbgpMultihop.MultihopTtl != 255 {
 		t.Errorf("multi-hop: %v", mh.EbgpMultihop)
 	}
+	if h := apiPeer(np("h0", func(p *PeerConfig) { p.HoldTime, p.KeepaliveTime = 0, 0 }), false).Timers.Config; h.HoldTime != 65535 || h.KeepaliveInterval != 0 {
+		t.Errorf("hold time 0: proposed hold %d s, keepalive %d s; want 65535 (the router's value wins) and 0 (gobgp's hold/3 until negotiated)", h.HoldTime, h.KeepaliveInterval)
+	}
 	plain := apiPeer(np("v6", func(p *PeerConfig) { p.Address = addr6 }), false)
 	if len(plain.AfiSafis) != 1 || plain.AfiSafis[0].Config.Family.Afi != api.Family_AFI_IP6 || plain.GracefulRestart != nil || plain.Bfd != nil {
 		t.Errorf("plain IPv6 peer: %v", plain)
@@ -86,6 +89,44 @@ func TestGobgpPath(t *testing.T) {
 	p4, err := gobgpPath(Path{Prefix: netip.MustParsePrefix("192.0.2.1/32")})
 	if err != nil || p4.Family != bgp.RF_IPv4_UC || len(p4.Attrs) != 2 || p4.Attrs[1].GetType() != bgp.BGP_ATTR_TYPE_NEXT_HOP {
 		t.Errorf("IPv4 path %+v, %v", p4, err)
+	}
+}
+
+func TestGobgpPathGracefulShutdown(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   []uint32
+		want []uint32
+	}{
+		{"adds the community", []uint32{1<<16 | 2}, []uint32{1<<16 | 2, CommunityGracefulShutdown}},
+		{"once", []uint32{CommunityGracefulShutdown}, []uint32{CommunityGracefulShutdown}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := Path{Prefix: netip.MustParsePrefix("192.0.2.1/32"), LocalPref: 200, Communities: tc.in, GracefulShutdown: true}
+			p, err := gobgpPath(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pref *uint32
+			var comms []uint32
+			for _, a := range p.Attrs {
+				switch a := a.(type) {
+				case *bgp.PathAttributeLocalPref:
+					pref = &a.Value
+				case *bgp.PathAttributeCommunities:
+					comms = a.Value
+				}
+			}
+			if pref == nil || *pref != 0 {
+				t.Errorf("LOCAL_PREF %v, want 0", pref)
+			}
+			if diff := cmp.Diff(tc.want, comms); diff != "" {
+				t.Errorf("communities (-want +got):\n%s", diff)
+			}
+			if len(in.Communities) != len(tc.in) {
+				t.Errorf("the caller's communities changed: %v", in.Communities)
+			}
+		})
 	}
 }
 

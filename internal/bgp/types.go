@@ -77,8 +77,9 @@ type PeerConfig struct {
 	Port uint16
 	// SourceAddress is the optional local address of the session.
 	SourceAddress netip.Addr
-	// HoldTime is the proposed hold time (whole seconds, 0 or >= 3 s);
-	// 0 means 90 s.
+	// HoldTime is the proposed hold time (whole seconds, 0 or >= 3 s).
+	// For 0, which gobgp cannot send, the largest hold time (65535 s) is
+	// proposed: the router's value is then used, 0 included.
 	HoldTime time.Duration
 	// KeepaliveTime is the keepalive interval (whole seconds, < HoldTime);
 	// 0 means HoldTime/3.
@@ -162,7 +163,16 @@ type Path struct {
 	Communities []uint32
 	// LargeCommunities are large communities.
 	LargeCommunities []LargeCommunity
+	// GracefulShutdown marks the path for a graceful shutdown (RFC 8326):
+	// it is sent with the GRACEFUL_SHUTDOWN community (65535:0) and, to
+	// iBGP peers, LOCAL_PREF 0, so routers prefer other paths while this
+	// one still forwards.
+	GracefulShutdown bool
 }
+
+// CommunityGracefulShutdown is the well-known GRACEFUL_SHUTDOWN community
+// (RFC 8326), 65535:0.
+const CommunityGracefulShutdown uint32 = 0xFFFF0000
 
 // State is the state of a BGP session's finite state machine (RFC 4271 §8).
 type State uint8

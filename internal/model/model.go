@@ -118,6 +118,21 @@ type Peer struct {
 	BFDProfile      *BFDProfile
 	EBGPMultiHop    bool
 	GracefulRestart bool
+	// LocalASN, when not 0, is the ASN the session presents instead of
+	// MyASN (eBGP only).
+	LocalASN uint32
+	// DualStack carries both families over the session; otherwise it
+	// carries only the prefixes of its own family.
+	DualStack bool
+}
+
+// SessionASN is the ASN the session presents to the router: LocalASN when
+// set, else MyASN.
+func (p *Peer) SessionASN() uint32 {
+	if p.LocalASN != 0 {
+		return p.LocalASN
+	}
+	return p.MyASN
 }
 
 // BFDProfile is a validated BFDProfile with defaults applied.

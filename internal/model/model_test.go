@@ -51,7 +51,8 @@ func validObjects() Objects {
 		},
 		Peers: []v1beta1.BGPPeer{
 			{ObjectMeta: meta("bird"), Spec: v1beta1.BGPPeerSpec{MyASN: 64512, DynamicASN: v1beta1.DynamicASNExternal,
-				PeerAddress: "fd00:77::1", PeerPort: 1179, EBGPMultiHop: true, EnableGracefulRestart: true}},
+				PeerAddress: "fd00:77::1", PeerPort: 1179, EBGPMultiHop: true, EnableGracefulRestart: true,
+				LocalASN: 65000, DualStackAddressFamily: true}},
 			{ObjectMeta: meta("frr"), Spec: v1beta1.BGPPeerSpec{MyASN: 64512, PeerASN: 64513, PeerAddress: "192.168.77.1",
 				HoldTime: &metav1.Duration{Duration: 9 * time.Second}, BFDProfile: "fast",
 				PasswordSecret: &corev1.SecretReference{Name: "frr-pw"}}},
@@ -85,7 +86,7 @@ func TestFromValid(t *testing.T) {
 			LargeCommunities: []LargeCommunity{{1, 2, 3}}, NodeSelectors: Selectors{}, Peers: []string{"frr"},
 			ServiceSelectors: Selectors{}}},
 		Peers: []*Peer{
-			{Name: "bird", MyASN: 64512, DynamicASN: DynamicASNExternal, Address: addr("fd00:77::1"), Port: 1179,
+			{Name: "bird", MyASN: 64512, LocalASN: 65000, DualStack: true, DynamicASN: DynamicASNExternal, Address: addr("fd00:77::1"), Port: 1179,
 				HoldTime: 90 * time.Second, KeepaliveTime: 30 * time.Second, ConnectTime: 5 * time.Second,
 				NodeSelectors: Selectors{}, EBGPMultiHop: true, GracefulRestart: true},
 			{Name: "frr", MyASN: 64512, PeerASN: 64513, Address: addr("192.168.77.1"), Port: 179,
@@ -169,6 +170,16 @@ func TestFromInvalid(t *testing.T) {
 		{"ASN 0", func(o *Objects) { o.Peers[1].Spec.MyASN = 0 }, []string{`BGPPeer "frr": spec.myASN: ASN 0 is reserved`}},
 		{"no peer ASN", func(o *Objects) { o.Peers[1].Spec.PeerASN = 0 }, []string{`spec.peerASN: set the router's ASN`}},
 		{"both ASNs", func(o *Objects) { o.Peers[0].Spec.PeerASN = 1 }, []string{`BGPPeer "bird": spec.dynamicASN: peerASN and dynamicASN are mutually exclusive`}},
+		{"local ASN is my ASN", func(o *Objects) { o.Peers[1].Spec.LocalASN = 64512 }, []string{`BGPPeer "frr": spec.localASN: 64512 equals myASN; leave localASN unset`}},
+		{"local ASN is peer ASN", func(o *Objects) { o.Peers[1].Spec.LocalASN = 64513 }, []string{`BGPPeer "frr": spec.localASN: 64513 equals peerASN: the session would turn iBGP`}},
+		{"local ASN on iBGP", func(o *Objects) {
+			o.Peers[1].Spec.PeerASN = 64512
+			o.Peers[1].Spec.LocalASN = 65000
+		}, []string{`BGPPeer "frr": spec.localASN: cannot be used on an iBGP session (peerASN equals myASN 64512)`}},
+		{"local ASN with dynamic internal", func(o *Objects) {
+			o.Peers[0].Spec.DynamicASN = v1beta1.DynamicASNInternal
+			o.Peers[0].Spec.LocalASN = 65000
+		}, []string{`BGPPeer "bird": spec.localASN: cannot be used with dynamicASN internal`}},
 		{"bad dynamic ASN", func(o *Objects) { o.Peers[0].Spec.DynamicASN = "sideways" }, []string{`spec.dynamicASN: "sideways" is not one of`}},
 		{"bad peer address", func(o *Objects) { o.Peers[1].Spec.PeerAddress = "router" }, []string{`BGPPeer "frr": spec.peerAddress: "router" is not a unicast`}},
 		{"family mismatch", func(o *Objects) { o.Peers[1].Spec.SourceAddress = "fd00::1" }, []string{`spec.sourceAddress: fd00::1 is not of the same family`}},

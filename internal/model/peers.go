@@ -51,6 +51,8 @@ func convertPeer(c *collector, p *v1beta1.BGPPeer, profiles []*BFDProfile, secre
 		PeerASN:         s.PeerASN,
 		EBGPMultiHop:    s.EBGPMultiHop,
 		GracefulRestart: s.EnableGracefulRestart,
+		LocalASN:        s.LocalASN,
+		DualStack:       s.DualStackAddressFamily,
 		NodeSelectors:   compileSelectors(c, kindPeer, p.Name, "spec.nodeSelectors", s.NodeSelectors),
 		Port:            s.PeerPort,
 	}
@@ -105,6 +107,24 @@ func checkASNs(c *collector, p *v1beta1.BGPPeer, peer *Peer) {
 		}
 	default:
 		c.add(kindPeer, p.Name, "spec.dynamicASN", "%q is not one of internal, external", s.DynamicASN)
+	}
+	checkLocalASN(c, p)
+}
+
+// checkLocalASN validates localASN: it replaces myASN on an eBGP session
+// only, so it must differ from both ASNs of the session.
+func checkLocalASN(c *collector, p *v1beta1.BGPPeer) {
+	s := &p.Spec
+	switch {
+	case s.LocalASN == 0:
+	case s.LocalASN == s.MyASN:
+		c.add(kindPeer, p.Name, "spec.localASN", "%d equals myASN; leave localASN unset", s.LocalASN)
+	case s.DynamicASN == v1beta1.DynamicASNInternal:
+		c.add(kindPeer, p.Name, "spec.localASN", "cannot be used with dynamicASN internal: localASN applies to eBGP sessions only")
+	case s.PeerASN != 0 && s.PeerASN == s.MyASN:
+		c.add(kindPeer, p.Name, "spec.localASN", "cannot be used on an iBGP session (peerASN equals myASN %d)", s.MyASN)
+	case s.PeerASN == s.LocalASN:
+		c.add(kindPeer, p.Name, "spec.localASN", "%d equals peerASN: the session would turn iBGP", s.LocalASN)
 	}
 }
 

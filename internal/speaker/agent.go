@@ -112,6 +112,11 @@ type Config struct {
 	// again), before they elect without it. 0 disables: every stop hands
 	// the addresses over.
 	RestartGrace time.Duration
+	// GracefulShutdown is how long a stopping speaker keeps its BGP
+	// sessions after re-announcing its paths with the GRACEFUL_SHUTDOWN
+	// community (RFC 8326), so routers move traffic to other nodes before
+	// the sessions close. 0 disables: sessions close at once.
+	GracefulShutdown time.Duration
 	// Rolling tells, when the agent stops, whether a successor replaces
 	// this speaker at once (its DaemonSet is rolling out); nil means never.
 	Rolling func() bool
@@ -232,8 +237,9 @@ func (a *Agent) takePending() pending {
 
 // Run runs the agent and its components (membership, the L2 announcer,
 // the BGP router supervisor) until ctx ends, then hands the node's L2
-// addresses over to their new owners (bounded by HandoffTimeout), leaves
-// the cluster and stops.
+// addresses over to their new owners (bounded by HandoffTimeout) while BGP
+// routers move traffic away (GracefulShutdown), leaves the cluster and
+// stops.
 func (a *Agent) Run(ctx context.Context) error {
 	if err := a.cfg.Cluster.Subscribe(a.markService, a.markNodes); err != nil {
 		return err
@@ -255,7 +261,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.publishInterfaces()
 	a.runComponent(compCtx, &wg, errs, "membership", a.cfg.Members.Run)
 	err := a.loop(ctx, errs)
+	// L2 hand-over and BGP graceful shutdown share nothing and both wait:
+	// side by side, a stop takes the longer of the two.
+	var shutdown sync.WaitGroup
+	shutdown.Go(func() { a.bgp.shutdown(a.cfg.GracefulShutdown) })
 	a.l2.stop()
+	shutdown.Wait()
 	stopComponents()
 	wg.Wait()
 	return err

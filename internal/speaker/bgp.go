@@ -232,20 +232,24 @@ func (b *bgpReconciler) routerID(sessions []*model.Peer) (netip.Addr, error) {
 	return id, nil
 }
 
-// peerConfigs converts the sessions of this node. IPv6 routes over an IPv4
-// session carry this node's IPv6 address as next hop, and the reverse.
+// peerConfigs converts the sessions of this node. A session carries the
+// prefixes of its own family; with DualStack also the other family's, with
+// this node's address of that family as next hop. The ASN it presents is
+// LocalASN when set.
 func (b *bgpReconciler) peerConfigs(sessions []*model.Peer) []bgp.PeerConfig {
 	out := make([]bgp.PeerConfig, 0, len(sessions))
 	for _, p := range sessions {
 		pc := bgp.PeerConfig{
-			Name: p.Name, MyASN: p.MyASN, PeerASN: p.PeerASN, DynamicASN: dynamicASN(p.DynamicASN),
+			Name: p.Name, MyASN: p.SessionASN(), PeerASN: p.PeerASN, DynamicASN: dynamicASN(p.DynamicASN),
 			Address: p.Address, Port: p.Port, SourceAddress: p.SourceAddress,
 			HoldTime: p.HoldTime, KeepaliveTime: p.KeepaliveTime, ConnectTime: p.ConnectTime,
 			EBGPMultiHop: p.EBGPMultiHop, Password: p.Password, GracefulRestart: p.GracefulRestart,
 		}
-		if p.Address.Is4() {
+		switch {
+		case !p.DualStack:
+		case p.Address.Is4():
 			pc.IPv6NextHop = b.view.selfV6
-		} else {
+		default:
 			pc.IPv4NextHop = b.view.selfV4
 		}
 		if f := p.BFDProfile; f != nil {

@@ -68,6 +68,9 @@ type harness struct {
 	// others never see their claims).
 	handoff  time.Duration
 	isolated bool
+	// gracefulShutdown is the GracefulShutdown of the speakers started
+	// next (0: off).
+	gracefulShutdown time.Duration
 }
 
 // newHarness creates namespaces and Node objects, and starts a speaker for
@@ -119,7 +122,7 @@ func (h *harness) startSpeaker(short string) {
 	opts := speaker.Options{NodeName: name, Namespace: h.ns, LBClass: h.class, MetricsAddr: "0",
 		Membership: membership.Config{BindPort: 7946}, StartupGrace: h.grace,
 		HandoffTimeout: handoff, Registerer: n.registry,
-		RestartGrace: h.restartGrace, Rolling: h.rolling.Load,
+		RestartGrace: h.restartGrace, Rolling: h.rolling.Load, GracefulShutdown: h.gracefulShutdown,
 		Logger: testLogger()}
 	opts.HeartbeatPort = 7947
 	proc, err := speaker.NewProcessWith(env.Config, opts, speaker.Components{Members: n.members, Announcer: n.announcer,

@@ -62,7 +62,9 @@ type Options struct {
 	// API: the DaemonSet named DaemonSet is newer than the template this
 	// speaker's pod was made from (PodTemplateGeneration, its
 	// pod-template-generation label; 0 means not run by a DaemonSet).
-	RestartGrace          time.Duration
+	RestartGrace time.Duration
+	// GracefulShutdown: see Config.
+	GracefulShutdown      time.Duration
 	Rolling               func() bool
 	DaemonSet             string
 	PodTemplateGeneration int64
@@ -171,7 +173,8 @@ func NewProcessWith(cfg *rest.Config, opts Options, c Components) (*Process, err
 		MemberPort: uint16(opts.Membership.BindPort), ExtraPeers: opts.ExtraPeers,
 		StartupGrace: opts.StartupGrace, HandoffTimeout: opts.HandoffTimeout,
 		RestartGrace: opts.RestartGrace, Rolling: rollingFunc(kc, opts),
-		Registerer: opts.Registerer, Logger: opts.Logger.With("component", "agent"),
+		GracefulShutdown: opts.GracefulShutdown,
+		Registerer:       opts.Registerer, Logger: opts.Logger.With("component", "agent"),
 	})
 	if err != nil {
 		return nil, err

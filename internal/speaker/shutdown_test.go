@@ -1,0 +1,55 @@
+package speaker_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/bgp"
+)
+
+// TestBGPSessionOptions: dualStackAddressFamily carries the other family
+// over the session (next hop: the node's address of that family), and
+// localASN is the ASN the session presents.
+func TestBGPSessionOptions(t *testing.T) {
+	h := newHarness(t, "a")
+	v4, v6 := bgpConfig()[0], bgpConfig()[0]
+	v4.Spec.DualStackAddressFamily, v4.Spec.LocalASN = true, 65010
+	v6.Name, v6.Spec.PeerAddress = "frr6", "fd00:77::1"
+	h.apply(&v4, &v6)
+	eventually(t, func() (bool, string) {
+		got := map[string]bgp.PeerConfig{}
+		for _, p := range h.nodes["a"].router.Peers() {
+			got[p.Name] = p
+		}
+		a, b := got["frr"], got["frr6"]
+		ok := len(got) == 2 && a.IPv6NextHop == addr("fd00:77::11") && a.MyASN == 65010 &&
+			!b.IPv4NextHop.IsValid() && b.MyASN == 64512
+		return ok, fmt.Sprintf("sessions = %+v", got)
+	})
+}
+
+// TestBGPGracefulShutdown: a stopping speaker re-announces its paths
+// marked for graceful shutdown before its sessions close.
+func TestBGPGracefulShutdown(t *testing.T) {
+	h := newHarness(t)
+	h.gracefulShutdown = 300 * time.Millisecond
+	h.createNode("a", 0)
+	h.startSpeaker("a")
+	peer := bgpConfig()[0]
+	h.apply(&v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "bgp"}, Spec: v1beta1.IPAddressPoolSpec{Addresses: []string{"10.52.0.0/24"}}},
+		&peer, &v1beta1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "bgp"}, Spec: v1beta1.BGPAdvertisementSpec{Communities: []string{"65000:7"}}})
+	h.service("web", false, []string{"10.52.0.1"}, "a")
+	eventually(t, func() (bool, string) {
+		paths := h.nodes["a"].router.Paths()
+		return len(paths) == 1 && !paths[0].GracefulShutdown, fmt.Sprintf("paths %+v", paths)
+	})
+	h.nodes["a"].stop()
+	paths := h.nodes["a"].router.Paths()
+	if len(paths) != 1 || !paths[0].GracefulShutdown || len(paths[0].Communities) != 1 {
+		t.Errorf("paths after the stop = %+v, want 10.52.0.1/32 marked GracefulShutdown with its community", paths)
+	}
+}
