@@ -38,6 +38,12 @@ func bgpScenarios() []Scenario {
 			Run: runBGPScale(metalLBCreateRate),
 		},
 		{
+			Name: "bgp-rolling",
+			Description: "rolling restart of the 3 speakers (SIGTERM, start, route via all nodes again) while outside probes a BGP " +
+				"Service every 10 ms: failed probes with graceful shutdown (RFC 8326, FRR honouring it) and without",
+			Run: runBGPRolling,
+		},
+		{
 			Name: "bgp-bfd",
 			Description: "node link cut → its route withdrawn at the router with BFD (100 ms × 3), " +
 				"and with the 9 s hold time alone as the baseline",

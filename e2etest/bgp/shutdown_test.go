@@ -9,27 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pylonlb/pylon/e2etest/lab"
 	"github.com/pylonlb/pylon/e2etest/lab/routers"
 )
-
-// frrHonourShutdown is the router-side setting the README documents: paths
-// carrying the GRACEFUL_SHUTDOWN community get LOCAL_PREF 0, so the router
-// prefers every other path (RFC 8326, section 4).
-var frrHonourShutdown = []string{"conf t",
-	"bgp community-list standard GSHUT seq 5 permit graceful-shutdown",
-	"route-map PYLON-IN permit 10", "match community GSHUT", "set local-preference 0", "exit",
-	"route-map PYLON-IN permit 20", "exit",
-	"router bgp 64500",
-	"address-family ipv4 unicast", "neighbor RANGE0 route-map PYLON-IN in", "neighbor RANGE1 route-map PYLON-IN in", "exit-address-family",
-	"address-family ipv6 unicast", "neighbor RANGE0 route-map PYLON-IN in", "neighbor RANGE1 route-map PYLON-IN in", "exit-address-family",
-}
-
-// frrIgnoreShutdown undoes frrHonourShutdown.
-var frrIgnoreShutdown = []string{"conf t", "router bgp 64500",
-	"address-family ipv4 unicast", "no neighbor RANGE0 route-map PYLON-IN in", "no neighbor RANGE1 route-map PYLON-IN in", "exit-address-family",
-	"address-family ipv6 unicast", "no neighbor RANGE0 route-map PYLON-IN in", "no neighbor RANGE1 route-map PYLON-IN in", "exit-address-family",
-	"exit", "no route-map PYLON-IN", "no bgp community-list standard GSHUT",
-}
 
 // testGracefulShutdown: a stopping speaker re-announces its paths with the
 // GRACEFUL_SHUTDOWN community before closing its sessions, so FRR (set to
@@ -37,11 +19,11 @@ var frrIgnoreShutdown = []string{"conf t", "router bgp 64500",
 // up; a rolling restart of every speaker, one after the other, loses no
 // client probe (every 10 ms from outside).
 func testGracefulShutdown(t *testing.T, e *env) {
-	if _, err := e.frr.Vtysh(ctx(t), frrHonourShutdown...); err != nil {
+	if err := e.frr.HonourGracefulShutdown(ctx(t), lab.RouterASN, true, "RANGE0", "RANGE1"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if _, err := e.frr.Vtysh(ctx(t), frrIgnoreShutdown...); err != nil {
+		if err := e.frr.HonourGracefulShutdown(ctx(t), lab.RouterASN, false, "RANGE0", "RANGE1"); err != nil {
 			t.Error(err)
 		}
 	})
@@ -71,7 +53,7 @@ func testGracefulShutdown(t *testing.T, e *env) {
 				return false, err
 			}
 			i := slices.IndexFunc(rs, func(r routers.Route) bool { return r.Peer == addr })
-			if i < 0 || !slices.ContainsFunc(rs[i].Communities, isShutdownCommunity) {
+			if i < 0 || !slices.ContainsFunc(rs[i].Communities, routers.IsGracefulShutdown) {
 				return false, fmt.Errorf("%s's path not marked: %+v", node, rs)
 			}
 			ns, err := frrNeighbors(ctx, e.frr)
@@ -108,6 +90,3 @@ func testGracefulShutdown(t *testing.T, e *env) {
 		t.Errorf("%d of %d client probes failed during the rolling restart", failed, len(samples))
 	}
 }
-
-// isShutdownCommunity matches FRR's rendering of 65535:0.
-func isShutdownCommunity(c string) bool { return c == "graceful-shutdown" || c == "65535:0" }
