@@ -8,8 +8,9 @@ import (
 // HonourGracefulShutdown makes FRR (AS asn) honour the GRACEFUL_SHUTDOWN
 // community (RFC 8326) on paths from the given neighbours or peer groups,
 // in both address families, or stops it (on false): an inbound route-map
-// gives such paths LOCAL_PREF 0, so every other path is preferred. This is
-// the router-side setting the README documents.
+// gives such paths LOCAL_PREF 1, so every other path is preferred (FRR 8.4
+// silently drops "set local-preference 0", RFC 8326's value). This is the
+// router-side setting the README documents.
 func (f *FRR) HonourGracefulShutdown(ctx context.Context, asn uint32, on bool, neighbors ...string) error {
 	no := ""
 	if !on {
@@ -18,7 +19,7 @@ func (f *FRR) HonourGracefulShutdown(ctx context.Context, asn uint32, on bool, n
 	cmds := []string{"conf t"}
 	if on {
 		cmds = append(cmds, "bgp community-list standard GSHUT seq 5 permit graceful-shutdown",
-			"route-map PYLON-GSHUT permit 10", "match community GSHUT", "set local-preference 0", "exit",
+			"route-map PYLON-GSHUT permit 10", "match community GSHUT", "set local-preference 1", "exit",
 			"route-map PYLON-GSHUT permit 20", "exit")
 	}
 	cmds = append(cmds, fmt.Sprintf("router bgp %d", asn))
@@ -38,6 +39,8 @@ func (f *FRR) HonourGracefulShutdown(ctx context.Context, asn uint32, on bool, n
 	return nil
 }
 
-// IsGracefulShutdown matches FRR's rendering of the GRACEFUL_SHUTDOWN
-// community (65535:0) in a Route's Communities.
-func IsGracefulShutdown(c string) bool { return c == "graceful-shutdown" || c == "65535:0" }
+// IsGracefulShutdown matches FRR's renderings of the GRACEFUL_SHUTDOWN
+// community (65535:0) in a Route's Communities (JSON: "gracefulShutdown").
+func IsGracefulShutdown(c string) bool {
+	return c == "gracefulShutdown" || c == "graceful-shutdown" || c == "65535:0"
+}
