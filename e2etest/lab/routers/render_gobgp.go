@@ -6,7 +6,7 @@ import (
 )
 
 // ErrGoBGPUnsupported is returned when a configuration asks for something
-// gobgpd 3.10 cannot do (BFD).
+// gobgpd 3.10 cannot do (BFD, TCP MD5 on a listen range).
 var ErrGoBGPUnsupported = errors.New("not supported by gobgpd")
 
 // GoBGPConfig renders gobgpd.toml for c: static neighbours, and a peer
@@ -15,13 +15,18 @@ var ErrGoBGPUnsupported = errors.New("not supported by gobgpd")
 // which crashes against FRR 8.4's, nothing reaches a kernel table. It is
 // pure.
 //
-// gobgpd 3.10 has no BFD (an error), sets no TCP MD5 key for a dynamic
-// neighbor prefix (the password of a range is rendered but only static
-// neighbours authenticate: use one Neighbor per address for MD5), and
-// accepts any AS on a peer group without peer-as (ASN 0).
+// gobgpd 3.10 has no BFD, and sets no TCP MD5 key for a dynamic-neighbor
+// prefix (signed SYNs are dropped as TCPMD5Unexpected): both are errors;
+// for MD5 use one Neighbor per address. A peer group without peer-as (ASN
+// 0) accepts any AS.
 func GoBGPConfig(c BGPConfig) (string, error) {
 	if c.UsesBFD() {
 		return "", fmt.Errorf("gobgpd configuration: BFD: %w", ErrGoBGPUnsupported)
+	}
+	for _, r := range c.Listen {
+		if r.Password != "" {
+			return "", fmt.Errorf("gobgpd configuration: TCP MD5 on listen range %s: %w", r.Prefix, ErrGoBGPUnsupported)
+		}
 	}
 	c = c.withDefaults()
 	var l lines
@@ -55,7 +60,7 @@ func GoBGPConfig(c BGPConfig) (string, error) {
 		l.add("[[peer-groups]]")
 		l.add("  [peer-groups.config]")
 		l.add("    peer-group-name = \"range%d\"", i)
-		goBGPPeer(&l, "peer-groups", c, r.ASN, r.Password, []string{family(r.Prefix.Addr())})
+		goBGPPeer(&l, "peer-groups", c, r.ASN, "", []string{family(r.Prefix.Addr())})
 		l.add("[[dynamic-neighbors]]")
 		l.add("  [dynamic-neighbors.config]")
 		l.add("    prefix = %q", r.Prefix.Masked())

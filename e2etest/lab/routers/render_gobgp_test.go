@@ -2,6 +2,7 @@ package routers
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,8 +43,12 @@ func TestGoBGPConfig(t *testing.T) {
 			t.Errorf("gobgpd.toml lacks\n%s\ngot:\n%s", want, got)
 		}
 	}
-	if _, err := GoBGPConfig(fullConfig); !errors.Is(err, ErrGoBGPUnsupported) {
-		t.Errorf("a configuration with BFD: %v, want ErrGoBGPUnsupported", err)
+	md5Range := goBGPFull()
+	md5Range.Listen = []ListenRange{{Prefix: netip.MustParsePrefix("192.168.77.0/24"), Password: "s3cret"}}
+	for name, c := range map[string]BGPConfig{"BFD": fullConfig, "MD5 on a range": md5Range} {
+		if _, err := GoBGPConfig(c); !errors.Is(err, ErrGoBGPUnsupported) {
+			t.Errorf("a configuration with %s: %v, want ErrGoBGPUnsupported", name, err)
+		}
 	}
 }
 
