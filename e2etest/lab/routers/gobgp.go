@@ -34,7 +34,8 @@ type GoBGPOptions struct {
 
 // GoBGP is a running gobgpd. Its gRPC API listens on a Unix socket in Dir
 // (not the default TCP port 50051), so instances of parallel labs never
-// meet, and the gobgp client runs outside the namespace.
+// meet, nor a system gobgpd (Debian's systemd unit, in the root namespace),
+// and the gobgp client runs outside the namespace.
 type GoBGP struct {
 	opts GoBGPOptions
 	proc *proc.Process
