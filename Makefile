@@ -7,7 +7,7 @@ BIN       := $(CURDIR)/bin
 KUBE_BIN  := $(CURDIR)/.cache/kube/bin
 TOOLS_BIN := $(CURDIR)/.cache/tools/bin
 # Debian packages the lab and the end-to-end suites need.
-LAB_PACKAGES := frr bird2 iproute2 iputils-ping iputils-arping curl tcpdump
+LAB_PACKAGES := frr bird2 gobgpd iproute2 iputils-ping iputils-arping curl tcpdump
 # ... and what the real cluster needs: the container runtime, CNI plugins,
 # kube-proxy's nft, the Docker engine that builds the images, busybox for
 # the offline builder image.

@@ -38,6 +38,7 @@ func testBIRD(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.bird = bird
 	t.Run("EBGP", func(t *testing.T) {
 		t.Cleanup(func() { e.reset(t) })
 		e.waitBIRDSessions(t, bird, lab.NodeASN)

@@ -99,7 +99,9 @@ func frrRouterConfig(l *lab.Lab) routers.BGPConfig {
 // env is the suite's shared lab and router.
 type env struct {
 	l   *lab.Lab
-	frr *routers.FRR // FRR on the router (nil while BIRD runs there)
+	frr *routers.FRR // FRR on the router (nil while another daemon runs there)
+	// bird is BIRD on the router while testBIRD's daemon runs there.
+	bird *routers.BIRD
 }
 
 // ctx is a context for one API or router call.

@@ -125,13 +125,19 @@ func (e *env) frrRanges(t testing.TB, remoteAS, password string) {
 }
 
 // md5Failures reads the router namespace's count of TCP segments dropped
-// for a wrong or missing MD5 signature (TcpExt TCPMD5Failure).
+// for a wrong (TcpExt TCPMD5Failure) or missing (TCPMD5NotFound) MD5
+// signature.
 func (e *env) md5Failures(ctx context.Context) (int, error) {
 	out, err := e.l.Router().NS.Run(ctx, "cat", "/proc/net/netstat")
 	if err != nil {
 		return 0, err
 	}
-	return netstatCounter(out, "TcpExt", "TCPMD5Failure")
+	wrong, err := netstatCounter(out, "TcpExt", "TCPMD5Failure")
+	if err != nil {
+		return 0, err
+	}
+	missing, err := netstatCounter(out, "TcpExt", "TCPMD5NotFound")
+	return wrong + missing, err
 }
 
 // netstatCounter finds one counter in /proc/net/netstat (pairs of header

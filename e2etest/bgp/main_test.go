@@ -20,7 +20,8 @@ type bgpCase struct {
 
 // TestBGP brings one lab up (three nodes, router and router2), FRR on the
 // router, the baseline configuration and Pylon, then runs every case in
-// order. BIRD replaces FRR on the router for the last cases.
+// order. BIRD replaces FRR on the router for the last cases, then GoBGP
+// replaces BIRD (or FRR, when only the GoBGP cases run).
 func TestBGP(t *testing.T) {
 	opts := lab.Options{Nodes: 3, Router2: true}
 	labtest.RequirePylon(t, opts)
@@ -47,6 +48,7 @@ func TestBGP(t *testing.T) {
 		})
 	}
 	t.Run("BIRD", func(t *testing.T) { testBIRD(t, e) })
+	t.Run("GoBGP", func(t *testing.T) { testGoBGP(t, e) })
 }
 
 // frrCases run against FRR on the router.

@@ -114,40 +114,53 @@ func md5Secret(pw string) string {
 }
 
 // neverEstablished waits until none of the sessions from addrs is
-// established any more (the change reached the speakers), then until the
-// router has dropped at least two connection attempts per node for a wrong
-// MD5 signature, failing if any of the sessions comes up meanwhile.
+// established any more at FRR on the router (see neverEstablishedAt).
 func (e *env) neverEstablished(t *testing.T, addrs []netip.Addr, what string) {
 	t.Helper()
-	e.eventually(t, 30*time.Second, func(ctx context.Context) (bool, error) {
-		ns, err := frrNeighbors(ctx, e.frr)
+	e.neverEstablishedAt(t, e.frr, addrs, what)
+}
+
+// neverEstablishedAt waits until none of the sessions from addrs is
+// established at r any more (the change reached the speakers), then until
+// the router's namespace has dropped at least two connection attempts per
+// node for a wrong MD5 signature, failing if any of the sessions comes up
+// meanwhile.
+func (e *env) neverEstablishedAt(t *testing.T, r routers.Router, addrs []netip.Addr, what string) {
+	t.Helper()
+	established := func(ctx context.Context) (netip.Addr, error) {
+		ss, err := r.Sessions(ctx)
 		for _, a := range addrs {
-			if ns[a].State == "Established" {
-				return false, fmt.Errorf("%s still established", a)
+			if s, ok := routers.SessionOf(ss, a); ok && s.Established() {
+				return a, err
 			}
 		}
+		return netip.Addr{}, err
+	}
+	e.eventually(t, 30*time.Second, func(ctx context.Context) (bool, error) {
+		a, err := established(ctx)
+		if a.IsValid() {
+			return false, fmt.Errorf("%s still established", a)
+		}
 		return err == nil, err
-	}, "the sessions from %v went down for %s", addrs, what)
+	}, "the sessions from %v went down at %s for %s", addrs, r.Name(), what)
 	start, err := e.md5Failures(ctx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.eventually(t, 60*time.Second, func(ctx context.Context) (bool, error) {
-		ns, err := frrNeighbors(ctx, e.frr)
+		a, err := established(ctx)
 		if err != nil {
 			return false, err
 		}
-		for _, a := range addrs {
-			if ns[a].State == "Established" {
-				t.Fatalf("session from %s established with %s", a, what)
-			}
+		if a.IsValid() {
+			t.Fatalf("session from %s established at %s with %s", a, r.Name(), what)
 		}
 		n, err := e.md5Failures(ctx)
 		if n-start < 2*len(addrs) {
 			return false, fmt.Errorf("%d MD5 failures so far", n-start)
 		}
 		return true, err
-	}, "router rejects the sessions with %s (MD5 failures)", what)
+	}, "%s rejects the sessions with %s (MD5 failures)", r.Name(), what)
 }
 
 // testMultiHop: a second router two hops away (router2, AS 64502) with

@@ -76,15 +76,28 @@ func (l *Lab) startBIRD(ctx context.Context, opts routers.BIRDOptions) (*routers
 	return b, nil
 }
 
+// StartGoBGP starts gobgpd on host; Close stops it.
+func (l *Lab) StartGoBGP(ctx context.Context, host string, cfg routers.BGPConfig) (*routers.GoBGP, error) {
+	opts := routers.GoBGPOptions{Name: host, NS: l.Topo.MustHost(host).NS, Dir: l.RouterDir(host, "gobgp"), Config: cfg}
+	g, err := routers.StartGoBGP(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	l.addUndo("stop gobgpd on "+host, g.Stop)
+	l.track(g.Process())
+	return g, nil
+}
+
 // KernelRoutes reads host's main routing table (both families).
 func (l *Lab) KernelRoutes(ctx context.Context, host string) ([]routers.KernelRoute, error) {
 	return routers.KernelRoutes(ctx, l.Topo.MustHost(host).NS)
 }
 
 // MissingPrograms lists the prerequisites a lab with opts lacks on this
-// machine (root, ip, ping, FRR, BIRD, and the control plane's binaries).
+// machine (root, ip, ping, FRR, BIRD, gobgpd, and the control plane's
+// binaries).
 func MissingPrograms(opts Options) []string {
-	progs := []string{"ip", "ping", routers.BIRDPath, routers.BIRDCPath, routers.VtyshPath,
+	progs := []string{"ip", "ping", routers.BIRDPath, routers.BIRDCPath, routers.VtyshPath, routers.GoBGPDPath, routers.GoBGPPath,
 		filepath.Join(routers.FRRDir, "zebra"), filepath.Join(routers.FRRDir, "bgpd")}
 	if !opts.NetworkOnly {
 		bin := opts.KubeBinDir

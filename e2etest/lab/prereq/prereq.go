@@ -44,7 +44,7 @@ func Check(t testing.TB, missing []string) {
 		return
 	}
 	msg := "LAB PREREQUISITES MISSING, test not run: " + strings.Join(missing, "; ") +
-		" (install: apt-get install -y frr bird2 iproute2 iputils-ping iputils-arping curl tcpdump; " +
+		" (install: apt-get install -y frr bird2 gobgpd iproute2 iputils-ping iputils-arping curl tcpdump; " +
 		"kube binaries: hack/kube-tools.sh)"
 	if InCI() {
 		t.Fatal(msg)

@@ -1,11 +1,12 @@
 // Package routers runs real BGP routers in lab namespaces, FRR (zebra,
-// bgpd, bfdd) and BIRD 2, each instance with its own configuration, pid
-// files and control sockets under a per-run directory, and reads back what
-// they learnt: sessions, BGP tables (FRR's JSON, BIRD's text) and the
-// namespace's kernel routing table (`ip -j route`).
+// bgpd, bfdd), BIRD 2 and GoBGP (gobgpd), each instance with its own
+// configuration, pid files and control sockets under a per-run directory,
+// and reads back what they learnt: sessions, BGP tables (FRR's and gobgp's
+// JSON, BIRD's text) and the namespace's kernel routing table (`ip -j
+// route`; gobgpd, without zebra, installs nothing there).
 //
-// A [BGPConfig] renders to either router's configuration (pure functions),
-// so a suite can run the same case against both. Both routers accept no
+// A [BGPConfig] renders to each router's configuration (pure functions),
+// so a suite can run the same case against all of them. Both routers accept no
 // route without a policy unless told: the configurations here import
 // everything and export nothing, which is what a router facing Pylon's
 // speakers needs.

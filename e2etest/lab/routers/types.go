@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// Router is what suites need from either router: sessions, BGP table, stop.
+// Router is what suites need from any router (FRR, BIRD, GoBGP): sessions,
+// BGP table, stop.
 type Router interface {
 	// Name returns the instance's name.
 	Name() string
@@ -34,11 +35,11 @@ type Route struct {
 	Prefix netip.Prefix
 	// NextHop is the path's (global) next hop.
 	NextHop netip.Addr
-	// Peer is the neighbour the path came from (FRR; invalid for local
-	// paths and for BIRD, which names the protocol instead: see From).
+	// Peer is the neighbour the path came from (FRR, GoBGP; invalid for
+	// local paths and for BIRD, which names the protocol instead: see From).
 	Peer netip.Addr
-	// From names the path's source: the peer address (FRR) or the BGP
-	// protocol instance, e.g. "peer1" or "dyn1_2" (BIRD).
+	// From names the path's source: the peer address (FRR, GoBGP) or the
+	// BGP protocol instance, e.g. "peer1" or "dyn1_2" (BIRD).
 	From string
 	// Best is the router's best path; Multipath paths are used for ECMP.
 	Best, Multipath bool
@@ -46,7 +47,7 @@ type Route struct {
 	// LocalPref is 0 when the router did not report it.
 	LocalPref uint32
 	// Communities ("64500:7") and LargeCommunities ("64500:8:9"), when read
-	// with attributes (FRR: RouteDetail; BIRD: always).
+	// with attributes (FRR: RouteDetail; BIRD, GoBGP: always).
 	Communities      []string
 	LargeCommunities []string
 }
