@@ -4,6 +4,7 @@ package bgp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -17,6 +18,7 @@ import (
 	"github.com/pylonlb/pylon/e2etest/lab/kube"
 	"github.com/pylonlb/pylon/e2etest/lab/probe"
 	"github.com/pylonlb/pylon/e2etest/lab/routers"
+	"github.com/pylonlb/pylon/e2etest/lab/wait"
 )
 
 // ucmpConnections is how many connections measure a traffic split, and
@@ -45,13 +47,39 @@ func testUCMP(t *testing.T, e *env) {
 		e.checkSplit(t, ip, counts)
 	}
 
-	stop := e.watchRoutes(t, ips, all)
+	// While the counts change: the router's kernel routes stay via every
+	// node, and a client probing every 10 ms sees no failure.
+	w := e.watchRoutes(t, ips, all)
+	prober, err := e.l.NewProber("outside", ips[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, stopProbe := context.WithCancel(context.Background())
+	probed := make(chan error, 1)
+	go func() { probed <- prober.Run(pctx) }()
+	w.waitSamples(t, 5)
 	counts = map[string]int{"node1": 4, "node2": 1, "node3": 1}
 	e.setReadyCount(t, "ucmp", counts)
 	for _, ip := range ips {
 		e.waitWeights(t, host(ip), counts)
 	}
-	if gaps := stop(); len(gaps) > 0 {
+	w.waitSamples(t, w.count()+5)
+	stopProbe()
+	if err := <-probed; err != nil && !errors.Is(err, context.Canceled) {
+		t.Error(err)
+	}
+	samples := prober.Samples()
+	failed := 0
+	for _, s := range samples {
+		if !s.OK() {
+			failed++
+		}
+	}
+	t.Logf("during the change: %d probes from outside, %d failed", len(samples), failed)
+	if failed > 0 {
+		t.Errorf("%d of %d probes failed while the weights changed", failed, len(samples))
+	}
+	if gaps := w.stop(t); len(gaps) > 0 {
 		t.Errorf("while the weights changed, the router's route was not via every node %d times: %v", len(gaps), gaps)
 	}
 	e.checkSplit(t, ips[0], counts)
@@ -180,40 +208,71 @@ func pct(m map[string]float64, order []string) []float64 {
 	return out
 }
 
-// watchRoutes polls the router's kernel routes to ips until the returned
-// stop is called, and stop returns every sample where one of them was
-// missing or not via all of nodes.
-func (e *env) watchRoutes(t testing.TB, ips []netip.Addr, nodes []string) (stop func() []string) {
+// routeWatch polls the router's kernel routes to some IPs and records
+// every sample where one of them is missing or not via all the nodes.
+type routeWatch struct {
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	gaps    []string
+	samples int
+}
+
+// watchRoutes starts watching the router's routes to ips (via nodes)
+// until stop.
+func (e *env) watchRoutes(t testing.TB, ips []netip.Addr, nodes []string) *routeWatch {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var (
-		wg      sync.WaitGroup
-		gaps    []string
-		samples int
-	)
-	wg.Add(1)
+	w := &routeWatch{cancel: cancel}
+	t.Cleanup(cancel)
+	w.wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer w.wg.Done()
 		for ctx.Err() == nil {
 			if rs, err := e.l.KernelRoutes(ctx, "router"); err == nil { // else cancelled
-				samples++
+				var gaps []string
 				for _, ip := range ips {
 					r, ok := routers.KernelRouteTo(rs, host(ip))
 					if want := e.nodeAddrs(ip.Is6(), nodes...); !ok || !slices.Equal(r.NextHops, want) {
 						gaps = append(gaps, fmt.Sprintf("%s via %v", ip, r.NextHops))
 					}
 				}
+				w.mu.Lock()
+				w.samples++
+				w.gaps = append(w.gaps, gaps...)
+				w.mu.Unlock()
 			}
 			select {
 			case <-ctx.Done():
-			case <-time.After(20 * time.Millisecond):
+			case <-time.After(10 * time.Millisecond):
 			}
 		}
 	}()
-	return func() []string {
-		cancel()
-		wg.Wait()
-		t.Logf("route watch: %d samples of the router's kernel routes", samples)
-		return gaps
+	return w
+}
+
+// count is the number of samples so far.
+func (w *routeWatch) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.samples
+}
+
+// waitSamples waits until the watch has taken n samples.
+func (w *routeWatch) waitSamples(t testing.TB, n int) {
+	t.Helper()
+	err := wait.For(context.Background(), 30*time.Second, 10*time.Millisecond, func(context.Context) (bool, error) {
+		return w.count() >= n, nil
+	})
+	if err != nil {
+		t.Fatalf("route watch: %d samples, want %d: %v", w.count(), n, err)
 	}
+}
+
+// stop ends the watch and returns the samples' gaps.
+func (w *routeWatch) stop(t testing.TB) []string {
+	w.cancel()
+	w.wg.Wait()
+	t.Logf("route watch: %d samples of the router's kernel routes", w.samples)
+	return w.gaps
 }
