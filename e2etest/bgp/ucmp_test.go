@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,7 @@ func testUCMP(t *testing.T, e *env) {
 	e.setReadyCount(t, "ucmp", counts)
 	for _, ip := range ips {
 		e.serve(t, ip)
+		e.waitLinkBandwidth(t, host(ip), counts)
 		e.waitWeights(t, host(ip), counts)
 		e.checkSplit(t, ip, counts)
 	}
@@ -132,6 +134,35 @@ func shares[K comparable](m map[K]int) map[K]float64 {
 		out[k] = 100 * float64(v) / float64(total)
 	}
 	return out
+}
+
+// waitLinkBandwidth waits until every path of dst at FRR carries link
+// bandwidth of 1 Mbit/s per ready endpoint on the node that sent it.
+func (e *env) waitLinkBandwidth(t testing.TB, dst netip.Prefix, count map[string]int) {
+	t.Helper()
+	byAddr := map[netip.Addr]string{}
+	for _, n := range e.l.NodeNames() {
+		byAddr[e.l.Node(n).IPv4()], byAddr[e.l.Node(n).IPv6()] = n, n
+	}
+	var seen []string
+	e.eventually(t, 30*time.Second, func(ctx context.Context) (bool, error) {
+		rs, err := e.frr.RouteDetail(ctx, dst.String())
+		if err != nil {
+			return false, err
+		}
+		seen = nil
+		return checkPaths(rs, 2*len(count), func(r routers.Route) error {
+			n := byAddr[r.Peer]
+			want := fmt.Sprintf("LB:%d:%d (%d.000 Mbps)", 64501, 125_000*count[n], count[n])
+			seen = append(seen, n+" "+r.ExtendedCommunities)
+			if !strings.Contains(r.ExtendedCommunities, want) {
+				return fmt.Errorf("path from %s (%s) has extended communities %q, want %q", r.Peer, n, r.ExtendedCommunities, want)
+			}
+			return nil
+		})
+	}, "FRR's paths of %s carry link bandwidth following endpoints %v", dst, count)
+	slices.Sort(seen)
+	t.Logf("FRR's paths of %s: %q", dst, slices.Compact(seen))
 }
 
 // waitWeights waits until the router's kernel routes dst via every node in
