@@ -2,6 +2,7 @@ package speaker_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/bgp"
+	"github.com/pylonlb/pylon/internal/speaker"
 )
 
 // TestBGPWeightByEndpoints: with weightByEndpoints, each node's path of a
@@ -65,4 +67,23 @@ func withdrawals(t *testing.T, g prometheus.Gatherer) float64 {
 		}
 	}
 	return 0
+}
+
+// TestBGPWeightConflict: two advertisements of a prefix, one weighting and
+// one not, give an unweighted path and a warning on the Service.
+func TestBGPWeightConflict(t *testing.T) {
+	h := newHarness(t, "a")
+	peer := bgpConfig()[0]
+	h.apply(&v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "bgp"}, Spec: v1beta1.IPAddressPoolSpec{Addresses: []string{"10.53.0.0/24"}}},
+		&peer, &v1beta1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "weighted"}, Spec: v1beta1.BGPAdvertisementSpec{WeightByEndpoints: true}},
+		&v1beta1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "plain"}})
+	h.service("local", true, []string{"10.53.0.1"}, "a", "a")
+	eventually(t, func() (bool, string) {
+		notes, err := h.serviceEvents("local", speaker.ReasonBGPWeightConf)
+		ok := err == nil && len(notes) == 1 && strings.Contains(notes[0], "plain, weighted") && strings.Contains(notes[0], "10.53.0.1/32")
+		return ok, fmt.Sprintf("BGPWeightConflict events %q, %v", notes, err)
+	})
+	if ps := h.nodes["a"].router.Paths(); len(ps) != 1 || ps[0].Weight != 0 {
+		t.Errorf("paths %+v, want one unweighted despite the conflict", ps)
+	}
 }
