@@ -36,6 +36,16 @@ type BGPAdvertisementSpec struct {
 	// +optional
 	Communities []string `json:"communities,omitempty"`
 
+	// WeightByEndpoints attaches the BGP link-bandwidth extended community
+	// (draft-ietf-idr-link-bandwidth) to each node's path, proportional to
+	// the Service's ready endpoints on that node, so a router doing weighted
+	// multipath (unequal-cost, UCMP) sends each node a share of the traffic
+	// that follows its endpoints. It applies to Services with
+	// externalTrafficPolicy Local; Cluster Services get no community (every
+	// node is an equal next hop). Each ready endpoint counts as 1 Mbit/s.
+	// +optional
+	WeightByEndpoints bool `json:"weightByEndpoints,omitempty"`
+
 	// IPAddressPools names the pools whose IPs this advertisement covers.
 	// When both this and IPAddressPoolSelectors are empty, all pools are
 	// covered.
@@ -74,6 +84,7 @@ type BGPAdvertisementSpec struct {
 // +kubebuilder:printcolumn:name="Aggregation",type=integer,JSONPath=`.spec.aggregationLength`,priority=10
 // +kubebuilder:printcolumn:name="Local Pref",type=integer,JSONPath=`.spec.localPref`,priority=10
 // +kubebuilder:printcolumn:name="Communities",type=string,JSONPath=`.spec.communities`,priority=10
+// +kubebuilder:printcolumn:name="Weight By Endpoints",type=boolean,JSONPath=`.spec.weightByEndpoints`,priority=10
 // +kubebuilder:printcolumn:name="Node Selectors",type=string,JSONPath=`.spec.nodeSelectors`,priority=10
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type BGPAdvertisement struct {

@@ -55,6 +55,7 @@ func TestBGP(t *testing.T) {
 var frrCases = []bgpCase{
 	{"ClusterECMP", testClusterECMP},
 	{"Local", testLocal},
+	{"UCMP", testUCMP},
 	{"Communities", testCommunities},
 	{"Aggregation", testAggregation},
 	{"PeersSelection", testPeersSelection},

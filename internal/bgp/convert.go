@@ -143,7 +143,17 @@ func gobgpPath(p Path) (*apiutil.Path, error) {
 		}
 		attrs = append(attrs, bgp.NewPathAttributeLargeCommunities(lcs))
 	}
+	if p.Weight != 0 {
+		attrs = append(attrs, bgp.NewPathAttributeExtendedCommunities([]bgp.ExtendedCommunityInterface{linkBandwidth(p)}))
+	}
 	return &apiutil.Path{Family: family, Nlri: nlri, Attrs: attrs}, nil
+}
+
+// linkBandwidth is the link-bandwidth extended community of a weighted
+// path: non-transitive, two-octet AS specific (type 0x40, sub-type 0x04),
+// the bandwidth an IEEE-754 float32 in bytes per second.
+func linkBandwidth(p Path) *bgp.LinkBandwidthExtended {
+	return bgp.NewLinkBandwidthExtended(p.WeightAS, float32(float64(p.Weight)*BandwidthPerWeight))
 }
 
 // peerStatus is what gobgp reports about one neighbor.

@@ -160,3 +160,56 @@ func TestGobgpLogger(t *testing.T) {
 		t.Error("muted handler enabled")
 	}
 }
+
+// TestLinkBandwidth: a weighted path carries one link-bandwidth extended
+// community that gobgp's own parser reads back as Weight × 1 Mbit/s, with
+// the wire type and sub-type of draft-ietf-idr-link-bandwidth.
+func TestLinkBandwidth(t *testing.T) {
+	for _, c := range []struct {
+		weight uint32
+		as     uint16
+		want   float32 // bytes per second
+	}{
+		{1, 64512, 125_000},
+		{3, 64512, 375_000},
+		{1000, ASTrans, 125_000_000},
+	} {
+		p, err := gobgpPath(Path{Prefix: netip.MustParsePrefix("192.0.2.1/32"), Weight: c.weight, WeightAS: c.as})
+		if err != nil {
+			t.Fatal(err)
+		}
+		attr := p.Attrs[len(p.Attrs)-1]
+		wire, err := attr.Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := bgp.GetPathAttribute(wire)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := parsed.DecodeFromBytes(wire); err != nil {
+			t.Fatalf("weight %d: decode %x: %v", c.weight, wire, err)
+		}
+		ext, ok := parsed.(*bgp.PathAttributeExtendedCommunities)
+		if !ok || len(ext.Value) != 1 {
+			t.Fatalf("weight %d: parsed %T %v, want one extended community", c.weight, parsed, parsed)
+		}
+		lb, ok := ext.Value[0].(*bgp.LinkBandwidthExtended)
+		if !ok || lb.AS != c.as || lb.Bandwidth != c.want {
+			t.Errorf("weight %d: community %#v, want AS %d bandwidth %v", c.weight, ext.Value[0], c.as, c.want)
+		}
+		// Attribute header (flags, type, length) then the community.
+		if v := wire[len(wire)-8:]; v[0] != 0x40 || v[1] != 0x04 {
+			t.Errorf("weight %d: community type %#x sub-type %#x, want 0x40 0x04", c.weight, v[0], v[1])
+		}
+	}
+	p, err := gobgpPath(Path{Prefix: netip.MustParsePrefix("192.0.2.1/32")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range p.Attrs {
+		if a.GetType() == bgp.BGP_ATTR_TYPE_EXTENDED_COMMUNITIES {
+			t.Errorf("unweighted path carries %v", a)
+		}
+	}
+}

@@ -61,6 +61,9 @@ func TestServerLifecycle(t *testing.T) {
 		{[]Path{{Prefix: p10}, {Prefix: p12}}, PathChanges{}},                                         // nothing new
 		{[]Path{{Prefix: p12, Communities: []uint32{7, 7}}}, PathChanges{Announced: 1, Withdrawn: 1}}, // 10 goes, 12 changes
 		{[]Path{{Prefix: p12, Communities: []uint32{7}}}, PathChanges{}},                              // the same once normalized
+		{[]Path{{Prefix: p12, Communities: []uint32{7}, Weight: 2}}, PathChanges{Announced: 1}},       // a new weight replaces, never withdraws
+		{[]Path{{Prefix: p12, Communities: []uint32{7}, Weight: 3}}, PathChanges{Announced: 1}},
+		{[]Path{{Prefix: p12, Communities: []uint32{7}, Weight: 3}}, PathChanges{}},
 	} {
 		ch, err := s.SetPaths(ctx, c.paths)
 		if err != nil || ch != c.want {

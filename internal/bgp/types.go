@@ -168,11 +168,31 @@ type Path struct {
 	// iBGP peers, LOCAL_PREF 0, so routers prefer other paths while this
 	// one still forwards.
 	GracefulShutdown bool
+	// Weight, when non-zero, attaches the link-bandwidth extended community
+	// (draft-ietf-idr-link-bandwidth) carrying Weight × BandwidthPerWeight:
+	// a router doing weighted multipath over the nodes announcing the
+	// prefix gives each a share of the traffic proportional to its weight.
+	// Changing it re-announces the path; it is never withdrawn for it.
+	Weight uint32
+	// WeightAS is the community's 2-octet AS field: the announcing AS, or
+	// ASTrans when that needs 4 octets. Receivers use only the bandwidth.
+	WeightAS uint16
 }
 
 // CommunityGracefulShutdown is the well-known GRACEFUL_SHUTDOWN community
 // (RFC 8326), 65535:0.
 const CommunityGracefulShutdown uint32 = 0xFFFF0000
+
+// BandwidthPerWeight is the link bandwidth, in bytes per second, that one
+// unit of Path.Weight stands for: 1 Mbit/s. FRR converts the community's
+// bandwidth to whole Mbit/s and derives next-hop weights from the ratios,
+// so any unit of at least 1 Mbit/s keeps weights proportional (a smaller
+// one rounds to 0). Weight × 125,000 is exact in float32, the community's
+// format, up to 1,073; beyond, within 1 part in 10^7.
+const BandwidthPerWeight = 125_000
+
+// ASTrans is the 2-octet AS that stands for a 4-octet AS (RFC 6793).
+const ASTrans = 23456
 
 // State is the state of a BGP session's finite state machine (RFC 4271 §8).
 type State uint8

@@ -94,6 +94,7 @@ func convertBGPAdvertisement(c *collector, a *v1beta1.BGPAdvertisement, refs bgp
 		AggregationLength:   aggregationLength(c, a.Name, "spec.aggregationLength", s.AggregationLength, 32),
 		AggregationLengthV6: aggregationLength(c, a.Name, "spec.aggregationLengthV6", s.AggregationLengthV6, 128),
 		LocalPref:           s.LocalPref,
+		WeightByEndpoints:   s.WeightByEndpoints,
 		NodeSelectors:       compileSelectors(c, kindBGP, a.Name, "spec.nodeSelectors", s.NodeSelectors),
 		ServiceSelectors:    compileSelectors(c, kindBGP, a.Name, "spec.serviceSelectors", s.ServiceSelectors),
 	}

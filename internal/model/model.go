@@ -83,6 +83,9 @@ type BGPAdvertisement struct {
 	NodeSelectors       Selectors
 	Peers               []string // sorted peer names; empty: all peers
 	ServiceSelectors    Selectors
+	// WeightByEndpoints weights this node's path by its ready local
+	// endpoints (Services with externalTrafficPolicy Local only).
+	WeightByEndpoints bool
 }
 
 // LargeCommunity is an RFC 8092 large community.

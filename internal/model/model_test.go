@@ -46,7 +46,7 @@ func validObjects() Objects {
 		},
 		BGPAdvertisements: []v1beta1.BGPAdvertisement{
 			{ObjectMeta: meta("bgp"), Spec: v1beta1.BGPAdvertisementSpec{
-				IPAddressPools: []string{"bgp"}, AggregationLength: ptr[int32](31), LocalPref: 100,
+				IPAddressPools: []string{"bgp"}, AggregationLength: ptr[int32](31), LocalPref: 100, WeightByEndpoints: true,
 				Communities: []string{"65000:2", "no-export-alias", "large:1:2:3", "65000:2"}, Peers: []string{"frr"}}},
 		},
 		Peers: []v1beta1.BGPPeer{
@@ -84,7 +84,7 @@ func TestFromValid(t *testing.T) {
 		BGPAdvertisements: []*BGPAdvertisement{{Name: "bgp", Pools: []string{"bgp"}, AggregationLength: 31,
 			AggregationLengthV6: 128, LocalPref: 100, Communities: []uint32{65000<<16 | 2, 65535<<16 | 65281},
 			LargeCommunities: []LargeCommunity{{1, 2, 3}}, NodeSelectors: Selectors{}, Peers: []string{"frr"},
-			ServiceSelectors: Selectors{}}},
+			ServiceSelectors: Selectors{}, WeightByEndpoints: true}},
 		Peers: []*Peer{
 			{Name: "bird", MyASN: 64512, LocalASN: 65000, DualStack: true, DynamicASN: DynamicASNExternal, Address: addr("fd00:77::1"), Port: 1179,
 				HoldTime: 90 * time.Second, KeepaliveTime: 30 * time.Second, ConnectTime: 5 * time.Second,

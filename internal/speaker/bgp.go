@@ -24,6 +24,7 @@ const (
 	ReasonBGPAnnounced     = "BGPAnnounced"
 	ReasonBGPWithdrawn     = "BGPWithdrawn"
 	ReasonBGPLocalPrefConf = "BGPLocalPrefConflict"
+	ReasonBGPWeightConf    = "BGPWeightConflict"
 )
 
 // bgpReconciler computes, purely, the paths this node should announce and
@@ -46,6 +47,8 @@ type bgpReconciler struct {
 	byPrefix  map[netip.Prefix]map[types.NamespacedName]bool
 	desired   map[netip.Prefix]bgp.Path
 	conflicts map[netip.Prefix][]string // localPref conflicts last reported
+	// weightConflicts are the weightByEndpoints conflicts last reported.
+	weightConflicts map[netip.Prefix][]string
 	// pathsDirty and peersDirty: the router must be given the paths or
 	// the sessions again (they changed, a new router started, or the last
 	// call failed).
@@ -64,11 +67,12 @@ type bgpReconciler struct {
 func newBGPReconciler(cfg *Config, v *view, m *metrics, routers *routerSupervisor) *bgpReconciler {
 	return &bgpReconciler{
 		cfg: cfg, view: v, metrics: m, log: cfg.Logger, routers: routers,
-		routes:    map[types.NamespacedName][]plan.Route{},
-		byPrefix:  map[netip.Prefix]map[types.NamespacedName]bool{},
-		desired:   map[netip.Prefix]bgp.Path{},
-		conflicts: map[netip.Prefix][]string{},
-		reported:  map[types.NamespacedName]plan.BGPAnnouncement{},
+		routes:          map[types.NamespacedName][]plan.Route{},
+		byPrefix:        map[netip.Prefix]map[types.NamespacedName]bool{},
+		desired:         map[netip.Prefix]bgp.Path{},
+		conflicts:       map[netip.Prefix][]string{},
+		weightConflicts: map[netip.Prefix][]string{},
+		reported:        map[types.NamespacedName]plan.BGPAnnouncement{},
 	}
 }
 
@@ -204,10 +208,12 @@ func (b *bgpReconciler) mergePrefix(prefix netip.Prefix) {
 		delete(b.byPrefix, prefix)
 		delete(b.desired, prefix)
 		delete(b.conflicts, prefix)
+		delete(b.weightConflicts, prefix)
 		return
 	}
 	merged := plan.Merge(prefix, contrib)
 	b.reportConflict(prefix, merged)
+	b.reportWeightConflict(prefix, merged)
 	b.desired[prefix] = toBGPPath(merged)
 }
 
@@ -293,6 +299,27 @@ func (b *bgpReconciler) reportConflict(prefix netip.Prefix, p plan.Path) {
 	}
 }
 
+// reportWeightConflict reports, on every Service contributing to one
+// prefix, that its routes mix weighted and unweighted ones (the path then
+// goes out unweighted), when the conflict appears or changes.
+func (b *bgpReconciler) reportWeightConflict(prefix netip.Prefix, p plan.Path) {
+	if len(p.WeightConflict) == 0 {
+		delete(b.weightConflicts, prefix)
+		return
+	}
+	if slices.Equal(b.weightConflicts[prefix], p.WeightConflict) {
+		return
+	}
+	b.weightConflicts[prefix] = p.WeightConflict
+	for _, key := range slices.SortedFunc(maps.Keys(b.byPrefix[prefix]), plan.CompareKeys) {
+		if svc := b.view.refs[key]; svc != nil {
+			b.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, ReasonBGPWeightConf, "Announce",
+				"Routes for %s from BGPAdvertisements %s mix weightByEndpoints with unweighted ones (or Cluster Services); announcing %s without link bandwidth",
+				prefix, strings.Join(p.WeightConflict, ", "), prefix)
+		}
+	}
+}
+
 // routerChanged fires when a session's state changes (nil without a
 // router).
 func (b *bgpReconciler) routerChanged() <-chan struct{} {
@@ -304,7 +331,8 @@ func (b *bgpReconciler) routerChanged() <-chan struct{} {
 
 // toBGPPath converts a merged plan path.
 func toBGPPath(p plan.Path) bgp.Path {
-	out := bgp.Path{Prefix: p.Prefix, Peers: p.Peers, LocalPref: p.LocalPref, Communities: p.Communities}
+	out := bgp.Path{Prefix: p.Prefix, Peers: p.Peers, LocalPref: p.LocalPref, Communities: p.Communities,
+		Weight: p.Weight, WeightAS: p.WeightAS}
 	for _, l := range p.LargeCommunities {
 		out.LargeCommunities = append(out.LargeCommunities, bgp.LargeCommunity{GlobalAdmin: l.GlobalAdmin, LocalData1: l.LocalData1, LocalData2: l.LocalData2})
 	}

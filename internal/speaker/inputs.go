@@ -39,20 +39,43 @@ func serviceFrom(svc *corev1.Service, slices_ []*discoveryv1.EndpointSlice) plan
 			s.IPs = append(s.IPs, a.Unmap())
 		}
 	}
+	perFamily := map[discoveryv1.AddressType]map[string]int{}
 	for i := range slices_ {
 		for _, ep := range slices_[i].Endpoints {
 			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
 				continue
 			}
 			s.AnyReady = true
-			if ep.NodeName != nil && *ep.NodeName != "" {
-				s.ReadyNodes = append(s.ReadyNodes, *ep.NodeName)
+			if ep.NodeName == nil || *ep.NodeName == "" {
+				continue
 			}
+			s.ReadyNodes = append(s.ReadyNodes, *ep.NodeName)
+			fam := slices_[i].AddressType
+			if perFamily[fam] == nil {
+				perFamily[fam] = map[string]int{}
+			}
+			perFamily[fam][*ep.NodeName]++
 		}
 	}
 	slices.Sort(s.ReadyNodes)
 	s.ReadyNodes = slices.Compact(s.ReadyNodes)
+	s.ReadyCount = readyCount(perFamily)
 	return s
+}
+
+// readyCount is, per node, the most ready endpoints of any address family:
+// a dual-stack pod is listed once in each family's slices.
+func readyCount(perFamily map[discoveryv1.AddressType]map[string]int) map[string]int {
+	var out map[string]int
+	for _, counts := range perFamily {
+		for node, n := range counts {
+			if out == nil {
+				out = map[string]int{}
+			}
+			out[node] = max(out[node], n)
+		}
+	}
+	return out
 }
 
 // nodeFrom converts a Node into the plan's view.

@@ -20,6 +20,10 @@ type KernelRoute struct {
 	Proto string
 	// Type is "" for unicast, else "blackhole", "unreachable", ...
 	Type string
+	// Weights are the next hops' weights of a multipath route (nil for a
+	// single next hop): the kernel shares flows between next hops in
+	// proportion to them.
+	Weights map[netip.Addr]int
 }
 
 type ipRoute struct {
@@ -31,6 +35,7 @@ type ipRoute struct {
 	Nexthops []struct {
 		Gateway string `json:"gateway"`
 		Dev     string `json:"dev"`
+		Weight  int    `json:"weight"`
 	} `json:"nexthops"`
 }
 
@@ -54,6 +59,7 @@ func ParseIPRoutes(b []byte) ([]KernelRoute, error) {
 			kr.Dst = p
 		}
 		kr.NextHops = gateways(r)
+		kr.Weights = weights(r)
 		if kr.Dev == "" && len(r.Nexthops) > 0 {
 			kr.Dev = r.Nexthops[0].Dev
 		}
@@ -85,6 +91,23 @@ func gateways(r ipRoute) []netip.Addr {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
+	return out
+}
+
+// weights maps each next hop of a multipath route to its weight (1 when
+// ip does not print one).
+func weights(r ipRoute) map[netip.Addr]int {
+	var out map[netip.Addr]int
+	for _, nh := range r.Nexthops {
+		a, err := netip.ParseAddr(nh.Gateway)
+		if err != nil {
+			continue
+		}
+		if out == nil {
+			out = map[netip.Addr]int{}
+		}
+		out[a] = max(nh.Weight, 1)
+	}
 	return out
 }
 

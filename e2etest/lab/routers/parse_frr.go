@@ -98,6 +98,7 @@ func ParseFRRPrefix(b []byte) ([]Route, error) {
 			} `json:"bestpath"`
 			Community      struct{ List []string } `json:"community"`
 			LargeCommunity struct{ List []string } `json:"largeCommunity"`
+			ExtCommunity   struct{ String string } `json:"extendedCommunity"`
 			Nexthops       []frrNexthop            `json:"nexthops"`
 			Peer           struct {
 				PeerID string `json:"peerId"`
@@ -119,7 +120,7 @@ func ParseFRRPrefix(b []byte) ([]Route, error) {
 		peer, _ := netip.ParseAddr(p.Peer.PeerID)
 		out = append(out, Route{Prefix: pfx, NextHop: globalNexthop(p.Nexthops), Peer: peer, From: p.Peer.PeerID,
 			Best: p.Best.Overall, Multipath: p.Multipath, ASPath: p.ASPath.String, LocalPref: p.LocPrf,
-			Communities: p.Community.List, LargeCommunities: p.LargeCommunity.List})
+			Communities: p.Community.List, LargeCommunities: p.LargeCommunity.List, ExtendedCommunities: p.ExtCommunity.String})
 	}
 	sortRoutes(out)
 	return out, nil

@@ -147,6 +147,7 @@ func TestParseIPRoutes(t *testing.T) {
 	in := `[{"dst":"default","gateway":"fd00:77::254","dev":"eth0","protocol":"static","flags":[]},
 {"dst":"198.51.100.7","nhid":8,"gateway":"192.168.77.11","dev":"eth0","protocol":"bgp","metric":20,"flags":[]},
 {"dst":"198.51.100.8","nhid":9,"protocol":"bgp","metric":20,"flags":[],"nexthops":[{"gateway":"192.168.77.12","dev":"eth0","weight":1,"flags":[]},{"gateway":"192.168.77.11","dev":"eth0","weight":1,"flags":[]}]},
+{"dst":"198.51.100.9","nhid":10,"protocol":"bgp","metric":20,"flags":[],"nexthops":[{"gateway":"192.168.77.11","dev":"eth0","weight":16,"flags":[]},{"gateway":"192.168.77.12","dev":"eth0","weight":50,"flags":[]}]},
 {"type":"blackhole","dst":"192.168.77.12","flags":[]},
 {"dst":"192.168.77.0/24","dev":"eth0","protocol":"kernel","scope":"link","prefsrc":"192.168.77.254","flags":[]}]`
 	got, err := ParseIPRoutes([]byte(in))
@@ -157,7 +158,10 @@ func TestParseIPRoutes(t *testing.T) {
 	want := []KernelRoute{
 		{Dst: p("::/0"), NextHops: []netip.Addr{a("fd00:77::254")}, Dev: "eth0", Proto: "static"},
 		{Dst: p("198.51.100.7/32"), NextHops: []netip.Addr{a("192.168.77.11")}, Dev: "eth0", Proto: "bgp"},
-		{Dst: p("198.51.100.8/32"), NextHops: []netip.Addr{a("192.168.77.11"), a("192.168.77.12")}, Dev: "eth0", Proto: "bgp"},
+		{Dst: p("198.51.100.8/32"), NextHops: []netip.Addr{a("192.168.77.11"), a("192.168.77.12")}, Dev: "eth0", Proto: "bgp",
+			Weights: map[netip.Addr]int{a("192.168.77.11"): 1, a("192.168.77.12"): 1}},
+		{Dst: p("198.51.100.9/32"), NextHops: []netip.Addr{a("192.168.77.11"), a("192.168.77.12")}, Dev: "eth0", Proto: "bgp",
+			Weights: map[netip.Addr]int{a("192.168.77.11"): 16, a("192.168.77.12"): 50}},
 		{Dst: p("192.168.77.12/32"), Type: "blackhole"},
 		{Dst: p("192.168.77.0/24"), Dev: "eth0", Proto: "kernel"},
 	}

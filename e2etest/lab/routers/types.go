@@ -50,6 +50,10 @@ type Route struct {
 	// with attributes (FRR: RouteDetail; BIRD, GoBGP: always).
 	Communities      []string
 	LargeCommunities []string
+	// ExtendedCommunities is FRR's rendering of the extended communities
+	// (RouteDetail), e.g. "LB:64501:125000 (1.000 Mbps)" for link
+	// bandwidth; empty for BIRD.
+	ExtendedCommunities string
 }
 
 // SessionOf returns the session with peer.

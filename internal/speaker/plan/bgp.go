@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/pylonlb/pylon/internal/model"
 )
 
@@ -18,8 +20,19 @@ type Route struct {
 	// Communities and LargeCommunities are sorted and unique.
 	Communities      []uint32
 	LargeCommunities []model.LargeCommunity
+	// Weight is the Service's ready endpoints on this node when the
+	// advertisement weights by endpoints and the Service's policy is
+	// Local; 0 means unweighted (a weighted route has at least one
+	// endpoint, or it would not be announced).
+	Weight uint32
+	// WeightAS is the AS a weighted route's link-bandwidth community
+	// names: the local ASN of its sessions, or AS_TRANS (23456) when that
+	// needs 4 octets or the sessions differ.
+	WeightAS uint16
 	// Advertisement names the BGPAdvertisement the route comes from.
 	Advertisement string
+	// Service is the Service the route is for.
+	Service types.NamespacedName
 }
 
 // SessionPeers returns the peers whose node selectors select this node,
@@ -85,8 +98,13 @@ func bgpRoutesFor(cfg *model.Config, self Node, sessions []*model.Peer, s *Servi
 			bits = a.AggregationLengthV6
 		}
 		prefix, _ := ip.Prefix(bits)
-		out = append(out, Route{Prefix: prefix, Peers: peers, LocalPref: a.LocalPref,
-			Communities: a.Communities, LargeCommunities: a.LargeCommunities, Advertisement: a.Name})
+		r := Route{Prefix: prefix, Peers: peers, LocalPref: a.LocalPref,
+			Communities: a.Communities, LargeCommunities: a.LargeCommunities, Weight: routeWeight(a, self, s),
+			Advertisement: a.Name, Service: s.Key}
+		if r.Weight != 0 {
+			r.WeightAS = weightAS(peers, sessions)
+		}
+		out = append(out, r)
 	}
 	switch {
 	case !covered:
@@ -97,6 +115,39 @@ func bgpRoutesFor(cfg *model.Config, self Node, sessions []*model.Peer, s *Servi
 		return nil, ReasonNoCandidate
 	}
 	return out, ""
+}
+
+// routeWeight is the weight of a route of a Service from this node: its
+// ready endpoints here when the advertisement asks for it and the policy
+// is Local (a Cluster Service's traffic spreads over every endpoint from
+// any node, so its nodes stay equal).
+func routeWeight(a *model.BGPAdvertisement, self Node, s *Service) uint32 {
+	if !a.WeightByEndpoints || !s.Local {
+		return 0
+	}
+	return uint32(max(s.ReadyCount[self.Name], 1))
+}
+
+// asTrans stands for a 4-octet AS in a 2-octet field (RFC 6793).
+const asTrans = 23456
+
+// weightAS is the 2-octet AS of a weighted route sent to peers: the AS
+// its sessions present (localASN when set).
+func weightAS(peers []string, sessions []*model.Peer) uint16 {
+	var asn uint32
+	for _, p := range sessions {
+		if !slices.Contains(peers, p.Name) {
+			continue
+		}
+		if asn != 0 && asn != p.SessionASN() {
+			return asTrans
+		}
+		asn = p.SessionASN()
+	}
+	if asn == 0 || asn > 0xffff {
+		return asTrans
+	}
+	return uint16(asn)
 }
 
 // routePeers returns the advertisement's peers among this node's sessions.
@@ -122,10 +173,26 @@ type Path struct {
 	// values; the value of the first by name is used and the conflict is
 	// reported.
 	Conflict []string
+	// Weight is this node's share of the prefix's traffic (ready local
+	// endpoints, summed over the Services of the prefix); 0 means
+	// unweighted.
+	Weight uint32
+	// WeightAS is the AS of the weighted routes (AS_TRANS when they
+	// differ).
+	WeightAS uint16
+	// WeightConflict names the advertisements of the prefix's routes when
+	// some are weighted and others are not (advertisements disagreeing on
+	// weightByEndpoints, or a Cluster Service sharing the prefix with a
+	// weighted Local one): the path is then unweighted and the conflict
+	// reported.
+	WeightConflict []string
 }
 
 // Merge combines the routes of one prefix: peers and communities are
-// unioned; different localPref values are a conflict.
+// unioned; different localPref values are a conflict. The weight is the
+// sum over Services of each Service's weight (the largest of its routes:
+// one Service under two advertisements counts once), when every route is
+// weighted.
 func Merge(prefix netip.Prefix, routes []Route) Path {
 	p := Path{Prefix: prefix}
 	sorted := slices.Clone(routes)
@@ -141,10 +208,11 @@ func Merge(prefix netip.Prefix, routes []Route) Path {
 		prefs[r.LocalPref] = append(prefs[r.LocalPref], r.Advertisement)
 	}
 	if len(prefs) > 1 {
-		for _, r := range sorted {
-			p.Conflict = append(p.Conflict, r.Advertisement)
-		}
-		p.Conflict = slices.Compact(p.Conflict)
+		p.Conflict = advertisementNames(sorted)
+	}
+	p.Weight, p.WeightConflict = mergeWeights(sorted)
+	if p.Weight != 0 {
+		p.WeightAS = mergeWeightAS(sorted)
 	}
 	slices.Sort(p.Peers)
 	p.Peers = slices.Compact(p.Peers)
@@ -155,6 +223,54 @@ func Merge(prefix netip.Prefix, routes []Route) Path {
 	})
 	p.LargeCommunities = slices.Compact(p.LargeCommunities)
 	return p
+}
+
+// advertisementNames returns the unique advertisement names of routes
+// sorted by advertisement.
+func advertisementNames(sorted []Route) []string {
+	var out []string
+	for _, r := range sorted {
+		out = append(out, r.Advertisement)
+	}
+	return slices.Compact(out)
+}
+
+// mergeWeights returns the weight of a prefix's routes (sorted by
+// advertisement), or 0 and the advertisements when weighted and
+// unweighted routes mix.
+func mergeWeights(sorted []Route) (uint32, []string) {
+	perService := map[types.NamespacedName]uint32{}
+	unweighted := false
+	for _, r := range sorted {
+		if r.Weight == 0 {
+			unweighted = true
+			continue
+		}
+		perService[r.Service] = max(perService[r.Service], r.Weight)
+	}
+	switch {
+	case len(perService) == 0:
+		return 0, nil
+	case unweighted:
+		return 0, advertisementNames(sorted)
+	}
+	var sum uint32
+	for _, w := range perService {
+		sum += w
+	}
+	return sum, nil
+}
+
+// mergeWeightAS is the AS of weighted routes: theirs when they agree,
+// else AS_TRANS.
+func mergeWeightAS(routes []Route) uint16 {
+	as := routes[0].WeightAS
+	for _, r := range routes[1:] {
+		if r.WeightAS != as {
+			return asTrans
+		}
+	}
+	return as
 }
 
 // BGPAnnouncement says who announces one Service over BGP: the nodes whose

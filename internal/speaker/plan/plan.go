@@ -31,6 +31,9 @@ type Service struct {
 	// AnyReady is true when the Service has a ready endpoint anywhere
 	// (including endpoints not bound to a node).
 	AnyReady bool
+	// ReadyCount is the number of ready endpoints on each node of
+	// ReadyNodes, for advertisements that weight paths by endpoints.
+	ReadyCount map[string]int
 }
 
 // Node is what the plans need to know of one Kubernetes node.

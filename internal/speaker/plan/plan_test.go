@@ -313,10 +313,10 @@ func TestBGPRoutes(t *testing.T) {
 	sessA := SessionPeers(cfg, rackA)
 	routes, skipped := BGPRoutes(cfg, rackA, sessA, &s)
 	want := []Route{
-		{Prefix: agg4, Peers: []string{"bird"}, LocalPref: 200, LargeCommunities: []model.LargeCommunity{{GlobalAdmin: 1, LocalData1: 2, LocalData2: 3}}, Advertisement: "agg"},
-		{Prefix: p4, Peers: []string{"bird", "frr"}, Communities: []uint32{65000<<16 | 1}, Advertisement: "bgp"},
-		{Prefix: agg6, Peers: []string{"bird"}, LocalPref: 200, LargeCommunities: []model.LargeCommunity{{GlobalAdmin: 1, LocalData1: 2, LocalData2: 3}}, Advertisement: "agg"},
-		{Prefix: p6, Peers: []string{"bird", "frr"}, Communities: []uint32{65000<<16 | 1}, Advertisement: "bgp"},
+		{Prefix: agg4, Peers: []string{"bird"}, LocalPref: 200, LargeCommunities: []model.LargeCommunity{{GlobalAdmin: 1, LocalData1: 2, LocalData2: 3}}, Advertisement: "agg", Service: key("a/web")},
+		{Prefix: p4, Peers: []string{"bird", "frr"}, Communities: []uint32{65000<<16 | 1}, Advertisement: "bgp", Service: key("a/web")},
+		{Prefix: agg6, Peers: []string{"bird"}, LocalPref: 200, LargeCommunities: []model.LargeCommunity{{GlobalAdmin: 1, LocalData1: 2, LocalData2: 3}}, Advertisement: "agg", Service: key("a/web")},
+		{Prefix: p6, Peers: []string{"bird", "frr"}, Communities: []uint32{65000<<16 | 1}, Advertisement: "bgp", Service: key("a/web")},
 	}
 	if diff := cmp.Diff(want, routes, cmpPrefix); diff != "" || len(skipped) != 0 {
 		t.Errorf("rack a routes (-want +got):\n%s\nskipped %v", diff, skipped)
