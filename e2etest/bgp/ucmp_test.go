@@ -151,7 +151,8 @@ func (e *env) waitLinkBandwidth(t testing.TB, dst netip.Prefix, count map[string
 			return false, err
 		}
 		seen = nil
-		return checkPaths(rs, 2*len(count), func(r routers.Route) error {
+		// One path per node: each session carries its own family.
+		return checkPaths(rs, len(count), func(r routers.Route) error {
 			n := byAddr[r.Peer]
 			want := fmt.Sprintf("LB:%d:%d (%d.000 Mbps)", 64501, 125_000*count[n], count[n])
 			seen = append(seen, n+" "+r.ExtendedCommunities)
