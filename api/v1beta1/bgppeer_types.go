@@ -68,7 +68,7 @@ type BGPPeerSpec struct {
 	// solicitations on the interface: routers learn an unnumbered
 	// neighbour from its advertisements, and answer solicitations with
 	// theirs. Exactly one of peerAddress and interface is set; not with
-	// sourceAddress or ebgpMultiHop.
+	// sourceAddress, ebgpMultiHop or (not yet) bfdProfile.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=15
 	// +kubebuilder:validation:Pattern=`^[^/:\s]+$`

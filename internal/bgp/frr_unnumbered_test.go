@@ -1,10 +1,12 @@
 package bgp
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -121,4 +123,81 @@ func linkLocalOf(t testing.TB, dev string) netip.Addr {
 	}
 	t.Fatalf("no link-local address on %s", dev)
 	return netip.Addr{}
+}
+
+// fakeLinks is a Links whose router address the test sets.
+type fakeLinks struct {
+	mu        sync.Mutex
+	addr      netip.Addr // invalid: no router
+	solicited map[string]int
+}
+
+func (f *fakeLinks) set(a netip.Addr) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.addr = a
+}
+
+func (f *fakeLinks) Neighbor(ifname string) (netip.Addr, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.addr.IsValid() {
+		return netip.Addr{}, errors.New("no router here")
+	}
+	return f.addr, nil
+}
+
+func (f *fakeLinks) Solicit(ifname string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.solicited[ifname]++
+	return nil
+}
+
+func (f *fakeLinks) solicitations(ifname string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.solicited[ifname]
+}
+
+// TestUnnumberedFollowsRouter: without a router on the link the session
+// waits, reported with the reason, and the link is solicited; once the
+// router is found the session runs to its address, and when the router
+// answers from another address while the session is down, the session is
+// re-created for it. No router answers here: the addresses are the fake's.
+func TestUnnumberedFollowsRouter(t *testing.T) {
+	l := newP2PLink(t)
+	links := &fakeLinks{solicited: map[string]int{}}
+	s := startServer(t, Config{Links: links})
+	peer := ebgpPeer("p2p", netip.Addr{})
+	peer.Interface = l.Dev
+	if err := s.SetPeers(ctxT(t), []PeerConfig{peer}); err != nil {
+		t.Fatal(err)
+	}
+	waitSession := func(what string, ok func(SessionState) bool) {
+		t.Helper()
+		waitFor(t, 10*time.Second, what, func() error {
+			if st, _ := sessionOf(s, "p2p"); !ok(st) {
+				return fmt.Errorf("session %+v", st)
+			}
+			return nil
+		})
+	}
+	waitSession("waiting with the reason", func(st SessionState) bool {
+		return st.State == StateIdle && strings.Contains(st.LastError, "no router here") && !st.Address.IsValid()
+	})
+	if links.solicitations(l.Dev) == 0 {
+		t.Errorf("%s not solicited while the session waits", l.Dev)
+	}
+	for _, a := range []string{"fe80::1", "fe80::2"} {
+		want := netip.MustParseAddr(a).WithZone(l.Dev)
+		links.set(want)
+		waitSession("session to "+want.String(), func(st SessionState) bool { return st.Address == want && st.LastError == "" })
+	}
+	if err := s.SetPeers(ctxT(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Sessions()); n != 0 {
+		t.Errorf("%d sessions left after removing the peer", n)
+	}
 }

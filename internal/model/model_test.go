@@ -213,6 +213,10 @@ func TestFromInvalid(t *testing.T) {
 			unnumbered(&o.Peers[1], "eth1")
 			o.Peers[1].Spec.EBGPMultiHop = true
 		}, []string{`BGPPeer "frr": spec.ebgpMultiHop: cannot be used with interface`}},
+		{"interface with BFD", func(o *Objects) {
+			unnumbered(&o.Peers[1], "eth1")
+			o.Peers[1].Spec.BFDProfile = "fast"
+		}, []string{`BGPPeer "frr": spec.bfdProfile: BFD is not supported on unnumbered sessions`}},
 		{"duplicate interface", func(o *Objects) {
 			unnumbered(&o.Peers[1], "eth1")
 			p := o.Peers[1]
@@ -320,9 +324,10 @@ func sel(t *testing.T, s string) Selector {
 	return out[0]
 }
 
-// unnumbered turns p into an unnumbered session over ifname.
+// unnumbered turns p into an unnumbered session over ifname (without BFD,
+// which unnumbered sessions do not support).
 func unnumbered(p *v1beta1.BGPPeer, ifname string) {
-	p.Spec.PeerAddress = ""
+	p.Spec.PeerAddress, p.Spec.BFDProfile = "", ""
 	p.Spec.Interface = ifname
 }
 

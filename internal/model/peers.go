@@ -166,6 +166,9 @@ func peerInterface(c *collector, p *v1beta1.BGPPeer) string {
 	if s.EBGPMultiHop {
 		c.add(kindPeer, p.Name, "spec.ebgpMultiHop", "cannot be used with interface: an unnumbered session reaches its router directly on the link")
 	}
+	if s.BFDProfile != "" {
+		c.add(kindPeer, p.Name, "spec.bfdProfile", "BFD is not supported on unnumbered sessions (interface) yet")
+	}
 	return s.Interface
 }
 
