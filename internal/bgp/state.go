@@ -32,8 +32,10 @@ type loopState struct {
 	// yet; linkAddr the router's address of those in peers (see links.go).
 	waiting  map[string]waitingPeer
 	linkAddr map[string]netip.Addr
-	// solicited is when each interface was last solicited.
-	solicited map[string]time.Time
+	// solicited is when each interface was last solicited; solicitErr the
+	// last failure ("" after a success).
+	solicited  map[string]time.Time
+	solicitErr map[string]string
 	// resetDue lists sessions waiting for a soft reset out.
 	resetDue map[string]bool
 	// bfdArmed holds, for sessions whose BFD is on in gobgp, when the BGP
@@ -48,7 +50,7 @@ func newLoopState(s *Server, bs *server.BgpServer) *loopState {
 		status: map[string]peerStatus{}, bfd: map[string]BFDState{}, last: map[string]SessionState{},
 		logged: map[string]State{}, addrs: map[netip.Addr]string{}, resetDue: map[string]bool{},
 		bfdArmed: map[string]time.Time{}, waiting: map[string]waitingPeer{}, linkAddr: map[string]netip.Addr{},
-		solicited: map[string]time.Time{},
+		solicited: map[string]time.Time{}, solicitErr: map[string]string{},
 	}
 }
 

@@ -154,12 +154,20 @@ func (st *loopState) checkLinks(ctx context.Context, now time.Time) {
 }
 
 // solicit solicits ifname unless it was done less than solicitInterval ago.
+// A failure is logged when it differs from the last one on ifname: a node
+// without the interface fails the same way every time.
 func (st *loopState) solicit(ifname string, now time.Time) {
 	if last, ok := st.solicited[ifname]; ok && now.Sub(last) < solicitInterval {
 		return
 	}
 	st.solicited[ifname] = now
-	if err := st.srv.cfg.Links.Solicit(ifname); err != nil {
+	err := st.srv.cfg.Links.Solicit(ifname)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if msg != st.solicitErr[ifname] && err != nil {
 		st.srv.log.Warn("cannot solicit the router of an unnumbered session", "interface", ifname, "error", err)
 	}
+	st.solicitErr[ifname] = msg
 }
