@@ -27,13 +27,21 @@ import (
 // dual-stack Service travel over it with the node's link-local address as
 // next hop (IPv4 too: RFC 8950), reach the router's kernel that way, and
 // carry traffic from outside; the node's status reports the session with
-// the router's link-local address.
+// the router's link-local address. A peer on an interface the nodes lack
+// is reported down with the reason, without an address.
 func testUnnumbered(t *testing.T, e *env) {
 	nodes := e.l.NodeNames()
 	e.frrUnnumbered(t, nodes)
 	e.apply(t, peer("p2p", `{myASN: 64501, peerASN: 64500, interface: p2p0, connectTime: 1s}`)+
+		peer("nolink", `{myASN: 64501, peerASN: 64500, interface: nope0}`)+
 		adv("p2p", "{ipAddressPools: [main], peers: [p2p]}"))
 	e.waitUnnumbered(t, nodes)
+	e.waitSessionStatus(t, "nolink", len(nodes), func(_ string, s v1beta1.BGPSessionStatus) error {
+		if s.State != "Idle" || s.Address != "" || !strings.Contains(s.LastError, "nope0") {
+			return fmt.Errorf("session %+v, want Idle without address, the reason naming nope0", s)
+		}
+		return nil
+	})
 
 	ips := e.service(t, svc{name: "unnumbered", families: dualStack, ready: []string{"node1"}})
 	want := e.p2pAddrs(nodes)
@@ -124,6 +132,19 @@ func (e *env) waitUnnumbered(t *testing.T, nodes []string) {
 		return true, nil
 	}, "FRR's unnumbered sessions with %v are Established", nodes)
 	router := e.l.Router()
+	e.waitSessionStatus(t, "p2p", len(nodes), func(node string, s v1beta1.BGPSessionStatus) error {
+		rif, _ := router.Iface(topo.RouterP2PIface(node))
+		if want := rif.LinkLocal().WithZone(topo.NodeP2PIface).String(); s.State != "Established" || s.Address != want {
+			return fmt.Errorf("session %+v, want Established with %s", s, want)
+		}
+		return nil
+	})
+}
+
+// waitSessionStatus waits until n nodes report the session with peer in
+// their ServiceBGPStatus, each passing check.
+func (e *env) waitSessionStatus(t *testing.T, peer string, n int, check func(node string, s v1beta1.BGPSessionStatus) error) {
+	t.Helper()
 	e.eventually(t, 30*time.Second, func(ctx context.Context) (bool, error) {
 		list, err := e.l.Admin.Dynamic.Resource(v1beta1.GroupVersion.WithResource("servicebgpstatuses")).
 			Namespace(lab.PylonNamespace).List(ctx, metav1.ListOptions{})
@@ -136,23 +157,21 @@ func (e *env) waitUnnumbered(t *testing.T, nodes []string) {
 			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &st); err != nil {
 				return false, err
 			}
-			rif, _ := router.Iface(topo.RouterP2PIface(st.Status.Node))
-			want := rif.LinkLocal().WithZone(topo.NodeP2PIface).String()
 			for _, s := range st.Status.Sessions {
-				if s.Peer != "p2p" {
+				if s.Peer != peer {
 					continue
 				}
-				if s.State != "Established" || s.Address != want {
-					return false, fmt.Errorf("%s: session %+v, want Established with %s", st.Status.Node, s, want)
+				if err := check(st.Status.Node, s); err != nil {
+					return false, fmt.Errorf("%s: %w", st.Status.Node, err)
 				}
 				seen++
 			}
 		}
-		if seen != len(nodes) {
+		if seen != n {
 			return false, fmt.Errorf("%d nodes report the session", seen)
 		}
 		return true, nil
-	}, "every node reports its unnumbered session Established with the router's link-local address")
+	}, "%d nodes report their session with %s as expected", n, peer)
 }
 
 // p2pAddrs returns, sorted, the link-local addresses of the nodes' ends of
