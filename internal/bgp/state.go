@@ -89,7 +89,7 @@ func (st *loopState) removePeers(ctx context.Context, names []string) error {
 // from scratch.
 //
 // Unnumbered sessions whose router is not found, or that gobgp refuses,
-// wait (see retryWaiting) instead of failing.
+// wait (checkLinks retries them) instead of failing.
 func (st *loopState) addPeers(ctx context.Context, desired map[string]PeerConfig, names []string) error {
 	var errs []error
 	var ready []string
@@ -323,8 +323,9 @@ func (st *loopState) recount(old, new *Path) {
 	}
 }
 
-// pull reads session and BFD states from gobgp, enforces DynamicASNExternal,
-// switches BFD on or off (armBFD) and publishes.
+// pull looks after unnumbered sessions (checkLinks), reads session and BFD
+// states from gobgp, enforces DynamicASNExternal, switches BFD on or off
+// (armBFD) and publishes.
 func (st *loopState) pull(ctx context.Context) {
 	st.checkLinks(ctx, time.Now())
 	status := make(map[string]peerStatus, len(st.peers))
