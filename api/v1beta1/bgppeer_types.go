@@ -19,6 +19,9 @@ const (
 // BGPPeerSpec describes one BGP session that speakers open to a router.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.peerASN) != has(self.dynamicASN)",message="exactly one of peerASN and dynamicASN must be set"
+// +kubebuilder:validation:XValidation:rule="has(self.peerAddress) != has(self.interface)",message="exactly one of peerAddress and interface must be set"
+// +kubebuilder:validation:XValidation:rule="!has(self.interface) || !has(self.ebgpMultiHop) || !self.ebgpMultiHop",message="interface cannot be used with ebgpMultiHop"
+// +kubebuilder:validation:XValidation:rule="!has(self.interface) || !has(self.sourceAddress)",message="interface cannot be used with sourceAddress"
 // +kubebuilder:validation:XValidation:rule="!(has(self.password) && has(self.passwordSecret))",message="password and passwordSecret are mutually exclusive"
 // +kubebuilder:validation:XValidation:rule="!has(self.keepaliveTime) || !has(self.holdTime) || duration(self.keepaliveTime) <= duration(self.holdTime)",message="keepaliveTime must not exceed holdTime"
 type BGPPeerSpec struct {
@@ -47,10 +50,30 @@ type BGPPeerSpec struct {
 	// +optional
 	DynamicASN DynamicASNMode `json:"dynamicASN,omitempty"`
 
-	// PeerAddress is the router's IPv4 or IPv6 address.
+	// PeerAddress is the router's IPv4 or IPv6 address. Exactly one of
+	// peerAddress and interface is set.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
-	PeerAddress string `json:"peerAddress"`
+	// +optional
+	PeerAddress string `json:"peerAddress,omitempty"`
+
+	// Interface opens an unnumbered session over this node interface: the
+	// router is the only IPv6 link-local neighbour on it (a point-to-point
+	// link, FRR's "neighbor IFNAME interface"), and the session runs
+	// between both link-local addresses. IPv4 prefixes are sent with the
+	// node's IPv6 link-local next hop (RFC 8950, formerly RFC 5549), so the
+	// router must accept IPv4 routes over IPv6 next hops. While the
+	// session is down the speaker sends router advertisements (router
+	// lifetime 0, so it never becomes a default router) and router
+	// solicitations on the interface: routers learn an unnumbered
+	// neighbour from its advertisements, and answer solicitations with
+	// theirs. Exactly one of peerAddress and interface is set; not with
+	// sourceAddress, ebgpMultiHop or (not yet) bfdProfile.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=15
+	// +kubebuilder:validation:Pattern=`^[^/:\s]+$`
+	// +optional
+	Interface string `json:"interface,omitempty"`
 
 	// SourceAddress is the local address the session is opened from.
 	// Default: chosen by the node's routing table.
@@ -136,6 +159,7 @@ type BGPPeerSpec struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:shortName=bgppeer,categories=pylon
 // +kubebuilder:printcolumn:name="Address",type=string,JSONPath=`.spec.peerAddress`
+// +kubebuilder:printcolumn:name="Interface",type=string,JSONPath=`.spec.interface`,priority=10
 // +kubebuilder:printcolumn:name="ASN",type=integer,JSONPath=`.spec.peerASN`
 // +kubebuilder:printcolumn:name="Dynamic ASN",type=string,JSONPath=`.spec.dynamicASN`,priority=10
 // +kubebuilder:printcolumn:name="My ASN",type=integer,JSONPath=`.spec.myASN`

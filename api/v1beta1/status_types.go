@@ -54,7 +54,9 @@ type ServiceL2StatusList struct {
 type BGPSessionStatus struct {
 	// Peer is the BGPPeer's name.
 	Peer string `json:"peer"`
-	// Address is the router's address.
+	// Address is the router's address; for an unnumbered session (a
+	// BGPPeer with interface) its link-local address with the interface as
+	// zone (fe80::1%eth1) once found, empty before.
 	Address string `json:"address,omitempty"`
 	// State is the BGP state (Idle, Connect, Active, OpenSent,
 	// OpenConfirm, Established).

@@ -18,12 +18,13 @@ type bgpCase struct {
 	run  func(t *testing.T, e *env)
 }
 
-// TestBGP brings one lab up (three nodes, router and router2), FRR on the
+// TestBGP brings one lab up (three nodes, router and router2, and
+// point-to-point links from the nodes to the router), FRR on the
 // router, the baseline configuration and Pylon, then runs every case in
 // order. BIRD replaces FRR on the router for the last cases, then GoBGP
 // replaces BIRD (or FRR, when only the GoBGP cases run).
 func TestBGP(t *testing.T) {
-	opts := lab.Options{Nodes: 3, Router2: true}
+	opts := lab.Options{Nodes: 3, Router2: true, Unnumbered: true}
 	labtest.RequirePylon(t, opts)
 	l := labtest.Start(t, opts)
 	frr, err := l.StartFRR(ctx(t), "router", frrRouterConfig(l))
@@ -71,4 +72,5 @@ var frrCases = []bgpCase{
 	{"GracefulRestart", testGracefulRestart},
 	{"GracefulShutdown", testGracefulShutdown},
 	{"MultiHop", testMultiHop},
+	{"Unnumbered", testUnnumbered},
 }

@@ -48,6 +48,9 @@ type Options struct {
 	SpeakerArgs []string
 	// Router2 adds a second router behind the first, for multi-hop BGP.
 	Router2 bool
+	// Unnumbered adds a link-local-only point-to-point link from each node
+	// (topo.NodeP2PIface) to the router, for unnumbered BGP sessions.
+	Unnumbered bool
 	// Topology is a containerlab topology file (e2etest/topologies) the lab
 	// realises; it sets Nodes and Router2, and the lab refuses a file that
 	// describes a network it does not make.

@@ -39,7 +39,7 @@ func RootLinkFor(id runs.ID) topo.RootLink {
 func (l *Lab) upNetwork(ctx context.Context) error {
 	t0 := time.Now()
 	rl := RootLinkFor(l.ID)
-	spec := topo.Spec{Prefix: l.ID.Prefix(), Nodes: l.opts.Nodes, Router2: l.opts.Router2, RootLink: &rl}
+	spec := topo.Spec{Prefix: l.ID.Prefix(), Nodes: l.opts.Nodes, Router2: l.opts.Router2, Unnumbered: l.opts.Unnumbered, RootLink: &rl}
 	if l.opts.Topology != "" {
 		b, err := os.ReadFile(l.opts.Topology)
 		if err != nil {

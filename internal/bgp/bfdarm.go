@@ -79,7 +79,7 @@ func (st *loopState) armBFD(ctx context.Context, now time.Time) {
 // setBFD updates the gobgp neighbor with BFD on or off; nothing else
 // changes, so gobgp does not reset the BGP session.
 func (st *loopState) setBFD(ctx context.Context, p PeerConfig, on bool) error {
-	ap := apiPeer(p, p.GracefulRestart)
+	ap := apiPeer(p, st.addrOf(p), p.GracefulRestart)
 	if !on {
 		ap.Bfd = nil
 	}

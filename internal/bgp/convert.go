@@ -15,14 +15,22 @@ var (
 	familyIPv6 = &api.Family{Afi: api.Family_AFI_IP6, Safi: api.Family_SAFI_UNICAST}
 )
 
-// apiPeer converts a normalized PeerConfig to gobgp's neighbor definition.
-// localRestarting sets the Restart State bit (and the forwarding bits) in
-// the OPEN: the router then keeps our stale routes until our End-of-RIB.
-func apiPeer(p PeerConfig, localRestarting bool) *api.Peer {
+// apiPeer converts a normalized PeerConfig to gobgp's neighbor definition
+// for the router at addr (p.Address, or the link-local address found for
+// an unnumbered session). localRestarting sets the Restart State bit (and
+// the forwarding bits) in the OPEN: the router then keeps our stale routes
+// until our End-of-RIB.
+//
+// An unnumbered session is given to gobgp as a link-local neighbor with
+// the interface as zone, not as gobgp's NeighborInterface: gobgp would
+// resolve the address again on its own (and again on delete, failing once
+// the router is gone), while the session's key must stay the address we
+// resolved. gobgp then dials from our link-local address on that interface.
+func apiPeer(p PeerConfig, addr netip.Addr, localRestarting bool) *api.Peer {
 	secs := func(d time.Duration) uint64 { return uint64(d / time.Second) }
 	out := &api.Peer{
 		Conf: &api.PeerConf{
-			NeighborAddress: p.Address.String(),
+			NeighborAddress: addr.String(),
 			LocalAsn:        p.MyASN,
 			PeerAsn:         p.PeerASN,
 			AuthPassword:    p.Password,
@@ -79,13 +87,16 @@ func proposedHoldTime(d time.Duration) uint64 {
 }
 
 // apiAfiSafis enables the session's own family, and the other family when a
-// next hop for it is configured.
+// next hop for it is configured; both on an unnumbered session (gobgp
+// advertises the extended next hop capability for IPv4 and sends IPv4
+// prefixes with the session's IPv6 address as next hop, RFC 8950).
 func apiAfiSafis(p PeerConfig) []*api.AfiSafi {
 	var fams []*api.Family
-	if p.Address.Is4() || p.IPv4NextHop.IsValid() {
+	unnumbered := p.Interface != ""
+	if unnumbered || p.Address.Is4() || p.IPv4NextHop.IsValid() {
 		fams = append(fams, familyIPv4)
 	}
-	if p.Address.Is6() || p.IPv6NextHop.IsValid() {
+	if unnumbered || p.Address.Is6() || p.IPv6NextHop.IsValid() {
 		fams = append(fams, familyIPv6)
 	}
 	out := make([]*api.AfiSafi, 0, len(fams))

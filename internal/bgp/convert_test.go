@@ -22,7 +22,7 @@ func TestAPIPeer(t *testing.T) {
 		p.HoldTime, p.KeepaliveTime, p.ConnectTime = 9*time.Second, 3*time.Second, 5*time.Second
 		p.BFD = &BFDConfig{ReceiveInterval: 100 * time.Millisecond, TransmitInterval: 300 * time.Millisecond, DetectMultiplier: 5}
 	})
-	got := apiPeer(p, true)
+	got := apiPeer(p, p.Address, true)
 	type summary struct {
 		Addr, Password, Local   string
 		LocalASN, PeerASN, Port uint32
@@ -57,15 +57,35 @@ func TestAPIPeer(t *testing.T) {
 	if diff := cmp.Diff(want, s, cmpNet); diff != "" {
 		t.Errorf("apiPeer (-want +got):\n%s", diff)
 	}
-	if mh := apiPeer(np("mh", func(p *PeerConfig) { p.EBGPMultiHop = true }), false); !mh.EbgpMultihop.Enabled || mh.EbgpMultihop.MultihopTtl != 255 {
+	numbered := func(p PeerConfig, restarting bool) *api.Peer { return apiPeer(p, p.Address, restarting) }
+	if mh := numbered(np("mh", func(p *PeerConfig) { p.EBGPMultiHop = true }), false); !mh.EbgpMultihop.Enabled || mh.EbgpMultihop.MultihopTtl != 255 {
 		t.Errorf("multi-hop: %v", mh.EbgpMultihop)
 	}
-	if h := apiPeer(np("h0", func(p *PeerConfig) { p.HoldTime, p.KeepaliveTime = 0, 0 }), false).Timers.Config; h.HoldTime != 65535 || h.KeepaliveInterval != 0 {
+	if h := numbered(np("h0", func(p *PeerConfig) { p.HoldTime, p.KeepaliveTime = 0, 0 }), false).Timers.Config; h.HoldTime != 65535 || h.KeepaliveInterval != 0 {
 		t.Errorf("hold time 0: proposed hold %d s, keepalive %d s; want 65535 (the router's value wins) and 0 (gobgp's hold/3 until negotiated)", h.HoldTime, h.KeepaliveInterval)
 	}
-	plain := apiPeer(np("v6", func(p *PeerConfig) { p.Address = addr6 }), false)
+	plain := numbered(np("v6", func(p *PeerConfig) { p.Address = addr6 }), false)
 	if len(plain.AfiSafis) != 1 || plain.AfiSafis[0].Config.Family.Afi != api.Family_AFI_IP6 || plain.GracefulRestart != nil || plain.Bfd != nil {
 		t.Errorf("plain IPv6 peer: %v", plain)
+	}
+}
+
+// TestAPIPeerUnnumbered: an unnumbered session goes to gobgp as the
+// link-local neighbor found on its interface (zone included), with both
+// families.
+func TestAPIPeerUnnumbered(t *testing.T) {
+	p := np("p2p", func(p *PeerConfig) { p.Address, p.Interface = netip.Addr{}, "p2p0" })
+	got := apiPeer(p, netip.MustParseAddr("fe80::1%p2p0"), false)
+	if got.Conf.NeighborAddress != "fe80::1%p2p0" || got.Conf.NeighborInterface != "" || got.Transport.LocalAddress != "" {
+		t.Errorf("unnumbered peer: address %q, interface %q, local %q; want fe80::1%%p2p0, none, none",
+			got.Conf.NeighborAddress, got.Conf.NeighborInterface, got.Transport.LocalAddress)
+	}
+	var fams []string
+	for _, as := range got.AfiSafis {
+		fams = append(fams, as.Config.Family.Afi.String())
+	}
+	if diff := cmp.Diff([]string{"AFI_IP", "AFI_IP6"}, fams); diff != "" {
+		t.Errorf("unnumbered families (-want +got):\n%s", diff)
 	}
 }
 

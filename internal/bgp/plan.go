@@ -37,8 +37,12 @@ func targets(p Path, name string) bool {
 }
 
 // carries reports whether the session can carry prefix: its own family
-// always, the other family only with a next hop for it.
+// always, the other family only with a next hop for it. An unnumbered
+// session carries both (IPv4 with an IPv6 next hop, RFC 8950).
 func carries(peer PeerConfig, prefix netip.Prefix) bool {
+	if peer.Interface != "" {
+		return true
+	}
 	if prefix.Addr().Is4() {
 		return peer.Address.Is4() || peer.IPv4NextHop.IsValid()
 	}

@@ -117,12 +117,18 @@ func TestBuildView(t *testing.T) {
 	a := np("a", func(p *PeerConfig) { p.BFD = &BFDConfig{} })
 	b := np("b", func(p *PeerConfig) { p.Address = addr6; p.PeerASN, p.DynamicASN = 0, DynamicASNExternal })
 	since := time.Unix(1700000000, 0)
-	got := buildView(map[string]PeerConfig{"a": a, "b": b},
-		map[string]peerStatus{"a": {state: StateEstablished, peerASN: 64513, establishedAt: since}, "b": {state: StateActive, lastError: "boom"}},
-		map[string]BFDState{}, map[string]int{"a": 3, "b": 5})
+	c := np("c", func(p *PeerConfig) { p.Address, p.Interface = netip.Addr{}, "p2p0" })
+	d := np("d", func(p *PeerConfig) { p.Address, p.Interface = netip.Addr{}, "p2p1" })
+	ll := netip.MustParseAddr("fe80::1%p2p0")
+	got := buildView(map[string]PeerConfig{"a": a, "b": b, "c": c, "d": d},
+		map[string]peerStatus{"a": {state: StateEstablished, peerASN: 64513, establishedAt: since}, "b": {state: StateActive, lastError: "boom"},
+			"c": {state: StateEstablished}, "d": {state: StateIdle, lastError: "no router"}},
+		map[string]netip.Addr{"c": ll}, map[string]BFDState{}, map[string]int{"a": 3, "b": 5, "c": 2})
 	want := []SessionState{
 		{Name: "a", Address: addr4, State: StateEstablished, BFD: BFDDown, PeerASN: 64513, PrefixesSent: 3, EstablishedAt: since},
 		{Name: "b", Address: addr6, State: StateActive, LastError: "boom"},
+		{Name: "c", Address: ll, Interface: "p2p0", State: StateEstablished, PeerASN: 64513, PrefixesSent: 2},
+		{Name: "d", Interface: "p2p1", State: StateIdle, PeerASN: 64513, LastError: "no router"},
 	}
 	if diff := cmp.Diff(want, got, cmpNet); diff != "" {
 		t.Errorf("buildView (-want +got):\n%s", diff)

@@ -87,9 +87,12 @@ func setExportPolicies(ctx context.Context, bs *server.BgpServer, peers []string
 	return nil
 }
 
-// addPeerPolicy defines the sets and the policy of one session; deny is its
-// initial deny list. The caller then lists it with setExportPolicies.
-func addPeerPolicy(ctx context.Context, bs *server.BgpServer, p PeerConfig, deny []netip.Prefix) error {
+// addPeerPolicy defines the sets and the policy of one session with the
+// router at addr; deny is its initial deny list. The caller then lists it
+// with setExportPolicies. gobgp matches neighbor sets without the zone, so
+// two unnumbered sessions whose routers use the same link-local address
+// share their targeting.
+func addPeerPolicy(ctx context.Context, bs *server.BgpServer, p PeerConfig, addr netip.Addr, deny []netip.Prefix) error {
 	n := namesFor(p.Name)
 	var d4, d6 []*api.Prefix
 	for _, pfx := range deny {
@@ -99,7 +102,7 @@ func addPeerPolicy(ctx context.Context, bs *server.BgpServer, p PeerConfig, deny
 			d6 = append(d6, apiPrefix(pfx))
 		}
 	}
-	addr := p.Address.WithZone("")
+	addr = addr.WithZone("")
 	sets := []*api.DefinedSet{
 		{DefinedType: api.DefinedType_DEFINED_TYPE_NEIGHBOR, Name: n.neighbor, List: []string{netip.PrefixFrom(addr, addr.BitLen()).String()}},
 		{DefinedType: api.DefinedType_DEFINED_TYPE_PREFIX, Name: n.deny4, Prefixes: d4},

@@ -38,6 +38,9 @@ type Config struct {
 	// Logger receives our logs and gobgp's (its Info demoted to Debug).
 	// nil discards them.
 	Logger *slog.Logger
+	// Links finds the routers of unnumbered sessions and solicits them.
+	// nil means KernelLinks.
+	Links Links
 }
 
 // Server runs an embedded gobgp speaker. Build it with New, run it with Run;
@@ -81,6 +84,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Links == nil {
+		cfg.Links = KernelLinks{}
 	}
 	s := &Server{
 		cfg:     cfg,
@@ -292,7 +298,7 @@ func (s *Server) loop(ctx context.Context, st *loopState, events <-chan struct{}
 		case <-events:
 			pull()
 		case <-tick.C:
-			if len(st.peers) > 0 {
+			if len(st.peers)+len(st.waiting) > 0 {
 				pull()
 			}
 		}

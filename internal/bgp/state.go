@@ -28,6 +28,14 @@ type loopState struct {
 	last   map[string]SessionState // last published, for change detection
 	logged map[string]State        // last logged BGP state
 	addrs  map[netip.Addr]string   // session name by address
+	// waiting holds the unnumbered sessions whose router is not found
+	// yet; linkAddr the router's address of those in peers (see links.go).
+	waiting  map[string]waitingPeer
+	linkAddr map[string]netip.Addr
+	// solicited is when each interface was last solicited; solicitErr the
+	// last failure ("" after a success).
+	solicited  map[string]time.Time
+	solicitErr map[string]string
 	// resetDue lists sessions waiting for a soft reset out.
 	resetDue map[string]bool
 	// bfdArmed holds, for sessions whose BFD is on in gobgp, when the BGP
@@ -41,14 +49,15 @@ func newLoopState(s *Server, bs *server.BgpServer) *loopState {
 		peers: map[string]PeerConfig{}, paths: map[netip.Prefix]Path{}, sent: map[string]int{},
 		status: map[string]peerStatus{}, bfd: map[string]BFDState{}, last: map[string]SessionState{},
 		logged: map[string]State{}, addrs: map[netip.Addr]string{}, resetDue: map[string]bool{},
-		bfdArmed: map[string]time.Time{},
+		bfdArmed: map[string]time.Time{}, waiting: map[string]waitingPeer{}, linkAddr: map[string]netip.Addr{},
+		solicited: map[string]time.Time{}, solicitErr: map[string]string{},
 	}
 }
 
 // setPeers applies desired: removed and changed sessions are deleted first,
 // then added and changed ones are created with their export policies.
 func (st *loopState) setPeers(ctx context.Context, desired map[string]PeerConfig) error {
-	remove, add := peerDiff(st.peers, desired)
+	remove, add := peerDiff(st.configured(), desired)
 	if len(remove) == 0 && len(add) == 0 {
 		return nil
 	}
@@ -58,7 +67,9 @@ func (st *loopState) setPeers(ctx context.Context, desired map[string]PeerConfig
 }
 
 // removePeers deletes the named sessions, then their export policies.
+// Waiting sessions have neither: they are just forgotten.
 func (st *loopState) removePeers(ctx context.Context, names []string) error {
+	names = st.forgetWaiting(names)
 	if len(names) == 0 {
 		return nil
 	}
@@ -76,12 +87,20 @@ func (st *loopState) removePeers(ctx context.Context, names []string) error {
 // addPeers defines and lists the export policies of the named sessions,
 // then creates them. Whatever fails is undone, so a later call retries
 // from scratch.
+//
+// Unnumbered sessions whose router is not found, or that gobgp refuses,
+// wait (checkLinks retries them) instead of failing.
 func (st *loopState) addPeers(ctx context.Context, desired map[string]PeerConfig, names []string) error {
 	var errs []error
 	var ready []string
-	for _, name := range names {
-		if err := addPeerPolicy(ctx, st.bs, desired[name], denyList(st.paths, name)); err != nil {
-			errs = append(errs, fmt.Errorf("peer %q: %w", name, err))
+	for _, name := range st.resolveLinks(desired, names) {
+		if err := addPeerPolicy(ctx, st.bs, desired[name], st.addrOf(desired[name]), denyList(st.paths, name)); err != nil {
+			err = fmt.Errorf("peer %q: %w", name, err)
+			if p := desired[name]; p.Interface != "" {
+				st.wait(p, err)
+			} else {
+				errs = append(errs, err)
+			}
 			_ = deletePeerPolicy(ctx, st.bs, name) // best effort: parts may not exist
 			continue
 		}
@@ -95,8 +114,12 @@ func (st *loopState) addPeers(ctx context.Context, desired map[string]PeerConfig
 	var failed []string
 	for _, name := range ready {
 		if err := st.addPeer(ctx, desired[name]); err != nil {
-			errs = append(errs, err)
 			failed = append(failed, name)
+			if p := desired[name]; p.Interface != "" {
+				st.wait(p, err)
+				continue
+			}
+			errs = append(errs, err)
 		}
 	}
 	if len(failed) > 0 {
@@ -116,15 +139,17 @@ func (st *loopState) dropPolicies(ctx context.Context, names []string) error {
 
 func (st *loopState) deletePeer(ctx context.Context, name string) error {
 	p := st.peers[name]
+	addr := st.addrOf(p)
+	delete(st.linkAddr, name)
 	delete(st.peers, name)
 	delete(st.sent, name)
 	delete(st.status, name)
 	delete(st.bfd, name)
 	delete(st.bfdArmed, name)
-	delete(st.addrs, p.Address)
-	st.srv.log.Info("bgp session removed", "peer", name, "address", p.Address)
-	if err := st.bs.DeletePeer(ctx, &api.DeletePeerRequest{Address: p.Address.String()}); err != nil {
-		return fmt.Errorf("delete peer %q (%s): %w", name, p.Address, err)
+	delete(st.addrs, addr)
+	st.srv.log.Info("bgp session removed", "peer", name, "address", addr)
+	if err := st.bs.DeletePeer(ctx, &api.DeletePeerRequest{Address: addr.String()}); err != nil {
+		return fmt.Errorf("delete peer %q (%s): %w", name, addr, err)
 	}
 	return nil
 }
@@ -134,13 +159,14 @@ func (st *loopState) deletePeer(ctx context.Context, name string) error {
 // restarting, so a router still holding our routes from a previous run
 // keeps them until our End-of-RIB.
 func (st *loopState) addPeer(ctx context.Context, p PeerConfig) error {
-	ap := apiPeer(p, p.GracefulRestart)
+	addr := st.addrOf(p)
+	ap := apiPeer(p, addr, p.GracefulRestart)
 	ap.Bfd = nil
 	if err := st.bs.AddPeer(ctx, &api.AddPeerRequest{Peer: ap}); err != nil {
-		return fmt.Errorf("add peer %q (%s): %w", p.Name, p.Address, err)
+		return fmt.Errorf("add peer %q (%s): %w", p.Name, addr, err)
 	}
 	st.peers[p.Name] = p
-	st.addrs[p.Address] = p.Name
+	st.addrs[addr] = p.Name
 	n := 0
 	for _, path := range st.paths {
 		if path.AnnouncedTo(p) {
@@ -148,7 +174,7 @@ func (st *loopState) addPeer(ctx context.Context, p PeerConfig) error {
 		}
 	}
 	st.sent[p.Name] = n
-	st.srv.log.Info("bgp session configured", "peer", p.Name, "address", p.Address, "bfd", p.BFD != nil, "gracefulRestart", p.GracefulRestart)
+	st.srv.log.Info("bgp session configured", "peer", p.Name, "address", addr, "interface", p.Interface, "bfd", p.BFD != nil, "gracefulRestart", p.GracefulRestart)
 	return nil
 }
 
@@ -252,7 +278,7 @@ func (st *loopState) flushResets(ctx context.Context) {
 			continue
 		}
 		err := st.bs.ResetPeer(ctx, &api.ResetPeerRequest{
-			Address: p.Address.String(), Soft: true, Direction: api.ResetPeerRequest_DIRECTION_OUT,
+			Address: st.addrOf(p).String(), Soft: true, Direction: api.ResetPeerRequest_DIRECTION_OUT,
 		})
 		if err != nil {
 			st.srv.log.Warn("cannot soft-reset bgp session outbound", "peer", name, "error", err)
@@ -297,9 +323,11 @@ func (st *loopState) recount(old, new *Path) {
 	}
 }
 
-// pull reads session and BFD states from gobgp, enforces DynamicASNExternal,
-// switches BFD on or off (armBFD) and publishes.
+// pull looks after unnumbered sessions (checkLinks), reads session and BFD
+// states from gobgp, enforces DynamicASNExternal, switches BFD on or off
+// (armBFD) and publishes.
 func (st *loopState) pull(ctx context.Context) {
+	st.checkLinks(ctx, time.Now())
 	status := make(map[string]peerStatus, len(st.peers))
 	err := st.bs.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
 		addr, err := netip.ParseAddr(p.GetConf().GetNeighborAddress())
@@ -328,7 +356,7 @@ func (st *loopState) pull(ctx context.Context) {
 // settled reports whether every session is Established with its BFD (if
 // any) Up and armed, so states can be polled less often.
 func (st *loopState) settled() bool {
-	if len(st.peers) == 0 {
+	if len(st.peers) == 0 || len(st.waiting) > 0 {
 		return false
 	}
 	for name, p := range st.peers {
@@ -353,7 +381,7 @@ func (st *loopState) enforceExternal(ctx context.Context) {
 			continue
 		}
 		st.srv.log.Warn("bgp peer uses our ASN but must be external, resetting", "peer", name, "asn", s.peerASN)
-		err := st.bs.ResetPeer(ctx, &api.ResetPeerRequest{Address: p.Address.String(), Communication: "peer AS must differ from local AS"})
+		err := st.bs.ResetPeer(ctx, &api.ResetPeerRequest{Address: st.addrOf(p).String(), Communication: "peer AS must differ from local AS"})
 		if err != nil {
 			st.srv.log.Warn("cannot reset bgp peer", "peer", name, "error", err)
 		}
@@ -366,12 +394,12 @@ func (st *loopState) enforceExternal(ctx context.Context) {
 // publish stores a new snapshot and signals Changed when a BGP or BFD state
 // changed.
 func (st *loopState) publish() {
-	view := buildView(st.peers, st.status, st.bfd, st.sent)
+	view := buildView(st.configured(), st.viewStatus(), st.linkAddr, st.bfd, st.sent)
 	changed := len(view) != len(st.last)
 	next := make(map[string]SessionState, len(view))
 	for _, s := range view {
 		prev, ok := st.last[s.Name]
-		if !ok || prev.State != s.State || prev.BFD != s.BFD {
+		if !ok || prev.State != s.State || prev.BFD != s.BFD || prev.Address != s.Address {
 			changed = true
 		}
 		if st.logged[s.Name] != s.State {
@@ -392,12 +420,16 @@ func (st *loopState) publish() {
 	}
 }
 
-// buildView assembles the sorted session list.
-func buildView(peers map[string]PeerConfig, status map[string]peerStatus, bfd map[string]BFDState, sent map[string]int) []SessionState {
+// buildView assembles the sorted session list; linkAddr holds the routers'
+// addresses of unnumbered sessions.
+func buildView(peers map[string]PeerConfig, status map[string]peerStatus, linkAddr map[string]netip.Addr, bfd map[string]BFDState, sent map[string]int) []SessionState {
 	out := make([]SessionState, 0, len(peers))
 	for _, name := range sortedNames(peers) {
 		p, s := peers[name], status[name]
-		v := SessionState{Name: name, Address: p.Address, State: s.state, PeerASN: s.peerASN, LastError: s.lastError}
+		v := SessionState{Name: name, Address: p.Address, Interface: p.Interface, State: s.state, PeerASN: s.peerASN, LastError: s.lastError}
+		if p.Interface != "" {
+			v.Address = linkAddr[name]
+		}
 		if p.PeerASN != 0 && v.PeerASN == 0 {
 			v.PeerASN = p.PeerASN
 		}

@@ -60,8 +60,8 @@ func (d DynamicASN) String() string {
 
 // PeerConfig is one BGP session. Name (the BGPPeer object's name) is the key:
 // changing any other field, the address included, replaces the session.
-// Addresses must still be unique across peers because gobgp keys neighbors by
-// address.
+// Addresses (and interfaces) must still be unique across peers because
+// gobgp keys neighbors by address.
 type PeerConfig struct {
 	// Name identifies the session; Path.Peers refers to it.
 	Name string
@@ -72,7 +72,15 @@ type PeerConfig struct {
 	// DynamicASN selects how the peer ASN is learned when PeerASN is 0.
 	DynamicASN DynamicASN
 	// Address is the router's address (a zone is allowed for link-local).
+	// Exactly one of Address and Interface is set.
 	Address netip.Addr
+	// Interface makes the session unnumbered: the router is the only IPv6
+	// link-local neighbour on this interface (a point-to-point link), found
+	// in the kernel's neighbour table (see Links). The session runs between
+	// both link-local addresses and carries both families; IPv4 prefixes
+	// go with our link-local address as next hop (RFC 8950). Not with
+	// SourceAddress, EBGPMultiHop, IPv4NextHop, IPv6NextHop or BFD.
+	Interface string
 	// Port is the router's TCP port; 0 means 179.
 	Port uint16
 	// SourceAddress is the optional local address of the session.
@@ -270,8 +278,12 @@ func (s BFDState) String() string {
 type SessionState struct {
 	// Name is PeerConfig.Name.
 	Name string
-	// Address is PeerConfig.Address.
+	// Address is PeerConfig.Address; for an unnumbered session, the
+	// router's link-local address (zone: the interface) once it is found,
+	// invalid before.
 	Address netip.Addr
+	// Interface is PeerConfig.Interface.
+	Interface string
 	// State is the BGP state.
 	State State
 	// BFD is the BFD state, BFDDisabled without BFD.

@@ -54,7 +54,10 @@ func (p PeerConfig) Validate() error {
 	if p.Name == "" {
 		errs = append(errs, invalid("empty name"))
 	}
-	if !p.Address.IsValid() {
+	switch {
+	case p.Interface != "":
+		errs = append(errs, p.validateUnnumbered()...)
+	case !p.Address.IsValid():
 		errs = append(errs, invalid("no address"))
 	}
 	if p.BFD != nil {
@@ -67,6 +70,29 @@ func (p PeerConfig) Validate() error {
 		return fmt.Errorf("peer %q: %w", p.Name, err)
 	}
 	return nil
+}
+
+// validateUnnumbered checks what an unnumbered session cannot have: it runs
+// between link-local addresses on one link, with our link-local address as
+// the next hop of both families.
+func (p PeerConfig) validateUnnumbered() []error {
+	var errs []error
+	if p.Address.IsValid() {
+		errs = append(errs, invalid("address %s and interface %q are mutually exclusive", p.Address, p.Interface))
+	}
+	if p.SourceAddress.IsValid() {
+		errs = append(errs, invalid("source address %s on an unnumbered session: it runs from the link-local address of %q", p.SourceAddress, p.Interface))
+	}
+	if p.EBGPMultiHop {
+		errs = append(errs, invalid("multi-hop on an unnumbered session: the router is on the link"))
+	}
+	if p.IPv4NextHop.IsValid() || p.IPv6NextHop.IsValid() {
+		errs = append(errs, invalid("next hops on an unnumbered session: both families use our link-local address"))
+	}
+	if p.BFD != nil {
+		errs = append(errs, unsupported("bfd on an unnumbered session"))
+	}
+	return errs
 }
 
 // normalizePeer checks p and returns it in the form the loop compares and
@@ -91,11 +117,13 @@ func normalizePeer(p PeerConfig, routerID netip.Addr) (PeerConfig, error) {
 	return p, nil
 }
 
-// normalizePeers normalizes every peer and checks that names and addresses
-// are unique (gobgp keys sessions by address).
+// normalizePeers normalizes every peer and checks that names, addresses
+// and interfaces are unique (gobgp keys sessions by address; a link has
+// one router).
 func normalizePeers(peers []PeerConfig, routerID netip.Addr) (map[string]PeerConfig, error) {
 	out := make(map[string]PeerConfig, len(peers))
 	byAddr := make(map[netip.Addr]string, len(peers))
+	byLink := make(map[string]string)
 	var errs []error
 	for _, p := range peers {
 		n, err := normalizePeer(p, routerID)
@@ -105,6 +133,14 @@ func normalizePeers(peers []PeerConfig, routerID netip.Addr) (map[string]PeerCon
 		}
 		if _, dup := out[n.Name]; dup {
 			errs = append(errs, invalid("peer name %q used twice", n.Name))
+			continue
+		}
+		if n.Interface != "" {
+			if other, dup := byLink[n.Interface]; dup {
+				errs = append(errs, invalid("peers %q and %q share interface %q", other, n.Name, n.Interface))
+				continue
+			}
+			out[n.Name], byLink[n.Interface] = n, n.Name
 			continue
 		}
 		if other, dup := byAddr[n.Address]; dup {

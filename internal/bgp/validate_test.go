@@ -42,6 +42,15 @@ func TestPeerValidate(t *testing.T) {
 		{name: "bfd", mod: func(p *PeerConfig) { p.BFD = &BFDConfig{ReceiveInterval: 100 * time.Millisecond} }},
 		{name: "bfd passive", mod: func(p *PeerConfig) { p.BFD = &BFDConfig{PassiveMode: true} }, wantErr: "passive", unsupported: true},
 		{name: "bfd multihop", mod: func(p *PeerConfig) { p.BFD, p.EBGPMultiHop = &BFDConfig{}, true }, wantErr: "multi-hop", unsupported: true},
+		{name: "unnumbered", mod: func(p *PeerConfig) { p.Address, p.Interface = netip.Addr{}, "p2p0" }},
+		{name: "address and interface", mod: func(p *PeerConfig) { p.Interface = "p2p0" }, wantErr: "mutually exclusive"},
+		{name: "unnumbered source", mod: func(p *PeerConfig) {
+			p.Address, p.Interface, p.SourceAddress = netip.Addr{}, "p2p0", addr4
+		}, wantErr: "source address 10.0.0.2 on an unnumbered session"},
+		{name: "unnumbered multi-hop", mod: func(p *PeerConfig) { p.Address, p.Interface, p.EBGPMultiHop = netip.Addr{}, "p2p0", true }, wantErr: "multi-hop"},
+		{name: "unnumbered next hop", mod: func(p *PeerConfig) { p.Address, p.Interface, p.IPv4NextHop = netip.Addr{}, "p2p0", addr4 }, wantErr: "next hops"},
+		{name: "unnumbered bfd", mod: func(p *PeerConfig) { p.Address, p.Interface, p.BFD = netip.Addr{}, "p2p0", &BFDConfig{} },
+			wantErr: "bfd on an unnumbered session", unsupported: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,14 +141,17 @@ func TestNormalizePeers(t *testing.T) {
 	dupAddr.Name = "c"
 	bad := okPeer()
 	bad.Name, bad.BFD = "bad", &BFDConfig{PassiveMode: true}
-	got, err := normalizePeers([]PeerConfig{a, b, dupName, dupAddr, bad}, rid)
-	for _, w := range []string{`"a" used twice`, `share address 10.0.0.2`, `peer "bad"`} {
+	link, dupLink := okPeer(), okPeer()
+	link.Name, link.Address, link.Interface = "link", netip.Addr{}, "p2p0"
+	dupLink.Name, dupLink.Address, dupLink.Interface = "link2", netip.Addr{}, "p2p0"
+	got, err := normalizePeers([]PeerConfig{a, b, dupName, dupAddr, bad, link, dupLink}, rid)
+	for _, w := range []string{`"a" used twice`, `share address 10.0.0.2`, `peer "bad"`, `"link" and "link2" share interface "p2p0"`} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("normalizePeers error = %v, want it to mention %s", err, w)
 		}
 	}
-	if names := sortedNames(got); !cmp.Equal(names, []string{"a", "b"}) {
-		t.Errorf("kept %v, want [a b]", names)
+	if names := sortedNames(got); !cmp.Equal(names, []string{"a", "b", "link"}) {
+		t.Errorf("kept %v, want [a b link]", names)
 	}
 }
 

@@ -52,8 +52,9 @@ func FuzzParseCommunity(f *testing.F) {
 }
 
 // FuzzFrom builds configurations from fuzzed fields: From must never panic,
-// every accepted configuration must hold non-overlapping pools, and an
-// accepted placement must be one of the API's spellings.
+// every accepted configuration must hold non-overlapping pools, an
+// accepted placement must be one of the API's spellings, and an accepted
+// unnumbered peer a valid interface name and no address.
 func FuzzFrom(f *testing.F) {
 	f.Add("10.0.0.0/24", "10.0.0.128-10.0.1.5", "65000:1", "eth0", "192.168.1.1", uint32(64512), "app=web", "9s", "Balanced")
 	f.Add("fd00::/120", "10.0.0.0/24", "large:1:2:3", "a/b", "fd00::1", uint32(0), "x in (a,b)", "1s", "")
@@ -69,6 +70,9 @@ func FuzzFrom(f *testing.F) {
 			BGPAdvertisements: []v1beta1.BGPAdvertisement{{ObjectMeta: meta("bgp"), Spec: v1beta1.BGPAdvertisementSpec{Communities: []string{community}}}},
 			Peers:             []v1beta1.BGPPeer{{ObjectMeta: meta("p"), Spec: v1beta1.BGPPeerSpec{MyASN: asn, PeerASN: asn, PeerAddress: peerAddr}}},
 		}
+		if iface != "" { // the same name for an unnumbered session
+			o.Peers = append(o.Peers, v1beta1.BGPPeer{ObjectMeta: meta("q"), Spec: v1beta1.BGPPeerSpec{MyASN: asn, PeerASN: asn, Interface: iface}})
+		}
 		if ls, err := metav1.ParseToLabelSelector(selector); err == nil {
 			o.L2Advertisements[0].Spec.NodeSelectors = []metav1.LabelSelector{*ls}
 		}
@@ -83,6 +87,11 @@ func FuzzFrom(f *testing.F) {
 			return
 		}
 		checkNoOverlap(t, cfg)
+		for _, p := range cfg.Peers {
+			if p.Interface != "" && (p.Address.IsValid() || checkInterfaceName(p.Interface) != nil) {
+				t.Fatalf("peer %s accepted with address %s and interface %q", p.Name, p.Address, p.Interface)
+			}
+		}
 		if got := cfg.L2Advertisements[0].Placement.String(); got != placement && (placement != "" || got != "Hash") {
 			t.Fatalf("placement %q accepted as %s", placement, got)
 		}

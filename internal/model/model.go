@@ -105,11 +105,14 @@ const (
 
 // Peer is a validated BGPPeer.
 type Peer struct {
-	Name            string
-	MyASN           uint32
-	PeerASN         uint32 // 0 with a dynamic ASN
-	DynamicASN      DynamicASN
-	Address         netip.Addr
+	Name       string
+	MyASN      uint32
+	PeerASN    uint32 // 0 with a dynamic ASN
+	DynamicASN DynamicASN
+	Address    netip.Addr // invalid for an unnumbered session (Interface)
+	// Interface, when set, names the node interface of an unnumbered
+	// session: the router is its only IPv6 link-local neighbour.
+	Interface       string
 	SourceAddress   netip.Addr // invalid when unset
 	Port            uint16
 	HoldTime        time.Duration

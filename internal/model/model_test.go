@@ -195,6 +195,34 @@ func TestFromInvalid(t *testing.T) {
 			p.Name = "frr2"
 			o.Peers = append(o.Peers, p)
 		}, []string{`BGPPeer "frr2": spec.peerAddress: 192.168.77.1:179 is already the address of BGPPeer "frr"`}},
+		{"address and interface", func(o *Objects) { o.Peers[1].Spec.Interface = "eth1" },
+			[]string{`BGPPeer "frr": spec.interface: peerAddress and interface are mutually exclusive`}},
+		{"neither address nor interface", func(o *Objects) { o.Peers[1].Spec.PeerAddress = "" },
+			[]string{`BGPPeer "frr": spec.peerAddress: required`}},
+		{"interface name too long", func(o *Objects) { unnumbered(&o.Peers[1], "a-very-long-name0") },
+			[]string{`BGPPeer "frr": spec.interface: interface name "a-very-long-name0" must be 1 to 15 characters`}},
+		{"interface name with slash", func(o *Objects) { unnumbered(&o.Peers[1], "eth/1") },
+			[]string{`BGPPeer "frr": spec.interface: interface name "eth/1" must not contain`}},
+		{"interface name reserved", func(o *Objects) { unnumbered(&o.Peers[1], "..") },
+			[]string{`BGPPeer "frr": spec.interface: interface name ".." is reserved`}},
+		{"interface with source address", func(o *Objects) {
+			unnumbered(&o.Peers[1], "eth1")
+			o.Peers[1].Spec.SourceAddress = "192.168.77.2"
+		}, []string{`BGPPeer "frr": spec.sourceAddress: cannot be used with interface`}},
+		{"interface with multi-hop", func(o *Objects) {
+			unnumbered(&o.Peers[1], "eth1")
+			o.Peers[1].Spec.EBGPMultiHop = true
+		}, []string{`BGPPeer "frr": spec.ebgpMultiHop: cannot be used with interface`}},
+		{"interface with BFD", func(o *Objects) {
+			unnumbered(&o.Peers[1], "eth1")
+			o.Peers[1].Spec.BFDProfile = "fast"
+		}, []string{`BGPPeer "frr": spec.bfdProfile: BFD is not supported on unnumbered sessions`}},
+		{"duplicate interface", func(o *Objects) {
+			unnumbered(&o.Peers[1], "eth1")
+			p := o.Peers[1]
+			p.Name = "frr2"
+			o.Peers = append(o.Peers, p)
+		}, []string{`BGPPeer "frr2": spec.interface: eth1 is already the interface of BGPPeer "frr" on the same nodes`}},
 		{"BFD echo", func(o *Objects) { o.BFDProfiles[0].Spec.EchoMode = ptr(true) }, []string{`BFDProfile "fast": spec.echoMode: echo mode is not supported`}},
 		{"BFD passive", func(o *Objects) { o.BFDProfiles[0].Spec.PassiveMode = ptr(true) }, []string{`spec.passiveMode: passive mode is not supported`}},
 		{"BFD ttl", func(o *Objects) { o.BFDProfiles[0].Spec.MinimumTTL = ptr[uint32](254) }, []string{`spec.minimumTtl`}},
@@ -294,4 +322,29 @@ func sel(t *testing.T, s string) Selector {
 	}
 	out := compileSelectors(&collector{}, "", "", "", []metav1.LabelSelector{*ls})
 	return out[0]
+}
+
+// unnumbered turns p into an unnumbered session over ifname (without BFD,
+// which unnumbered sessions do not support).
+func unnumbered(p *v1beta1.BGPPeer, ifname string) {
+	p.Spec.PeerAddress, p.Spec.BFDProfile = "", ""
+	p.Spec.Interface = ifname
+}
+
+func TestFromUnnumbered(t *testing.T) {
+	o := validObjects()
+	unnumbered(&o.Peers[1], "p2p0")
+	p := o.Peers[1]
+	p.Name = "frr-selected"
+	p.Spec.NodeSelectors = []metav1.LabelSelector{{MatchLabels: map[string]string{"rack": "a"}}}
+	o.Peers = append(o.Peers, p) // same interface, but only on some nodes: the speaker checks
+	cfg, err := From(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range cfg.Peers[1:] {
+		if p.Interface != "p2p0" || p.Address.IsValid() {
+			t.Errorf("peer %s: interface %q, address %s; want p2p0 and none", p.Name, p.Interface, p.Address)
+		}
+	}
 }

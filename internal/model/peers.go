@@ -60,8 +60,9 @@ func convertPeer(c *collector, p *v1beta1.BGPPeer, profiles []*BFDProfile, secre
 		peer.Port = defaultPeerPort
 	}
 	checkASNs(c, p, peer)
-	peer.Address = peerAddr(c, p.Name, "spec.peerAddress", s.PeerAddress, true)
+	peer.Address = peerAddr(c, p.Name, "spec.peerAddress", s.PeerAddress, s.Interface == "")
 	peer.SourceAddress = peerAddr(c, p.Name, "spec.sourceAddress", s.SourceAddress, false)
+	peer.Interface = peerInterface(c, p)
 	if peer.Address.IsValid() && peer.SourceAddress.IsValid() && peer.Address.Is4() != peer.SourceAddress.Is4() {
 		c.add(kindPeer, p.Name, "spec.sourceAddress", "%s is not of the same family as peerAddress %s", peer.SourceAddress, peer.Address)
 	}
@@ -144,6 +145,33 @@ func peerAddr(c *collector, name, field, s string, required bool) netip.Addr {
 	return a
 }
 
+// peerInterface validates interface, the node interface of an unnumbered
+// session: it replaces peerAddress, and the session runs between link-local
+// addresses on one link, so neither a source address nor multi-hop apply.
+func peerInterface(c *collector, p *v1beta1.BGPPeer) string {
+	s := &p.Spec
+	if s.Interface == "" {
+		return ""
+	}
+	if err := checkInterfaceName(s.Interface); err != nil {
+		c.add(kindPeer, p.Name, "spec.interface", "%v", err)
+		return ""
+	}
+	if s.PeerAddress != "" {
+		c.add(kindPeer, p.Name, "spec.interface", "peerAddress and interface are mutually exclusive")
+	}
+	if s.SourceAddress != "" {
+		c.add(kindPeer, p.Name, "spec.sourceAddress", "cannot be used with interface: the session runs from the interface's link-local address")
+	}
+	if s.EBGPMultiHop {
+		c.add(kindPeer, p.Name, "spec.ebgpMultiHop", "cannot be used with interface: an unnumbered session reaches its router directly on the link")
+	}
+	if s.BFDProfile != "" {
+		c.add(kindPeer, p.Name, "spec.bfdProfile", "BFD is not supported on unnumbered sessions (interface) yet")
+	}
+	return s.Interface
+}
+
 // peerTimers validates hold, keepalive and connect times and applies
 // defaults: hold 90s, keepalive hold/3, connect 5s. A hold time of 0
 // disables keepalives; otherwise it must be at least 3s (RFC 4271).
@@ -205,13 +233,24 @@ func peerPassword(c *collector, p *v1beta1.BGPPeer, secrets []corev1.Secret) str
 	return string(pw)
 }
 
-// checkDuplicatePeers rejects two peers for the same address and port when
-// neither restricts its nodes: every node would need two sessions to one
-// router. Peers with node selectors are checked per node by the speaker.
+// checkDuplicatePeers rejects two peers for the same address and port, or
+// the same interface, when neither restricts its nodes: every node would
+// need two sessions to one router. Peers with node selectors are checked per node by the speaker.
 func checkDuplicatePeers(c *collector, peers []*Peer) {
 	owner := map[netip.AddrPort]string{}
+	links := map[string]string{}
 	for _, p := range peers {
-		if !p.Address.IsValid() || len(p.NodeSelectors) > 0 {
+		if len(p.NodeSelectors) > 0 {
+			continue
+		}
+		if p.Interface != "" {
+			if prev, dup := links[p.Interface]; dup {
+				c.add(kindPeer, p.Name, "spec.interface", "%s is already the interface of %s %q on the same nodes: a link has one router", p.Interface, kindPeer, prev)
+				continue
+			}
+			links[p.Interface] = p.Name
+		}
+		if !p.Address.IsValid() {
 			continue
 		}
 		key := netip.AddrPortFrom(p.Address, p.Port)

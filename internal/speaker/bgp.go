@@ -240,19 +240,22 @@ func (b *bgpReconciler) routerID(sessions []*model.Peer) (netip.Addr, error) {
 
 // peerConfigs converts the sessions of this node. A session carries the
 // prefixes of its own family; with DualStack also the other family's, with
-// this node's address of that family as next hop. The ASN it presents is
-// LocalASN when set.
+// this node's address of that family as next hop. An unnumbered session
+// (Interface) always carries both, with this node's link-local address as
+// next hop. The ASN it presents is LocalASN when set. A node without the
+// interface of an unnumbered session keeps it waiting, reported Idle with
+// the reason in its ServiceBGPStatus.
 func (b *bgpReconciler) peerConfigs(sessions []*model.Peer) []bgp.PeerConfig {
 	out := make([]bgp.PeerConfig, 0, len(sessions))
 	for _, p := range sessions {
 		pc := bgp.PeerConfig{
 			Name: p.Name, MyASN: p.SessionASN(), PeerASN: p.PeerASN, DynamicASN: dynamicASN(p.DynamicASN),
-			Address: p.Address, Port: p.Port, SourceAddress: p.SourceAddress,
+			Address: p.Address, Interface: p.Interface, Port: p.Port, SourceAddress: p.SourceAddress,
 			HoldTime: p.HoldTime, KeepaliveTime: p.KeepaliveTime, ConnectTime: p.ConnectTime,
 			EBGPMultiHop: p.EBGPMultiHop, Password: p.Password, GracefulRestart: p.GracefulRestart,
 		}
 		switch {
-		case !p.DualStack:
+		case !p.DualStack || p.Interface != "":
 		case p.Address.Is4():
 			pc.IPv6NextHop = b.view.selfV6
 		default:

@@ -13,21 +13,24 @@ import (
 
 // TestBGPSessionOptions: dualStackAddressFamily carries the other family
 // over the session (next hop: the node's address of that family), and
-// localASN is the ASN the session presents.
+// localASN is the ASN the session presents. An unnumbered session gets its
+// interface and no next hops (both families use its link-local address).
 func TestBGPSessionOptions(t *testing.T) {
 	h := newHarness(t, "a")
-	v4, v6 := bgpConfig()[0], bgpConfig()[0]
+	v4, v6, link := bgpConfig()[0], bgpConfig()[0], bgpConfig()[0]
 	v4.Spec.DualStackAddressFamily, v4.Spec.LocalASN = true, 65010
 	v6.Name, v6.Spec.PeerAddress = "frr6", "fd00:77::1"
-	h.apply(&v4, &v6)
+	link.Name, link.Spec.PeerAddress, link.Spec.Interface, link.Spec.DualStackAddressFamily = "p2p", "", "p2p0", true
+	h.apply(&v4, &v6, &link)
 	eventually(t, func() (bool, string) {
 		got := map[string]bgp.PeerConfig{}
 		for _, p := range h.nodes["a"].router.Peers() {
 			got[p.Name] = p
 		}
-		a, b := got["frr"], got["frr6"]
-		ok := len(got) == 2 && a.IPv6NextHop == addr("fd00:77::11") && a.MyASN == 65010 &&
-			!b.IPv4NextHop.IsValid() && b.MyASN == 64512
+		a, b, c := got["frr"], got["frr6"], got["p2p"]
+		ok := len(got) == 3 && a.IPv6NextHop == addr("fd00:77::11") && a.MyASN == 65010 &&
+			!b.IPv4NextHop.IsValid() && b.MyASN == 64512 &&
+			c.Interface == "p2p0" && !c.Address.IsValid() && !c.IPv4NextHop.IsValid() && !c.IPv6NextHop.IsValid()
 		return ok, fmt.Sprintf("sessions = %+v", got)
 	})
 }

@@ -55,7 +55,7 @@ func (b *bgpReconciler) writeStatus() {
 	st := v1beta1.ServiceBGPStatusStatus{Node: b.cfg.NodeName, PrefixCount: len(b.desired)}
 	if b.router != nil {
 		for _, s := range b.router.Sessions() {
-			ss := v1beta1.BGPSessionStatus{Peer: s.Name, Address: s.Address.String(), State: s.State.String(),
+			ss := v1beta1.BGPSessionStatus{Peer: s.Name, Address: sessionAddress(s), State: s.State.String(),
 				BFD: s.BFD.String(), PrefixesSent: s.PrefixesSent, LastError: s.LastError}
 			if !s.EstablishedAt.IsZero() {
 				t := metav1.NewTime(s.EstablishedAt)
@@ -109,4 +109,14 @@ func (b *bgpReconciler) forgetNodes(gone []string) {
 	for _, name := range gone {
 		b.cfg.Status.Delete(&v1beta1.ServiceBGPStatus{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: b.cfg.Namespace}})
 	}
+}
+
+// sessionAddress is the router's address as reported: for an unnumbered
+// session its link-local address with the interface as zone once found,
+// empty before.
+func sessionAddress(s bgp.SessionState) string {
+	if !s.Address.IsValid() {
+		return ""
+	}
+	return s.Address.String()
 }

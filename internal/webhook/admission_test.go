@@ -120,6 +120,33 @@ func TestAdmission(t *testing.T) {
 		wantMessages(t, err, `BGPPeer "edge": spec.bfdProfile: unknown BFDProfile "nope"`)
 	})
 
+	t.Run("unnumbered peers: CRD rules and the model", func(t *testing.T) {
+		for _, c := range []struct {
+			addr, iface string
+			multiHop    bool
+			msg         string
+		}{
+			{"192.168.77.3", "eth1", false, "exactly one of peerAddress and interface must be set"},
+			{"", "", false, "exactly one of peerAddress and interface must be set"},
+			{"", "eth1", true, "interface cannot be used with ebgpMultiHop"},
+			{"", "eth/1", false, "spec.interface"},
+		} {
+			p := peer("link", c.addr, "", 0)
+			p.Spec.Interface, p.Spec.EBGPMultiHop = c.iface, c.multiHop
+			p.SetNamespace(f.ns)
+			err := f.c.Create(ctx, p)
+			if err == nil || !strings.Contains(err.Error(), c.msg) {
+				t.Errorf("create with peerAddress %q, interface %q, ebgpMultiHop %v: %v; want it refused with %q", c.addr, c.iface, c.multiHop, err, c.msg)
+			}
+		}
+		withBFD := peer("link", "", "fast", 0)
+		withBFD.Spec.Interface = "eth1"
+		wantMessages(t, f.refused(f.createOp(withBFD)), `BGPPeer "link": spec.bfdProfile: BFD is not supported on unnumbered sessions`)
+		ok := peer("link", "", "", 0)
+		ok.Spec.Interface = "eth1"
+		f.mustCreate(ok)
+	})
+
 	t.Run("updates are checked", func(t *testing.T) {
 		tor := &v1beta1.BGPPeer{}
 		if err := f.c.Get(ctx, client.ObjectKey{Namespace: f.ns, Name: "tor"}, tor); err != nil {

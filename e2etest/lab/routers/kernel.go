@@ -14,6 +14,8 @@ import (
 type KernelRoute struct {
 	Dst netip.Prefix
 	// NextHops are the gateways, several for an ECMP route, sorted.
+	// NextHops are the gateways, several for an ECMP route, sorted.
+	// An IPv4 route may have IPv6 gateways (RFC 8950).
 	NextHops []netip.Addr
 	Dev      string
 	// Proto is the route's origin: "bgp" (FRR's zebra), "bird", "kernel", ...
@@ -29,14 +31,30 @@ type KernelRoute struct {
 type ipRoute struct {
 	Dst      string `json:"dst"`
 	Gateway  string `json:"gateway"`
+	Via      ipVia  `json:"via"`
 	Dev      string `json:"dev"`
 	Protocol string `json:"protocol"`
 	Type     string `json:"type"`
 	Nexthops []struct {
 		Gateway string `json:"gateway"`
+		Via     ipVia  `json:"via"`
 		Dev     string `json:"dev"`
 		Weight  int    `json:"weight"`
 	} `json:"nexthops"`
+}
+
+// ipVia is a gateway of the other family ("via inet6 fe80::1" on an IPv4
+// route, RFC 8950), which `ip -j` reports apart from "gateway".
+type ipVia struct {
+	Host string `json:"host"`
+}
+
+// gateway returns gw, or else via's host.
+func (v ipVia) gateway(gw string) string {
+	if gw != "" {
+		return gw
+	}
+	return v.Host
 }
 
 // ParseIPRoutes parses `ip -j route show` output (either family).
@@ -82,11 +100,11 @@ func defaultRoute(r ipRoute) netip.Prefix {
 
 func gateways(r ipRoute) []netip.Addr {
 	var out []netip.Addr
-	if a, err := netip.ParseAddr(r.Gateway); err == nil {
+	if a, err := netip.ParseAddr(r.Via.gateway(r.Gateway)); err == nil {
 		out = append(out, a)
 	}
 	for _, nh := range r.Nexthops {
-		if a, err := netip.ParseAddr(nh.Gateway); err == nil {
+		if a, err := netip.ParseAddr(nh.Via.gateway(nh.Gateway)); err == nil {
 			out = append(out, a)
 		}
 	}
@@ -99,7 +117,7 @@ func gateways(r ipRoute) []netip.Addr {
 func weights(r ipRoute) map[netip.Addr]int {
 	var out map[netip.Addr]int
 	for _, nh := range r.Nexthops {
-		a, err := netip.ParseAddr(nh.Gateway)
+		a, err := netip.ParseAddr(nh.Via.gateway(nh.Gateway))
 		if err != nil {
 			continue
 		}

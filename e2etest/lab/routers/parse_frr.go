@@ -65,7 +65,7 @@ func ParseFRRTable(b []byte) ([]Route, error) {
 		}
 		for _, p := range paths {
 			peer, _ := netip.ParseAddr(p.PeerID)
-			out = append(out, Route{Prefix: pfx, NextHop: globalNexthop(p.Nexthops), Peer: peer, From: p.PeerID,
+			out = append(out, Route{Prefix: pfx, NextHop: globalNexthop(p.Nexthops), LinkLocalNextHop: linkLocalNexthop(p.Nexthops), Peer: peer, From: p.PeerID,
 				Best: p.Best, Multipath: p.Multipath, ASPath: p.Path, LocalPref: p.LocPrf})
 		}
 	}
@@ -78,6 +78,17 @@ func globalNexthop(nhs []frrNexthop) netip.Addr {
 	for _, nh := range nhs {
 		a, err := netip.ParseAddr(nh.IP)
 		if err == nil && !a.IsLinkLocalUnicast() {
+			return a
+		}
+	}
+	return netip.Addr{}
+}
+
+// linkLocalNexthop returns the first link-local next hop.
+func linkLocalNexthop(nhs []frrNexthop) netip.Addr {
+	for _, nh := range nhs {
+		a, err := netip.ParseAddr(nh.IP)
+		if err == nil && a.IsLinkLocalUnicast() {
 			return a
 		}
 	}
@@ -118,7 +129,7 @@ func ParseFRRPrefix(b []byte) ([]Route, error) {
 	out := make([]Route, 0, len(d.Paths))
 	for _, p := range d.Paths {
 		peer, _ := netip.ParseAddr(p.Peer.PeerID)
-		out = append(out, Route{Prefix: pfx, NextHop: globalNexthop(p.Nexthops), Peer: peer, From: p.Peer.PeerID,
+		out = append(out, Route{Prefix: pfx, NextHop: globalNexthop(p.Nexthops), LinkLocalNextHop: linkLocalNexthop(p.Nexthops), Peer: peer, From: p.Peer.PeerID,
 			Best: p.Best.Overall, Multipath: p.Multipath, ASPath: p.ASPath.String, LocalPref: p.LocPrf,
 			Communities: p.Community.List, LargeCommunities: p.LargeCommunity.List, ExtendedCommunities: p.ExtCommunity.String})
 	}

@@ -29,7 +29,7 @@ func TestParseFRRTable(t *testing.T) {
 	want := []Route{
 		{Prefix: p("198.51.100.7/32"), NextHop: a("192.168.77.11"), Peer: a("192.168.77.11"), From: "192.168.77.11", Best: true, ASPath: "64501"},
 		{Prefix: p("198.51.100.7/32"), NextHop: a("192.168.77.12"), Peer: a("192.168.77.12"), From: "192.168.77.12", Multipath: true, ASPath: "64501"},
-		{Prefix: p("2001:db8:7::7/128"), NextHop: a("fd00:77::11"), Peer: a("fd00:77::11"), From: "fd00:77::11", Best: true, ASPath: "64501"},
+		{Prefix: p("2001:db8:7::7/128"), NextHop: a("fd00:77::11"), LinkLocalNextHop: a("fe80::2495:19ff:fea1:157d"), Peer: a("fd00:77::11"), From: "fd00:77::11", Best: true, ASPath: "64501"},
 	}
 	if diff := cmp.Diff(want, got, addrCmp, prefixCmp); diff != "" {
 		t.Errorf("routes (-want +got):\n%s", diff)
@@ -148,6 +148,8 @@ func TestParseIPRoutes(t *testing.T) {
 {"dst":"198.51.100.7","nhid":8,"gateway":"192.168.77.11","dev":"eth0","protocol":"bgp","metric":20,"flags":[]},
 {"dst":"198.51.100.8","nhid":9,"protocol":"bgp","metric":20,"flags":[],"nexthops":[{"gateway":"192.168.77.12","dev":"eth0","weight":1,"flags":[]},{"gateway":"192.168.77.11","dev":"eth0","weight":1,"flags":[]}]},
 {"dst":"198.51.100.9","nhid":10,"protocol":"bgp","metric":20,"flags":[],"nexthops":[{"gateway":"192.168.77.11","dev":"eth0","weight":16,"flags":[]},{"gateway":"192.168.77.12","dev":"eth0","weight":50,"flags":[]}]},
+{"dst":"198.51.100.10","nhid":5,"via":{"family":"inet6","host":"fe80::77:3ff:fe00:b"},"dev":"p2p-node1","protocol":"bgp","flags":[]},
+{"dst":"198.51.100.11","protocol":"bgp","flags":[],"nexthops":[{"via":{"family":"inet6","host":"fe80::2"},"dev":"p2p-node2","weight":1,"flags":[]},{"via":{"family":"inet6","host":"fe80::1"},"dev":"p2p-node1","weight":1,"flags":[]}]},
 {"type":"blackhole","dst":"192.168.77.12","flags":[]},
 {"dst":"192.168.77.0/24","dev":"eth0","protocol":"kernel","scope":"link","prefsrc":"192.168.77.254","flags":[]}]`
 	got, err := ParseIPRoutes([]byte(in))
@@ -162,6 +164,9 @@ func TestParseIPRoutes(t *testing.T) {
 			Weights: map[netip.Addr]int{a("192.168.77.11"): 1, a("192.168.77.12"): 1}},
 		{Dst: p("198.51.100.9/32"), NextHops: []netip.Addr{a("192.168.77.11"), a("192.168.77.12")}, Dev: "eth0", Proto: "bgp",
 			Weights: map[netip.Addr]int{a("192.168.77.11"): 16, a("192.168.77.12"): 50}},
+		{Dst: p("198.51.100.10/32"), NextHops: []netip.Addr{a("fe80::77:3ff:fe00:b")}, Dev: "p2p-node1", Proto: "bgp"},
+		{Dst: p("198.51.100.11/32"), NextHops: []netip.Addr{a("fe80::1"), a("fe80::2")}, Dev: "p2p-node2", Proto: "bgp",
+			Weights: map[netip.Addr]int{a("fe80::1"): 1, a("fe80::2"): 1}},
 		{Dst: p("192.168.77.12/32"), Type: "blackhole"},
 		{Dst: p("192.168.77.0/24"), Dev: "eth0", Proto: "kernel"},
 	}

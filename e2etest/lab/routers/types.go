@@ -35,6 +35,9 @@ type Route struct {
 	Prefix netip.Prefix
 	// NextHop is the path's (global) next hop.
 	NextHop netip.Addr
+	// LinkLocalNextHop is the path's IPv6 link-local next hop, if any
+	// (FRR): the only one of a path from an unnumbered session.
+	LinkLocalNextHop netip.Addr
 	// Peer is the neighbour the path came from (FRR, GoBGP; invalid for
 	// local paths and for BIRD, which names the protocol instead: see From).
 	Peer netip.Addr

@@ -16,8 +16,13 @@ import (
 // build makes a real topology with a name prefix unique to this process.
 func build(t testing.TB, nodes int, suffix string) *topo.Topology {
 	t.Helper()
+	return buildSpec(t, topo.Spec{Prefix: fmt.Sprintf("plabtt%d%s-", os.Getpid(), suffix), Nodes: nodes, Router2: true})
+}
+
+func buildSpec(t testing.TB, spec topo.Spec) *topo.Topology {
+	t.Helper()
 	prereq.Require(t, "ip", "ping")
-	tp, err := topo.Plan(topo.Spec{Prefix: fmt.Sprintf("plabtt%d%s-", os.Getpid(), suffix), Nodes: nodes, Router2: true})
+	tp, err := topo.Plan(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +63,24 @@ func TestBuildReachability(t *testing.T) {
 			if err := ping(t, router2, a); err != nil {
 				t.Errorf("router2 → %s %s: %v", n.Name, a, err)
 			}
+		}
+	}
+}
+
+// TestBuildUnnumbered: each node reaches the router over its point-to-point
+// link by link-local addresses, which are the only addresses on it.
+func TestBuildUnnumbered(t *testing.T) {
+	tp := buildSpec(t, topo.Spec{Prefix: fmt.Sprintf("plabtt%du-", os.Getpid()), Nodes: 2, Unnumbered: true})
+	router := tp.MustHost("router")
+	for _, n := range tp.Nodes() {
+		local, _ := n.Iface(topo.NodeP2PIface)
+		remote, _ := router.Iface(topo.RouterP2PIface(n.Name))
+		if _, err := n.NS.Run(context.Background(), "ping", "-6", "-c1", "-W2", remote.LinkLocal().WithZone(topo.NodeP2PIface).String()); err != nil {
+			t.Errorf("%s → router over %s: %v", n.Name, topo.NodeP2PIface, err)
+		}
+		out, _ := n.NS.IP(context.Background(), "-o", "addr", "show", "dev", topo.NodeP2PIface)
+		if got := strings.Count(string(out), "inet"); got != 1 || !strings.Contains(string(out), local.LinkLocal().String()+"/64") {
+			t.Errorf("%s %s addresses: %s; want only %s", n.Name, topo.NodeP2PIface, out, local.LinkLocal())
 		}
 	}
 }

@@ -55,7 +55,12 @@ func (t *Topology) Containerlab(name string) *clab.Topology {
 			if i.MAC != nil {
 				n.Exec = append(n.Exec, fmt.Sprintf("ip link set dev %s address %s", dev, i.MAC))
 			}
-			n.Exec = append(n.Exec, fmt.Sprintf("ip addr add %s dev %s", i.V4, dev), fmt.Sprintf("ip -6 addr add %s dev %s nodad", i.V6, dev))
+			if i.V4.IsValid() {
+				n.Exec = append(n.Exec, fmt.Sprintf("ip addr add %s dev %s", i.V4, dev))
+			}
+			if i.V6.IsValid() {
+				n.Exec = append(n.Exec, fmt.Sprintf("ip -6 addr add %s dev %s nodad", i.V6, dev))
+			}
 			if i.BridgePort != "" {
 				port++
 				out.Topology.Links = append(out.Topology.Links, clab.Link{Endpoints: []string{h.Name + ":" + dev, fmt.Sprintf("%s:eth%d", ClabSwitch, port)}})

@@ -20,7 +20,10 @@
 //	    tests (it reaches a service IP only through routes learnt by BGP);
 //	  - ctl: etcd, kube-apiserver and the controller; also linked to the root
 //	    namespace so the test process reaches the API server;
-//	  - router2: an optional second router behind router, for multi-hop BGP.
+//	  - router2: an optional second router behind router, for multi-hop BGP;
+//	  - with Spec.Unnumbered, a point-to-point link from each node ("p2p0")
+//	    to the router ("p2p-nodeN") with IPv6 link-local addresses only, for
+//	    unnumbered BGP sessions.
 //
 // [Plan] is pure: it turns a [Spec] into a [Topology] (names, addresses,
 // MACs). [Build] applies a topology with `ip`; [Topology.Destroy] removes it.
@@ -67,6 +70,13 @@ const (
 // BridgeName is the LAN bridge inside the bridge namespace.
 const BridgeName = "br0"
 
+// NodeP2PIface is a node's end of its unnumbered link to the router
+// (Spec.Unnumbered).
+const NodeP2PIface = "p2p0"
+
+// RouterP2PIface is the router's end of node's unnumbered link.
+func RouterP2PIface(node string) string { return "p2p-" + node }
+
 // Role says what a host is for.
 type Role int
 
@@ -99,6 +109,9 @@ type Spec struct {
 	Nodes int
 	// Router2 adds a second router behind the first (multi-hop BGP).
 	Router2 bool
+	// Unnumbered adds a point-to-point link from every node (NodeP2PIface)
+	// to the router (RouterP2PIface) with link-local addresses only.
+	Unnumbered bool
 	// RootLink, when set, links the root namespace to ctl.
 	RootLink *RootLink
 }
@@ -165,7 +178,7 @@ type Topology struct {
 	Spec   Spec
 	Bridge netns.NS // namespace holding the LAN bridge
 	Hosts  []Host   // nodes in order, then client, ctl, router, outside[, router2]
-	Links  []Link   // point-to-point links (router–outside, router–router2)
+	Links  []Link   // point-to-point links (router–outside, router–router2, node–router)
 }
 
 // ErrBadSpec is returned by Plan for an unusable spec.

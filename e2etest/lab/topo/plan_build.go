@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 
 	"github.com/pylonlb/pylon/e2etest/lab/netns"
@@ -14,7 +15,12 @@ const (
 	segLAN = iota
 	segOutside
 	segHop2
+	segP2P
 )
+
+// p2pRouterHost offsets the host number of the router's end of a node's
+// unnumbered link from the node's own (both in segment segP2P).
+const p2pRouterHost = 128
 
 // Plan computes the topology for spec. It is pure.
 func Plan(spec Spec) (*Topology, error) {
@@ -42,7 +48,29 @@ func Plan(spec Spec) (*Topology, error) {
 		t.Hosts = append(t.Hosts, pointHost(spec.Prefix, "router2", RoleRouter2, segHop2, Hop2V4, Hop2V6))
 		t.Links = append(t.Links, Link{A: "router", AIface: "eth2", B: "router2", BIface: "eth0"})
 	}
+	if spec.Unnumbered {
+		t.addUnnumbered()
+	}
 	return t, nil
+}
+
+// addUnnumbered links every node to the router point-to-point, with no
+// addresses but the kernel's link-local ones (derived from fixed MACs). The
+// node creates the pair (it is side A), so both ends exist when the
+// router's batch brings its end up.
+func (t *Topology) addUnnumbered() {
+	ri := slices.IndexFunc(t.Hosts, func(h Host) bool { return h.Role == RoleRouter })
+	for i := range t.Hosts {
+		h := &t.Hosts[i]
+		if h.Role != RoleNode {
+			continue
+		}
+		octet := int(h.MAC()[5])
+		h.Ifaces = append(h.Ifaces, Iface{Name: NodeP2PIface, MAC: mac(segP2P, octet)})
+		rname := RouterP2PIface(h.Name)
+		t.Hosts[ri].Ifaces = append(t.Hosts[ri].Ifaces, Iface{Name: rname, MAC: mac(segP2P, p2pRouterHost+octet)})
+		t.Links = append(t.Links, Link{A: h.Name, AIface: NodeP2PIface, B: "router", BIface: rname})
+	}
 }
 
 func lanHost(prefix, name string, role Role, octet int) Host {

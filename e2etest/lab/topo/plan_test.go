@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -39,6 +40,46 @@ func TestPlanHosts(t *testing.T) {
 	}
 	if topo.Bridge != "p-lan" {
 		t.Errorf("bridge namespace %q, want p-lan", topo.Bridge)
+	}
+}
+
+// TestPlanUnnumbered: Spec.Unnumbered adds a link-local-only link from
+// each node to the router; the default topology has none.
+func TestPlanUnnumbered(t *testing.T) {
+	plain, _ := Plan(Spec{Prefix: "p-", Nodes: 2})
+	tp, err := Plan(Spec{Prefix: "p-", Nodes: 2, Unnumbered: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tp.Links) != len(plain.Links)+2 {
+		t.Fatalf("links %+v, want two more than %+v", tp.Links, plain.Links)
+	}
+	type end struct{ Host, Iface, MAC, LinkLocal string }
+	var got []end
+	for _, l := range tp.Links[len(plain.Links):] {
+		for _, side := range [][2]string{{l.A, l.AIface}, {l.B, l.BIface}} {
+			i, ok := tp.MustHost(side[0]).Iface(side[1])
+			if !ok || i.V4.IsValid() || i.V6.IsValid() {
+				t.Errorf("%s %s: %+v, want an interface without addresses", side[0], side[1], i)
+			}
+			got = append(got, end{side[0], side[1], i.MAC.String(), i.LinkLocal().String()})
+		}
+	}
+	want := []end{
+		{"node1", "p2p0", "02:77:03:00:00:0b", "fe80::77:3ff:fe00:b"},
+		{"router", "p2p-node1", "02:77:03:00:00:8b", "fe80::77:3ff:fe00:8b"},
+		{"node2", "p2p0", "02:77:03:00:00:0c", "fe80::77:3ff:fe00:c"},
+		{"router", "p2p-node2", "02:77:03:00:00:8c", "fe80::77:3ff:fe00:8c"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("unnumbered links (-want +got):\n%s", diff)
+	}
+	for _, h := range plain.Hosts {
+		for _, i := range h.Ifaces {
+			if strings.HasPrefix(i.Name, "p2p") {
+				t.Errorf("default topology has %s on %s", i.Name, h.Name)
+			}
+		}
 	}
 }
 

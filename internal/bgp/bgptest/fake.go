@@ -108,7 +108,7 @@ func (f *Fake) SetPeers(ctx context.Context, peers []bgp.PeerConfig) error {
 }
 
 func (f *Fake) initialState(p bgp.PeerConfig) bgp.SessionState {
-	st := bgp.SessionState{Name: p.Name, Address: p.Address, State: bgp.StateIdle, PeerASN: p.PeerASN}
+	st := bgp.SessionState{Name: p.Name, Address: p.Address, Interface: p.Interface, State: bgp.StateIdle, PeerASN: p.PeerASN}
 	if p.BFD != nil {
 		st.BFD = bgp.BFDDown
 	}
