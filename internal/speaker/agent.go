@@ -263,13 +263,22 @@ func (a *Agent) Run(ctx context.Context) error {
 	err := a.loop(ctx, errs)
 	// L2 hand-over and BGP graceful shutdown share nothing and both wait:
 	// side by side, a stop takes the longer of the two.
+	rolling := a.rollingStop()
 	var shutdown sync.WaitGroup
-	shutdown.Go(func() { a.bgp.shutdown(a.cfg.GracefulShutdown) })
-	a.l2.stop()
+	shutdown.Go(func() { a.bgp.shutdown(a.cfg.GracefulShutdown, rolling) })
+	a.l2.stop(rolling)
 	shutdown.Wait()
 	stopComponents()
 	wg.Wait()
 	return err
+}
+
+// rollingStop reports whether this speaker stops for a rolling update:
+// Rolling says a successor replaces it at once, and the node is not
+// cordoned (which moves its addresses anyway), so the node keeps
+// forwarding through the restart.
+func (a *Agent) rollingStop() bool {
+	return a.cfg.Rolling != nil && !a.view.self.Cordoned && a.cfg.Rolling()
 }
 
 // awaitInterfaces waits until the announcer has read the interfaces, at

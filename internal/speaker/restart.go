@@ -90,11 +90,11 @@ func (r *l2Reconciler) armAwayTimer(now time.Time) {
 }
 
 // stop ends this speaker's part in L2 as it leaves: for a rolling update
-// (Rolling says a successor replaces it at once, and the node is not
-// cordoned, which moves its addresses anyway) it marks itself Restarting
-// and keeps its addresses; otherwise it hands them over (drain).
-func (r *l2Reconciler) stop() {
-	if r.cfg.RestartGrace <= 0 || r.cfg.Rolling == nil || r.view.self.Cordoned || !r.cfg.Rolling() {
+// (see Agent.rollingStop) it marks itself Restarting and keeps its
+// addresses, unless RestartGrace is 0; otherwise it hands them over
+// (drain).
+func (r *l2Reconciler) stop(rolling bool) {
+	if !rolling || r.cfg.RestartGrace <= 0 {
 		r.drain()
 		return
 	}

@@ -36,23 +36,41 @@ func TestBGPSessionOptions(t *testing.T) {
 }
 
 // TestBGPGracefulShutdown: a stopping speaker re-announces its paths
-// marked for graceful shutdown before its sessions close.
+// marked for graceful shutdown before its sessions close; not when it
+// stops for a rolling update and its sessions do graceful restart (the
+// router keeps the routes and the node forwards throughout).
 func TestBGPGracefulShutdown(t *testing.T) {
-	h := newHarness(t)
-	h.gracefulShutdown = 300 * time.Millisecond
-	h.createNode("a", 0)
-	h.startSpeaker("a")
-	peer := bgpConfig()[0]
-	h.apply(&v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "bgp"}, Spec: v1beta1.IPAddressPoolSpec{Addresses: []string{"10.52.0.0/24"}}},
-		&peer, &v1beta1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "bgp"}, Spec: v1beta1.BGPAdvertisementSpec{Communities: []string{"65000:7"}}})
-	h.service("web", false, []string{"10.52.0.1"}, "a")
-	eventually(t, func() (bool, string) {
-		paths := h.nodes["a"].router.Paths()
-		return len(paths) == 1 && !paths[0].GracefulShutdown, fmt.Sprintf("paths %+v", paths)
-	})
-	h.nodes["a"].stop()
-	paths := h.nodes["a"].router.Paths()
-	if len(paths) != 1 || !paths[0].GracefulShutdown || len(paths[0].Communities) != 1 {
-		t.Errorf("paths after the stop = %+v, want 10.52.0.1/32 marked GracefulShutdown with its community", paths)
+	for _, tc := range []struct {
+		name             string
+		rolling, restart bool
+		want             bool
+	}{
+		{"stop", false, false, true},
+		{"stop with graceful restart", false, true, true},
+		{"rolling update", true, false, true},
+		{"rolling update with graceful restart", true, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.gracefulShutdown = 300 * time.Millisecond
+			h.rolling.Store(tc.rolling)
+			h.createNode("a", 0)
+			h.startSpeaker("a")
+			peer := bgpConfig()[0]
+			peer.Spec.EnableGracefulRestart = tc.restart
+			h.apply(&v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "bgp"}, Spec: v1beta1.IPAddressPoolSpec{Addresses: []string{"10.52.0.0/24"}}},
+				&peer, &v1beta1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "bgp"}, Spec: v1beta1.BGPAdvertisementSpec{Communities: []string{"65000:7"}}})
+			h.service("web", false, []string{"10.52.0.1"}, "a")
+			eventually(t, func() (bool, string) {
+				paths, peers := h.nodes["a"].router.Paths(), h.nodes["a"].router.Peers()
+				ok := len(paths) == 1 && !paths[0].GracefulShutdown && len(peers) == 1 && peers[0].GracefulRestart == tc.restart
+				return ok, fmt.Sprintf("paths %+v, sessions %+v", paths, peers)
+			})
+			h.nodes["a"].stop()
+			paths := h.nodes["a"].router.Paths()
+			if len(paths) != 1 || paths[0].GracefulShutdown != tc.want || len(paths[0].Communities) != 1 {
+				t.Errorf("paths after the stop = %+v, want 10.52.0.1/32 with its community, marked GracefulShutdown: %v", paths, tc.want)
+			}
+		})
 	}
 }
