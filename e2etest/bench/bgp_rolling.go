@@ -78,6 +78,9 @@ func runBGPRolling(ctx context.Context, env *Env) ([]Figure, error) {
 // router's ECMP route via all of them.
 func rollingService(ctx context.Context, l *lab.Lab) (netip.Addr, error) {
 	const name = "rolling"
+	if err := l.Admin.EnsureNamespace(ctx, benchNamespace); err != nil {
+		return netip.Addr{}, err
+	}
 	b := Bulk{Namespace: benchNamespace, Names: []string{name}, Workers: 1,
 		Annotations: map[string]string{v1beta1.AnnotationAddressPool: demo.BGPPool}, Endpoints: NodeEndpoints(l, false)}
 	if _, _, err := b.Create(ctx, l.Admin.Kube); err != nil {
