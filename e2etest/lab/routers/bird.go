@@ -8,11 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/pylonlb/pylon/e2etest/lab/netns"
 	"github.com/pylonlb/pylon/e2etest/lab/proc"
-	"github.com/pylonlb/pylon/e2etest/lab/wait"
 )
 
 // BIRDPath and BIRDCPath are BIRD 2's daemon and client (Debian's bird2).
@@ -70,14 +68,7 @@ func StartBIRD(ctx context.Context, opts BIRDOptions) (*BIRD, error) {
 
 // waitUp waits until birdc gets an answer, or BIRD exits.
 func (b *BIRD) waitUp(ctx context.Context) error {
-	if err := waitSocket(ctx, b.proc, b.path("bird.ctl")); err != nil {
-		return err
-	}
-	return wait.For(ctx, 15*time.Second, 5*time.Millisecond, func(ctx context.Context) (bool, error) {
-		if b.proc.Exited() {
-			log, _ := os.ReadFile(b.proc.LogPath())
-			return false, fmt.Errorf("bird %s exited: %s", b.opts.Name, log)
-		}
+	return waitAnswer(ctx, b.proc, b.path("bird.ctl"), func(ctx context.Context) (bool, error) {
 		_, err := b.Birdc(ctx, "show", "status")
 		return err == nil, err
 	})

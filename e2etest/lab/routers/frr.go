@@ -14,6 +14,7 @@ import (
 
 	"github.com/pylonlb/pylon/e2etest/lab/netns"
 	"github.com/pylonlb/pylon/e2etest/lab/proc"
+	"github.com/pylonlb/pylon/e2etest/lab/wait"
 )
 
 // FRRDir holds FRR's daemons (Debian's frr package).
@@ -145,6 +146,21 @@ func waitSocket(ctx context.Context, p *proc.Process, path string) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// waitAnswer waits until p has created its control socket at sock and
+// answered returns true, or p exits (the error then carries p's log).
+func waitAnswer(ctx context.Context, p *proc.Process, sock string, answered func(context.Context) (bool, error)) error {
+	if err := waitSocket(ctx, p, sock); err != nil {
+		return err
+	}
+	return wait.For(ctx, 15*time.Second, 5*time.Millisecond, func(ctx context.Context) (bool, error) {
+		if p.Exited() {
+			log, _ := os.ReadFile(p.LogPath())
+			return false, fmt.Errorf("%s exited: %s", p.Name(), log)
+		}
+		return answered(ctx)
+	})
 }
 
 // Name returns the instance's name.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/pylonlb/pylon/e2etest/lab/netns"
 	"github.com/pylonlb/pylon/e2etest/lab/proc"
-	"github.com/pylonlb/pylon/e2etest/lab/wait"
 )
 
 // GoBGPDPath and GoBGPPath are GoBGP's daemon and client (Debian's gobgpd).
@@ -84,14 +83,7 @@ func StartGoBGP(ctx context.Context, opts GoBGPOptions) (*GoBGP, error) {
 // waitUp waits until the API answers with the configured AS, which gobgpd
 // sets from its file after opening the socket, or gobgpd exits.
 func (g *GoBGP) waitUp(ctx context.Context) error {
-	if err := waitSocket(ctx, g.proc, g.path("api.sock")); err != nil {
-		return err
-	}
-	return wait.For(ctx, 15*time.Second, 5*time.Millisecond, func(ctx context.Context) (bool, error) {
-		if g.proc.Exited() {
-			log, _ := os.ReadFile(g.proc.LogPath())
-			return false, fmt.Errorf("gobgpd %s exited: %s", g.opts.Name, log)
-		}
+	return waitAnswer(ctx, g.proc, g.path("api.sock"), func(ctx context.Context) (bool, error) {
 		out, err := g.Gobgp(ctx, "global")
 		return err == nil && strings.Contains(string(out), `"asn":`), err
 	})
