@@ -50,7 +50,8 @@ func testUCMP(t *testing.T, e *env) {
 	}
 
 	// While the counts change: the router's kernel routes stay via every
-	// node, and a client probing every 10 ms sees no failure.
+	// node, and a client probing every 10 ms sees no failure other than
+	// connections in flight when the weights changed.
 	w := e.watchRoutes(t, ips, all)
 	prober, err := e.l.NewProber("outside", ips[0])
 	if err != nil {
@@ -70,18 +71,29 @@ func testUCMP(t *testing.T, e *env) {
 	if err := <-probed; err != nil && !errors.Is(err, context.Canceled) {
 		t.Error(err)
 	}
+	gaps, changes := w.stop(t)
+	// A new weight moves the boundaries of the kernel's hash-threshold
+	// regions: a connection in flight at that moment may move to another
+	// node, which resets it. That is ECMP, not a withdrawn route; counted
+	// apart, as in the graceful-shutdown case.
+	var failed, rehashed int
 	samples := prober.Samples()
-	failed := 0
 	for _, s := range samples {
-		if !s.OK() {
+		switch {
+		case s.OK():
+		case inFlightAt(s.Start, changes):
+			rehashed++
+		default:
 			failed++
+			t.Logf("probe at %s failed: %s", s.Start.Format("15:04:05.000"), s.Err)
 		}
 	}
-	t.Logf("during the change: %d probes from outside, %d failed", len(samples), failed)
+	t.Logf("during the change: %d probes from outside, %d failed, %d more were in flight when the route's weights changed (%d changes)",
+		len(samples), failed, rehashed, len(changes))
 	if failed > 0 {
 		t.Errorf("%d of %d probes failed while the weights changed", failed, len(samples))
 	}
-	if gaps := w.stop(t); len(gaps) > 0 {
+	if len(gaps) > 0 {
 		t.Errorf("while the weights changed, the router's route was not via every node %d times: %v", len(gaps), gaps)
 	}
 	e.checkSplit(t, ips[0], counts)
@@ -241,12 +253,14 @@ func pct(m map[string]float64, order []string) []float64 {
 }
 
 // routeWatch polls the router's kernel routes to some IPs and records
-// every sample where one of them is missing or not via all the nodes.
+// every sample where one of them is missing or not via all the nodes, and
+// when the first IP's route (next hops or weights) changed.
 type routeWatch struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	gaps    []string
+	changes []time.Time
 	samples int
 }
 
@@ -260,6 +274,7 @@ func (e *env) watchRoutes(t testing.TB, ips []netip.Addr, nodes []string) *route
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
+		var last string
 		for ctx.Err() == nil {
 			if rs, err := e.l.KernelRoutes(ctx, "router"); err == nil { // else cancelled
 				var gaps []string
@@ -269,7 +284,13 @@ func (e *env) watchRoutes(t testing.TB, ips []netip.Addr, nodes []string) *route
 						gaps = append(gaps, fmt.Sprintf("%s via %v", ip, r.NextHops))
 					}
 				}
+				first, _ := routers.KernelRouteTo(rs, host(ips[0]))
+				cur := fmt.Sprint(first.NextHops, first.Weights)
 				w.mu.Lock()
+				if last != "" && cur != last {
+					w.changes = append(w.changes, time.Now())
+				}
+				last = cur
 				w.samples++
 				w.gaps = append(w.gaps, gaps...)
 				w.mu.Unlock()
@@ -301,10 +322,11 @@ func (w *routeWatch) waitSamples(t testing.TB, n int) {
 	}
 }
 
-// stop ends the watch and returns the samples' gaps.
-func (w *routeWatch) stop(t testing.TB) []string {
+// stop ends the watch and returns the samples' gaps and the times the
+// first IP's route changed.
+func (w *routeWatch) stop(t testing.TB) (gaps []string, changes []time.Time) {
 	w.cancel()
 	w.wg.Wait()
 	t.Logf("route watch: %d samples of the router's kernel routes", w.samples)
-	return w.gaps
+	return w.gaps, w.changes
 }

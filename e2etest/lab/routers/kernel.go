@@ -14,7 +14,6 @@ import (
 type KernelRoute struct {
 	Dst netip.Prefix
 	// NextHops are the gateways, several for an ECMP route, sorted.
-	// NextHops are the gateways, several for an ECMP route, sorted.
 	// An IPv4 route may have IPv6 gateways (RFC 8950).
 	NextHops []netip.Addr
 	Dev      string
