@@ -33,11 +33,12 @@ generate: tools
 manifests: tools
 	KUSTOMIZE=$(TOOLS_BIN)/kustomize $(GO) run ./hack/manifests
 
-## build: build the controller, the speaker and the lab command into bin/.
+## build: build the controller, the speaker, the kubectl plugin and the lab command into bin/.
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/controller ./controller
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/speaker ./speaker
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/pylon-lab ./e2etest/cmd/pylon-lab
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/kubectl-pylon ./kubectl-pylon
 
 ## kube-tools: build etcd and the Kubernetes binaries (kube-apiserver, kube-controller-manager,
 ## kube-scheduler, kubelet, kube-proxy, kubectl) from the Go module proxy (cached).
