@@ -36,12 +36,12 @@ spec: {receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3}
 apiVersion: pylonlb.io/v1beta1
 kind: BGPPeer
 metadata: {name: frr4, namespace: pylon-system}
-spec: {myASN: 64501, peerASN: 64500, peerAddress: 192.168.77.254, connectTime: 1s, holdTime: 9s, bfdProfile: fast, enableGracefulRestart: true, dualStackAddressFamily: true}
+spec: {myASN: 64501, peerASN: 64500, peerAddress: 192.168.77.254, connectTime: 1s, holdTime: 9s, bfdProfile: fast, enableGracefulRestart: true}
 ---
 apiVersion: pylonlb.io/v1beta1
 kind: BGPPeer
 metadata: {name: frr6, namespace: pylon-system}
-spec: {myASN: 64501, peerASN: 64500, peerAddress: "fd00:77::254", connectTime: 1s, holdTime: 9s, bfdProfile: fast, enableGracefulRestart: true, dualStackAddressFamily: true}
+spec: {myASN: 64501, peerASN: 64500, peerAddress: "fd00:77::254", connectTime: 1s, holdTime: 9s, bfdProfile: fast, enableGracefulRestart: true}
 ---
 apiVersion: pylonlb.io/v1beta1
 kind: BGPAdvertisement
