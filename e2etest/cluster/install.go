@@ -14,15 +14,27 @@ import (
 
 // StartRouter starts FRR on the router: AS lab.RouterASN, accepting every
 // node (AS lab.NodeASN) over IPv4 and IPv6 with BFD and graceful restart,
-// ECMP over them into its kernel table. SampleConfig peers with it.
+// ECMP over them into its kernel table. SampleConfig peers with it. BFD
+// detects a dead node in 900 ms (ClusterBFD).
 func (c *Cluster) StartRouter(ctx context.Context) (*routers.FRR, error) {
 	cfg := c.RouterBGPConfig("router", lab.RouterASN, lab.NodeASN)
 	cfg.GracefulRestart = true
+	cfg.BFD = ClusterBFD
 	for i := range cfg.Listen {
 		cfg.Listen[i].BFD = true
 	}
 	return c.StartFRR(ctx, "router", cfg)
 }
+
+// ClusterBFD are the BFD timers of the cluster's sessions (SampleConfig's
+// BFDProfile has the same). The process lab's 300 ms (routers.DefaultBFD)
+// is too short here: three kubelets, containerd and the API server share
+// two cores, and a speaker's pod starting during a rolling update stalled
+// the other nodes' BFD for over 300 ms. gobgp answers an expired BFD
+// session with a NOTIFICATION, which ends graceful restart, so the router
+// dropped those nodes' routes ("BFD is down" in FRR's log) and the cluster
+// suite saw web-bgp's next hops move during rollouts.
+var ClusterBFD = routers.BFDTimers{RxInterval: 300 * time.Millisecond, TxInterval: 300 * time.Millisecond, Multiplier: 3}
 
 // InstallChart runs `helm install pylon charts/pylon` into pylon-system
 // with the locally built image (tag PylonTag) and further helm flags, and

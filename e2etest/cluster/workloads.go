@@ -31,7 +31,7 @@ spec:
 apiVersion: pylonlb.io/v1beta1
 kind: BFDProfile
 metadata: {name: fast, namespace: pylon-system}
-spec: {receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3}
+spec: {receiveInterval: 300, transmitInterval: 300, detectMultiplier: 3}
 ---
 apiVersion: pylonlb.io/v1beta1
 kind: BGPPeer

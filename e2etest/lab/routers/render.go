@@ -19,13 +19,14 @@ func FRRBGPD(c BGPConfig) string {
 	l.add(" no bgp ebgp-requires-policy")
 	l.add(" no bgp default ipv4-unicast")
 	l.add(" no bgp network import-check")
+	l.add(" bgp log-neighbor-changes")
 	l.add(" bgp bestpath as-path multipath-relax")
 	if c.GracefulRestart {
 		l.add(" bgp graceful-restart")
 	}
 	l.add(" timers bgp %d %d", int(c.Keepalive.Seconds()), int(c.HoldTime.Seconds()))
 	for _, n := range c.Neighbors {
-		frrPeer(&l, n.Addr.String(), n.ASN, n.Password, n.BFD)
+		frrPeer(&l, n.Addr.String(), n.ASN, n.Password, n.BFD, c.GracefulRestart)
 		if n.Multihop > 0 {
 			l.add(" neighbor %s ebgp-multihop %d", n.Addr, n.Multihop)
 		}
@@ -36,7 +37,7 @@ func FRRBGPD(c BGPConfig) string {
 	for i, r := range c.Listen {
 		g := fmt.Sprintf("RANGE%d", i)
 		l.add(" neighbor %s peer-group", g)
-		frrPeer(&l, g, r.ASN, r.Password, r.BFD)
+		frrPeer(&l, g, r.ASN, r.Password, r.BFD, c.GracefulRestart)
 		l.add(" bgp listen range %s peer-group %s", r.Prefix.Masked(), g)
 	}
 	for _, fam := range []string{"ipv4", "ipv6"} {
@@ -59,7 +60,13 @@ func FRRBGPD(c BGPConfig) string {
 	return l.String() + c.ExtraFRR
 }
 
-func frrPeer(l *lines, name string, asn uint32, password string, bfd bool) {
+// frrPeer renders a neighbour's (or a peer group's) common lines. With
+// both BFD and graceful restart, FRR must be told to look at the BFD
+// Control Plane Independent bit: gobgp's BFD lives in the speaker's
+// process (C bit 0), so its BFD session ends when the speaker restarts,
+// and without "check-control-plane-failure" FRR treats that as a failure
+// and drops the routes graceful restart should keep.
+func frrPeer(l *lines, name string, asn uint32, password string, bfd, gracefulRestart bool) {
 	if asn == 0 {
 		l.add(" neighbor %s remote-as external", name)
 	} else {
@@ -71,6 +78,9 @@ func frrPeer(l *lines, name string, asn uint32, password string, bfd bool) {
 	if bfd {
 		l.add(" neighbor %s bfd", name)
 		l.add(" neighbor %s bfd profile lab", name)
+		if gracefulRestart {
+			l.add(" neighbor %s bfd check-control-plane-failure", name)
+		}
 	}
 }
 

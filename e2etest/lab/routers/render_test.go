@@ -29,6 +29,7 @@ func TestFRRBGPD(t *testing.T) {
  no bgp ebgp-requires-policy
  no bgp default ipv4-unicast
  no bgp network import-check
+ bgp log-neighbor-changes
  bgp bestpath as-path multipath-relax
  bgp graceful-restart
  timers bgp 3 9
@@ -36,6 +37,7 @@ func TestFRRBGPD(t *testing.T) {
  neighbor 192.168.77.11 password s3cret
  neighbor 192.168.77.11 bfd
  neighbor 192.168.77.11 bfd profile lab
+ neighbor 192.168.77.11 bfd check-control-plane-failure
  neighbor fd00:77::12 remote-as external
  neighbor fd00:77::12 passive
  neighbor 192.168.79.2 remote-as 64502
