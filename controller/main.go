@@ -42,6 +42,8 @@ func run() error {
 	fs.StringVar(&opts.Namespace, "namespace", cmdutil.EnvOr("POD_NAMESPACE", "pylon-system"), "namespace of Pylon's configuration objects")
 	fs.StringVar(&opts.LBClass, "lb-class", "", "spec.loadBalancerClass to serve; empty: Services without a class")
 	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":7472", "metrics listen address; 0 disables")
+	fs.BoolVar(&opts.MetricsSecure, "metrics-secure", true, "serve /metrics over HTTPS, only to users the API server authorizes (GET on the non-resource URL /metrics); false: plain HTTP, open to all")
+	fs.StringVar(&opts.MetricsCertDir, "metrics-cert-dir", "", "directory of the metrics serving certificate (tls.crt, tls.key; reloaded when they change); empty: self-signed")
 	fs.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":7474", "health probe listen address; 0 disables")
 	fs.Float64Var(&opts.EventsStatusQPS, "events-status-qps", pace.DefaultQPS, "API writes per second for Events and status objects; they trail behind during bursts while Service addresses never wait; 0: unlimited")
 	fs.IntVar(&opts.EventsStatusBurst, "events-status-burst", pace.DefaultBurst, "burst of API writes for Events and status objects")

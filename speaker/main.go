@@ -57,6 +57,8 @@ func parseFlags() *flags {
 	fs.StringVar(&o.Namespace, "namespace", cmdutil.EnvOr("POD_NAMESPACE", "pylon-system"), "namespace of Pylon's configuration objects")
 	fs.StringVar(&o.LBClass, "lb-class", "", "spec.loadBalancerClass to serve; empty: Services without a class")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":7473", "listen address of /metrics, /healthz and /readyz; 0 disables")
+	fs.BoolVar(&o.MetricsSecure, "metrics-secure", true, "serve /metrics, /healthz and /readyz over HTTPS, /metrics only to users the API server authorizes (GET on the non-resource URL /metrics); false: plain HTTP, open to all")
+	fs.StringVar(&o.MetricsCertDir, "metrics-cert-dir", "", "directory of the metrics serving certificate (tls.crt, tls.key; reloaded when they change); empty: self-signed")
 	fs.Float64Var(&o.EventsStatusQPS, "events-status-qps", pace.DefaultQPS, "API writes per second for Events and status objects; they trail behind during bursts while Service addresses never wait; 0: unlimited")
 	fs.IntVar(&o.EventsStatusBurst, "events-status-burst", pace.DefaultBurst, "burst of API writes for Events and status objects")
 	fs.StringVar(&o.PprofAddr, "pprof-bind-address", "", "listen address of Go's /debug/pprof profiles; empty: off")
@@ -118,6 +120,7 @@ func run() error {
 		return err
 	}
 	opts.L2.ExcludeInterfaces = splitList(f.exclude)
+	opts.MetricsHosts = []string{opts.NodeName, os.Getenv("POD_IP"), os.Getenv("NODE_IP"), "localhost", "127.0.0.1"}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts.Registerer, opts.Gatherer, opts.Logger = registry, registry, log

@@ -41,6 +41,7 @@ func TestHelmCluster(t *testing.T) {
 		run  func(*testing.T, *env)
 	}{
 		{"Install", testInstall},
+		{"MetricsAuth", testMetricsAuth},
 		{"L2", testL2},
 		{"BGP", testBGP},
 		{"Local", testLocal},

@@ -93,6 +93,7 @@ func (l *Lab) StartController(ctx context.Context, extra ...string) (*proc.Proce
 		"--kubeconfig", l.ControllerKubeconfig,
 		"--namespace", PylonNamespace,
 		"--metrics-bind-address", fmt.Sprintf(":%d", ControllerMetricsPort),
+		"--metrics-secure=false", // the lab reads metrics inside its namespaces; the cluster tests HTTPS
 		"--health-probe-bind-address", fmt.Sprintf(":%d", ControllerHealthPort),
 	}, append(pprofArgs(), extra...)...)
 	return l.startProc(proc.Spec{Name: "controller", NS: l.Topo.MustHost("ctl").NS, Path: l.ControllerPath(),
@@ -114,6 +115,7 @@ func (l *Lab) StartSpeaker(ctx context.Context, node string, extra ...string) (*
 		"--memberlist-port", fmt.Sprint(MemberlistPort),
 		"--memberlist-key-file", l.MemberlistKeyFile,
 		"--metrics-bind-address", fmt.Sprintf(":%d", SpeakerMetricsPort),
+		"--metrics-secure=false", // the lab reads metrics inside its namespaces; the cluster tests HTTPS
 	}, slices.Concat(pprofArgs(), l.opts.SpeakerArgs, extra)...)
 	return l.startProc(proc.Spec{Name: "speaker-" + node, NS: n.NS, Path: l.SpeakerPath(),
 		Args: args, LogPath: l.path("speaker-" + node + ".log")}, stopGrace)

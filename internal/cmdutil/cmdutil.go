@@ -4,6 +4,7 @@ package cmdutil
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -107,9 +108,17 @@ func ProfileHeap(pprofAddr string) {
 // Serve serves handler on addr until ctx ends, then shuts the server down
 // (waiting up to a second for requests in flight).
 func Serve(ctx context.Context, addr string, handler http.Handler) error {
+	return ServeTLS(ctx, addr, handler, nil)
+}
+
+// ServeTLS is Serve over TLS with cfg (plain HTTP when cfg is nil).
+func ServeTLS(ctx context.Context, addr string, handler http.Handler, cfg *tls.Config) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -30,6 +31,7 @@ import (
 	"github.com/pylonlb/pylon/internal/controller/allocation"
 	"github.com/pylonlb/pylon/internal/controller/poolstatus"
 	"github.com/pylonlb/pylon/internal/kube/crwriter"
+	"github.com/pylonlb/pylon/internal/metricsauth"
 	"github.com/pylonlb/pylon/internal/pace"
 	"github.com/pylonlb/pylon/internal/statusq"
 	"github.com/pylonlb/pylon/internal/webhook"
@@ -43,6 +45,11 @@ type Options struct {
 	LBClass string
 	// MetricsAddr and HealthAddr are listen addresses; "0" disables.
 	MetricsAddr, HealthAddr string
+	// MetricsSecure serves /metrics over HTTPS to users the API server
+	// authorizes only (package metricsauth), with the certificate in
+	// MetricsCertDir (tls.crt, tls.key) or a self-signed one.
+	MetricsSecure  bool
+	MetricsCertDir string
 	// PprofAddr serves Go's /debug/pprof; "" or "0" disables.
 	PprofAddr string
 	// EventsStatusQPS and EventsStatusBurst are the budget of Events and
@@ -76,7 +83,7 @@ func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options) (ctrl.Ma
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()},
-		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		Metrics:                 metricsOptions(opts),
 		HealthProbeBindAddress:  opts.HealthAddr,
 		PprofBindAddress:        opts.PprofAddr,
 		LeaderElection:          opts.LeaderElection,
@@ -92,6 +99,31 @@ func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options) (ctrl.Ma
 		return nil, fmt.Errorf("create controller manager: %w", err)
 	}
 	return mgr, nil
+}
+
+// metricsOptions configures the manager's metrics server.
+func metricsOptions(opts Options) metricsserver.Options {
+	mo := metricsserver.Options{BindAddress: opts.MetricsAddr}
+	if !opts.MetricsSecure {
+		return mo
+	}
+	mo.SecureServing = true
+	if opts.MetricsCertDir != "" {
+		mo.CertDir, mo.CertName, mo.KeyName = opts.MetricsCertDir, metricsauth.CertFile, metricsauth.KeyFile
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	mo.FilterProvider = func(c *rest.Config, hc *http.Client) (metricsserver.Filter, error) {
+		rv, err := metricsauth.NewREST(c, hc)
+		if err != nil {
+			return nil, err
+		}
+		a := metricsauth.New(metricsauth.Options{Reviewer: rv, Logger: logger.With("component", "metrics")})
+		return func(_ logr.Logger, h http.Handler) (http.Handler, error) { return a.Wrap(h), nil }, nil
+	}
+	return mo
 }
 
 // Setup registers the controller's reconcilers with the manager.

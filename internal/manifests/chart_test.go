@@ -25,8 +25,10 @@ var chartVariants = map[string][]string{
 		"imagePullSecrets[0].name=regcred", "speaker.memberlist.port=7950", "speaker.metricsPort=9473",
 		"controller.metricsPort=9472", "controller.healthPort=9474", "speaker.extraArgs[0]=--memberlist-probe-interval=200ms",
 		"speaker.priorityClassName=system-node-critical", "controller.podAnnotations.a=b", "speaker.heartbeat.port=7951",
+		"metrics.certSecret=metrics-tls",
 	},
-	"no fast detector": {"speaker.heartbeat.port=0"},
+	"no fast detector":   {"speaker.heartbeat.port=0"},
+	"plain-text metrics": {"metrics.secure=false"},
 }
 
 func TestChartLint(t *testing.T) {
@@ -72,12 +74,14 @@ func TestChartValues(t *testing.T) {
 		{"controller pull policy", ctrl["imagePullPolicy"], "Always"},
 		{"controller args", ctrl["args"], []any{
 			"--namespace=$(POD_NAMESPACE)", "--log-level=warn", "--metrics-bind-address=:9472",
+			"--metrics-secure=true", "--metrics-cert-dir=/etc/pylon/metrics-tls",
 			"--health-probe-bind-address=:9474", "--leader-elect", "--lb-class=pylonlb.io/lb",
 		}},
 		{"speaker args", spk["args"], []any{
 			"--node-name=$(NODE_NAME)", "--namespace=$(POD_NAMESPACE)", "--log-level=debug",
 			"--memberlist-bind-addr=$(POD_IP)", "--memberlist-port=7950", "--memberlist-key-file=/etc/pylon/memberlist/key",
-			"--heartbeat-port=7951", "--metrics-bind-address=:9473", "--pod-template-generation=$(POD_TEMPLATE_GENERATION)", "--lb-class=pylonlb.io/lb", "--memberlist-probe-interval=200ms",
+			"--heartbeat-port=7951", "--metrics-bind-address=:9473",
+			"--metrics-secure=true", "--metrics-cert-dir=/etc/pylon/metrics-tls", "--pod-template-generation=$(POD_TEMPLATE_GENERATION)", "--lb-class=pylonlb.io/lb", "--memberlist-probe-interval=200ms",
 		}},
 		{"speaker ports", spk["ports"], []any{
 			map[string]any{"name": "metrics", "containerPort": int64(9473)},
@@ -86,11 +90,31 @@ func TestChartValues(t *testing.T) {
 			map[string]any{"name": "heartbeat-udp", "containerPort": int64(7951), "protocol": "UDP"},
 			map[string]any{"name": "heartbeat-tcp", "containerPort": int64(7951), "protocol": "TCP"},
 		}},
+		{"speaker liveness probe", spk["livenessProbe"].(map[string]any)["httpGet"],
+			map[string]any{"path": "/healthz", "port": "metrics", "scheme": "HTTPS"}},
 		{"pull secrets", podSpec(t, find(t, objs, "DaemonSet", "pylon-speaker"))["imagePullSecrets"], []any{map[string]any{"name": "regcred"}}},
 	}
 	for _, c := range checks {
 		if diff := cmp.Diff(c.want, c.got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", c.name, diff)
+		}
+	}
+}
+
+// TestChartPlainMetrics: metrics.secure=false serves plain HTTP (probes
+// included) and drops the metrics reader role.
+func TestChartPlainMetrics(t *testing.T) {
+	objs := chart(t, manifests.HelmOptions{Namespace: "pylon-system", Set: chartVariants["plain-text metrics"]})
+	spk := container(t, find(t, objs, "DaemonSet", "pylon-speaker"))
+	if diff := cmp.Diff(map[string]any{"path": "/readyz", "port": "metrics"}, spk["readinessProbe"].(map[string]any)["httpGet"]); diff != "" {
+		t.Errorf("speaker readiness probe (-want +got):\n%s", diff)
+	}
+	if !slices.Contains(spk["args"].([]any), any("--metrics-secure=false")) {
+		t.Errorf("speaker args %v lack --metrics-secure=false", spk["args"])
+	}
+	for _, o := range objs {
+		if o.GetName() == "pylon-metrics-reader" {
+			t.Errorf("%s pylon-metrics-reader rendered with plain-text metrics", o.GetKind())
 		}
 	}
 }

@@ -57,8 +57,8 @@ func TestRBACIsNarrow(t *testing.T) {
 					}
 				}
 			}
-			if roles != 4 {
-				t.Errorf("found %d roles, want 4 (a Role and a ClusterRole per component)", roles)
+			if roles != 5 {
+				t.Errorf("found %d roles, want 5 (a Role and a ClusterRole per component, and pylon-metrics-reader)", roles)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package speaker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"github.com/pylonlb/pylon/internal/kube"
 	"github.com/pylonlb/pylon/internal/l2"
 	"github.com/pylonlb/pylon/internal/membership"
+	"github.com/pylonlb/pylon/internal/metricsauth"
 	"github.com/pylonlb/pylon/internal/pace"
 	"github.com/pylonlb/pylon/internal/statusq"
 )
@@ -36,7 +38,14 @@ type Options struct {
 	// LBClass is the loadBalancerClass served.
 	LBClass string
 	// MetricsAddr serves /metrics, /healthz and /readyz; "0" disables.
-	MetricsAddr string
+	// With MetricsSecure, over HTTPS, and /metrics only to users the API
+	// server authorizes (package metricsauth); the certificate comes from
+	// MetricsCertDir, else is self-signed. MetricsHosts are the
+	// self-signed certificate's names.
+	MetricsAddr    string
+	MetricsSecure  bool
+	MetricsCertDir string
+	MetricsHosts   []string
 	// PprofAddr serves Go's /debug/pprof; "" or "0" disables.
 	PprofAddr string
 	// EventsStatusQPS and EventsStatusBurst are the budget of Events and
@@ -97,6 +106,8 @@ type Process struct {
 	status   *statusq.Queue
 	agent    *Agent
 	health   *Health
+	// metricsAuth guards /metrics when Options.MetricsSecure is set.
+	metricsAuth *metricsauth.Authorizer
 }
 
 // NewProcess builds a speaker with its real components (memberlist
@@ -153,6 +164,13 @@ func NewProcessWith(cfg *rest.Config, opts Options, c Components) (*Process, err
 		return nil, err
 	}
 	p := &Process{opts: opts, health: &Health{}}
+	if opts.MetricsSecure {
+		rv, err := metricsauth.NewREST(cfg, nil)
+		if err != nil {
+			return nil, err
+		}
+		p.metricsAuth = metricsauth.New(metricsauth.Options{Reviewer: rv, Logger: opts.Logger.With("component", "metrics")})
+	}
 	if p.cluster, err = NewCluster(kc); err != nil {
 		return nil, err
 	}
@@ -211,13 +229,11 @@ func (p *Process) Run(ctx context.Context) error {
 		}()
 	}
 	if addr := p.opts.MetricsAddr; addr != "" && addr != "0" {
-		mux := http.NewServeMux()
-		if p.opts.Gatherer != nil {
-			mux.Handle("/metrics", promhttp.HandlerFor(p.opts.Gatherer, promhttp.HandlerOpts{}))
+		h, tlsCfg, err := p.metricsHandler()
+		if err != nil {
+			return err
 		}
-		mux.HandleFunc("/healthz", p.health.live)
-		mux.HandleFunc("/readyz", p.health.ready)
-		run("metrics server", func(ctx context.Context) error { return cmdutil.Serve(ctx, addr, mux) })
+		run("metrics server", func(ctx context.Context) error { return cmdutil.ServeTLS(ctx, addr, h, tlsCfg) })
 	}
 	if addr := p.opts.PprofAddr; addr != "" && addr != "0" {
 		run("pprof server", func(ctx context.Context) error { return cmdutil.Serve(ctx, addr, cmdutil.PprofHandler()) })
@@ -240,6 +256,30 @@ func (p *Process) Run(ctx context.Context) error {
 		all = append(all, err)
 	}
 	return errors.Join(all...)
+}
+
+// metricsHandler serves /metrics (guarded when secure), /healthz and
+// /readyz (open: the kubelet probes them), and the TLS configuration when
+// secure.
+func (p *Process) metricsHandler() (http.Handler, *tls.Config, error) {
+	mux := http.NewServeMux()
+	if p.opts.Gatherer != nil {
+		var metrics http.Handler = promhttp.HandlerFor(p.opts.Gatherer, promhttp.HandlerOpts{})
+		if p.metricsAuth != nil {
+			metrics = p.metricsAuth.Wrap(metrics)
+		}
+		mux.Handle("/metrics", metrics)
+	}
+	mux.HandleFunc("/healthz", p.health.live)
+	mux.HandleFunc("/readyz", p.health.ready)
+	if !p.opts.MetricsSecure {
+		return mux, nil, nil
+	}
+	tlsCfg, err := metricsauth.ServingTLS(p.opts.MetricsCertDir, p.opts.MetricsHosts, time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	return mux, tlsCfg, nil
 }
 
 // routerFactory builds gobgp-backed routers.
