@@ -16,7 +16,7 @@ CLUSTER_PACKAGES := containerd runc containernetworking-plugins nftables iptable
 GOTEST    := $(GO) test -race -count=1
 FUZZTIME  ?= 10s
 
-.PHONY: all generate build test test-unit test-e2e bench bench-lab lab lab-down cluster cluster-down deps kube-tools tools images manifests fuzz lint clean image
+.PHONY: all generate build test test-unit test-e2e bench bench-lab lab lab-down cluster cluster-down deps kube-tools tools images manifests fuzz fuzz-long lint clean image
 
 all: build
 
@@ -83,6 +83,10 @@ test-e2e: build kube-tools tools images
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
 	@hack/fuzz.sh $(FUZZTIME)
+
+## fuzz-long: run every fuzz target for 10 minutes (hours in all; make test runs the seeds).
+fuzz-long:
+	@hack/fuzz.sh 10m
 
 ## bench: in-process benchmarks, then the lab measurements with a report.
 bench: kube-tools
