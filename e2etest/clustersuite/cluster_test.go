@@ -46,6 +46,7 @@ func TestHelmCluster(t *testing.T) {
 		{"BGP", testBGP},
 		{"Local", testLocal},
 		{"Webhook", testWebhook},
+		{"WebhookControllerDown", testWebhookControllerDown},
 		{"LeaderFailover", testLeaderFailover},
 		{"SpeakerRolloutRestart", testSpeakerRollout},
 		{"Drain", testDrain},
