@@ -33,9 +33,9 @@ spec: {communities: [{name: a, value: "64512:1"}]}
 	defer cancel()
 	t.Cleanup(func() {
 		e.setWebhookPolicy(t, "Ignore")
+		e.kubectl(t, "delete", "--ignore-not-found", "-n", "pylon-system", "ipaddresspool/bad-while-down", "community/while-down")
 		e.kubectl(t, "scale", "-n", "pylon-system", "deployment/pylon-controller", "--replicas=2")
 		e.waitRollout(t, "pylon-system", "deployment/pylon-controller")
-		e.kubectl(t, "delete", "--ignore-not-found", "-n", "pylon-system", "ipaddresspool/bad-while-down", "community/while-down")
 	})
 	e.kubectl(t, "scale", "-n", "pylon-system", "deployment/pylon-controller", "--replicas=0")
 	e.eventually(t, 2*time.Minute, func(ctx context.Context) (bool, error) {
@@ -58,8 +58,14 @@ spec: {communities: [{name: a, value: "64512:1"}]}
 		t.Fatalf("failurePolicy Ignore, no controller: apply of an invalid pool: %v", err)
 	}
 
+	// A controller starting on an invalid configuration has none to put
+	// in force: the leader waits, not ready, and changes no Service; the
+	// standby is ready and serves the webhook.
 	e.kubectl(t, "scale", "-n", "pylon-system", "deployment/pylon-controller", "--replicas=2")
-	e.waitRollout(t, "pylon-system", "deployment/pylon-controller")
+	e.eventually(t, 2*time.Minute, func(ctx context.Context) (bool, error) {
+		ps, err := e.readyPods(ctx, "pylon-system", "app.kubernetes.io/component=controller")
+		return err == nil && len(ps) >= 1, err
+	}, "a controller replica is ready")
 	e.eventually(t, time.Minute, func(ctx context.Context) (bool, error) {
 		out, err := e.c.Kubectl(ctx, "get", "configurationstate", "-n", "pylon-system", "controller",
 			"-o", `jsonpath={.status.conditions[?(@.type=="Valid")].status} {.status.error}`)
@@ -68,13 +74,18 @@ spec: {communities: [{name: a, value: "64512:1"}]}
 	if after := e.allIngress(t); !maps.EqualFunc(before, after, func(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }) {
 		t.Errorf("addresses changed while the controller was down and came back with an invalid pool:\nbefore %v\nafter  %v", before, after)
 	}
-	// Fixed by deleting it (the controller answers the webhook again).
+	// Fixed by deleting it (the standby answers the webhook): the leader
+	// loads the configuration and both replicas are ready.
 	e.kubectl(t, "delete", "-n", "pylon-system", "ipaddresspool/bad-while-down")
 	e.eventually(t, time.Minute, func(ctx context.Context) (bool, error) {
 		out, err := e.c.Kubectl(ctx, "get", "configurationstate", "-n", "pylon-system", "controller",
 			"-o", `jsonpath={.status.conditions[?(@.type=="Valid")].status}`)
 		return string(out) == "True", err
 	}, "the controller's configuration is valid again")
+	e.waitRollout(t, "pylon-system", "deployment/pylon-controller")
+	if after := e.allIngress(t); !maps.EqualFunc(before, after, func(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }) {
+		t.Errorf("addresses changed once the configuration was fixed:\nbefore %v\nafter  %v", before, after)
+	}
 }
 
 // setWebhookPolicy sets the failurePolicy of Pylon's webhook.
