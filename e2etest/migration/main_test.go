@@ -167,7 +167,27 @@ func TestMigration(t *testing.T) {
 	if want := countAnnotated(); aliases < want {
 		t.Errorf("%d %s events, want one per Service with MetalLB annotations (%d)", aliases, allocation.ReasonMetalLBAnnotation, want)
 	}
+
+	// A MetalLB setting Pylon cannot honour is reported, never dropped
+	// silently.
+	if err := metallbtest.Create(ctx, l.Admin.Config, "metallb-system", lossyBFD); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errOut.Reset()
+	code = cli.Main([]string{"--kubeconfig", l.AdminKubeconfig, "migrate", "metallb"},
+		cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errOut})
+	if code != cli.ExitBadNews || !strings.Contains(out.String(), "# LOST spec.echoMode = true") || !strings.Contains(errOut.String(), "lost: BFDProfile metallb-system/echo: spec.echoMode") {
+		t.Errorf("migrate with a BFD echo mode: exit %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, cli.ExitBadNews, out.String(), errOut.String())
+	}
 }
+
+// lossyBFD uses BFD echo mode, which Pylon's BFD does not have.
+const lossyBFD = `apiVersion: metallb.io/v1beta1
+kind: BFDProfile
+metadata: {name: echo, namespace: metallb-system}
+spec: {echoMode: true, echoInterval: 50}
+`
 
 // routerConfig is FRR on the router: AS 64500, dynamic neighbours from the
 // LAN in any external AS, each family's prefixes on its own session.
