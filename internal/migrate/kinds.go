@@ -102,7 +102,7 @@ func convertPeer(f *fields, meta metav1.ObjectMeta, opts Options, note noteFunc)
 	s.PeerASN = deref(f.u32("peerASN"))
 	s.PeerAddress = f.str("peerAddress")
 	s.SourceAddress = f.str("sourceAddress")
-	s.PeerPort = uint16(deref(f.u32limit("peerPort", math.MaxUint16)))
+	s.PeerPort = uint16(deref(f.uint("peerPort", math.MaxUint16)))
 	s.HoldTime = f.duration("holdTime")
 	s.KeepaliveTime = f.duration("keepaliveTime")
 	if v1 {
@@ -157,16 +157,6 @@ func convertPeerV1beta2(f *fields, p *v1beta1.BGPPeer, opts Options, note noteFu
 					opts.PylonNamespace, cmp.Or(ns, opts.MetalLBNamespace), name, "password")})
 		}
 	}
-}
-
-// u32limit reads a whole number in [0, max].
-func (f *fields) u32limit(key string, max int64) *uint32 {
-	n := f.uint(key, max)
-	if n == nil {
-		return nil
-	}
-	u := uint32(*n)
-	return &u
 }
 
 func deref[T any](p *T) T {
