@@ -12,7 +12,6 @@ func init() {
 		{"explain SERVICE", "Explain why a Service has no address or is not announced"},
 		{"who-has ADDRESS", "Show the Service holding an address and who announces it"},
 		{"validate -f FILE...", "Dry-run a configuration change against the live cluster"},
-		{"migrate metallb [-f FILE...]", "Print the Pylon objects equivalent to MetalLB's configuration"},
 	} {
 		commands = append(commands, func(*Options) *cobra.Command {
 			return &cobra.Command{

@@ -32,6 +32,7 @@ func (r *Reconciler) apply(ctx context.Context, svc *corev1.Service, d decision)
 	if err := r.write(ctx, svc, d.ips, d.pool); err != nil {
 		return err
 	}
+	r.noteAnnotations(svc)
 	r.emitEvents(svc, oldIPs, d)
 	if d.err == nil {
 		r.recordFailure(key, nil)

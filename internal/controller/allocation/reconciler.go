@@ -67,6 +67,9 @@ type Reconciler struct {
 	cfg      *model.Config     // nil until the first valid configuration
 	restored bool              // existing assignments restored
 	failed   map[string]string // key -> last failure reported
+	// annotNotes holds, per Service, the alias and conflict messages
+	// last reported, so each is reported once.
+	annotNotes map[string][2]string
 }
 
 // New builds a reconciler; SetupWithManager registers it.
@@ -81,6 +84,8 @@ func New(c client.Client, opts Options) *Reconciler {
 		resync:  make(chan event.GenericEvent, 1),
 		alloc:   ipam.New(),
 		failed:  map[string]string{},
+
+		annotNotes: map[string][2]string{},
 	}
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(newPoolCollector(r))
@@ -211,6 +216,7 @@ func (r *Reconciler) release(key string) {
 // releaseLocked frees a Service's addresses; r.mu must be held.
 func (r *Reconciler) releaseLocked(key string) bool {
 	delete(r.failed, key)
+	delete(r.annotNotes, key)
 	if _, held := r.alloc.Get(key); !held {
 		return false
 	}

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/annotations"
 	"github.com/pylonlb/pylon/internal/ipam"
 	"github.com/pylonlb/pylon/internal/model"
 )
@@ -38,20 +38,25 @@ func wantsAddress(svc *corev1.Service, lbClass string) bool {
 
 // requestFor turns a Service (and its namespace's labels) into an
 // allocation request. Errors wrap ErrBadServiceInput and name the field.
+// The annotations are read through annotations.Resolve, so MetalLB's
+// aliases count too.
 func requestFor(svc *corev1.Service, nsLabels map[string]string) (ipam.Request, error) {
+	annots := annotations.Resolve(svc.Annotations)
+	pool, _ := annots.Value(annotations.AddressPool)
+	sharingKey, _ := annots.Value(annotations.AllowSharedIP)
 	req := ipam.Request{
 		Key:             client.ObjectKeyFromObject(svc).String(),
 		Families:        families(svc),
 		FamilyPolicy:    familyPolicy(svc),
-		Pool:            svc.Annotations[v1beta1.AnnotationAddressPool],
-		SharingKey:      svc.Annotations[v1beta1.AnnotationAllowSharedIP],
+		Pool:            pool,
+		SharingKey:      sharingKey,
 		Ports:           ports(svc),
 		BackendKey:      backendKey(svc),
 		Namespace:       svc.Namespace,
 		NamespaceLabels: nsLabels,
 		Labels:          svc.Labels,
 	}
-	ips, err := requestedIPs(svc)
+	ips, err := requestedIPs(svc, annots.Get(annotations.LoadBalancerIPs))
 	if err != nil {
 		return req, err
 	}
@@ -115,17 +120,17 @@ func backendKey(svc *corev1.Service) string {
 }
 
 // requestedIPs reads spec.loadBalancerIP or the loadBalancerIPs
-// annotation (not both), at most one per family.
-func requestedIPs(svc *corev1.Service) ([]netip.Addr, error) {
-	annot, hasAnnot := svc.Annotations[v1beta1.AnnotationLoadBalancerIPs]
+// annotation (or its alias; not both), at most one per family.
+func requestedIPs(svc *corev1.Service, set annotations.Setting) ([]netip.Addr, error) {
+	annot, hasAnnot := set.Value, set.Set
 	spec := svc.Spec.LoadBalancerIP
 	var field string
 	var items []string
 	switch {
 	case hasAnnot && spec != "":
-		return nil, fmt.Errorf("%w: set either spec.loadBalancerIP or annotation %s, not both", ErrBadServiceInput, v1beta1.AnnotationLoadBalancerIPs)
+		return nil, fmt.Errorf("%w: set either spec.loadBalancerIP or annotation %s, not both", ErrBadServiceInput, set.From)
 	case hasAnnot:
-		field, items = "annotation "+v1beta1.AnnotationLoadBalancerIPs, strings.Split(annot, ",")
+		field, items = "annotation "+set.From, strings.Split(annot, ",")
 	case spec != "":
 		field, items = "spec.loadBalancerIP", []string{spec}
 	default:

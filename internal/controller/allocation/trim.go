@@ -4,12 +4,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/annotations"
 	"github.com/pylonlb/pylon/internal/cachetrim"
 )
 
 // TrimService is the controller cache's transform for Services: it keeps
 // what allocation and the validating webhook read — identity, labels,
-// Pylon's annotations, the spec fields that decide the request, the ports
+// Pylon's annotations and MetalLB's aliases of them, the spec fields that decide the request, the ports
 // (and, for externalTrafficPolicy Local, the selector) for sharing and the
 // load-balancer status — and drops the rest, which
 // for a Service applied by kubectl includes a full copy of it in an
@@ -20,7 +21,7 @@ func TrimService(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	out := &corev1.Service{TypeMeta: s.TypeMeta, ObjectMeta: cachetrim.Meta(s.ObjectMeta, v1beta1.AnnotationPrefix)}
+	out := &corev1.Service{TypeMeta: s.TypeMeta, ObjectMeta: cachetrim.Meta(s.ObjectMeta, v1beta1.AnnotationPrefix, annotations.MetalLBPrefix, annotations.MetalLBLegacyPrefix)}
 	out.Spec = corev1.ServiceSpec{
 		Type: s.Spec.Type, ClusterIP: s.Spec.ClusterIP, LoadBalancerClass: s.Spec.LoadBalancerClass,
 		LoadBalancerIP: s.Spec.LoadBalancerIP, IPFamilies: s.Spec.IPFamilies, IPFamilyPolicy: s.Spec.IPFamilyPolicy,

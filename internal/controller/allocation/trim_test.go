@@ -20,6 +20,7 @@ func TestTrimKeepsWhatAllocationReads(t *testing.T) {
 			Annotations: map[string]string{
 				v1beta1.AnnotationAddressPool: "p", v1beta1.AnnotationAllowSharedIP: "k",
 				v1beta1.AnnotationLoadBalancerIPs: "192.0.2.10,2001:db8::10", v1beta1.AnnotationAllocatedFromPool: "p",
+				"metallb.io/address-pool": "m", "metallb.universe.tf/allow-shared-ip": "m",
 				"kubectl.kubernetes.io/last-applied-configuration": `{"a":"long copy"}`},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "m"}}, Finalizers: []string{"f"}},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"},
