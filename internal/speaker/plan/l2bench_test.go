@@ -1,0 +1,36 @@
+package plan
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/model"
+)
+
+// BenchmarkL2Plan plans 2,000 single-address Services on 100 speakers
+// (what every speaker computes after each membership change).
+func BenchmarkL2Plan(b *testing.B) {
+	cfg, err := model.From(model.Objects{
+		Pools: []v1beta1.IPAddressPool{{ObjectMeta: meta("l2"), Spec: v1beta1.IPAddressPoolSpec{Addresses: []string{"10.20.0.0/20"}}}},
+		L2Advertisements: []v1beta1.L2Advertisement{{ObjectMeta: meta("l2"), Spec: v1beta1.L2AdvertisementSpec{
+			IPAddressPools: []string{"l2"}}}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var names []string
+	for n := range 100 {
+		names = append(names, fmt.Sprintf("node-%03d", n))
+	}
+	in := L2Input{Config: cfg, Nodes: nodes(names...), Members: benchMembers(names)}
+	for n := range 2000 {
+		s := svc(fmt.Sprintf("ns/s%d", n), fmt.Sprintf("10.20.%d.%d", n/250, 1+n%250))
+		s.ReadyNodes = names
+		in.Services = append(in.Services, s)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		L2(in)
+	}
+}
