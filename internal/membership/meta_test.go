@@ -81,6 +81,8 @@ func FuzzDecodeMeta(f *testing.F) {
 	f.Add([]byte{1, 1})
 	f.Add([]byte{})
 	f.Add([]byte{2, 0xff, 0})
+	f.Add(encodeMeta(nodeMeta{Interfaces: []InterfaceAddrs{{Name: "eth0", IPv4: true, IPv6: true,
+		Prefixes: prefixes("10.0.0.0/24", "fd00::/64")}}, AddrsKnown: true}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeMeta(b)
 		if err != nil {
