@@ -233,6 +233,10 @@ func (m *Membership) Members() []Member {
 // called before Run; unchanged lists send nothing.
 func (m *Membership) SetInterfaces(ifaces []InterfaceAddrs, timeout time.Duration) error {
 	ifaces = normalizeInterfaces(ifaces)
+	if lost := prefixesLeftOut(ifaces); lost > 0 {
+		m.log.Warn("some interface subnets do not fit in the gossip metadata; peers will not elect this node for addresses in them",
+			"left_out", lost)
+	}
 	m.memMu.Lock()
 	same := m.ifaces != nil && slices.EqualFunc(m.ifaces, ifaces, sameInterfaceAddrs)
 	m.ifaces = ifaces
@@ -266,6 +270,20 @@ func normalizeInterfaces(ifaces []InterfaceAddrs) []InterfaceAddrs {
 	}
 	slices.SortFunc(out, func(a, b InterfaceAddrs) int { return cmp.Compare(a.Name, b.Name) })
 	return out
+}
+
+// prefixesLeftOut returns how many prefixes of ifaces the metadata cannot
+// carry.
+func prefixesLeftOut(ifaces []InterfaceAddrs) int {
+	want := 0
+	for _, i := range ifaces[:min(len(ifaces), maxMetaInterfaces)] {
+		want += len(i.Prefixes)
+	}
+	meta, _ := decodeMeta(encodeMeta(nodeMeta{Interfaces: ifaces, AddrsKnown: true}))
+	for _, i := range meta.Interfaces {
+		want -= len(i.Prefixes)
+	}
+	return want
 }
 
 // comparePrefixes orders prefixes by address, then length.

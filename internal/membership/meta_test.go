@@ -71,6 +71,14 @@ func TestMetaRoundTrip(t *testing.T) {
 	if len(b) > 512 {
 		t.Errorf("metadata of %d bytes exceeds memberlist's limit", len(b))
 	}
+	// 16 interfaces carried, two /128 each (17 bytes), after their
+	// headers: 12 of the 32 fit.
+	if lost := prefixesLeftOut(many.Interfaces); lost != 20 {
+		t.Errorf("prefixesLeftOut = %d, want 20", lost)
+	}
+	if lost := prefixesLeftOut(many.Interfaces[:2]); lost != 0 {
+		t.Errorf("prefixesLeftOut of two interfaces = %d, want 0", lost)
+	}
 	got, _ := decodeMeta(b)
 	if len(got.Interfaces) != maxMetaInterfaces || got.Interfaces[0].Name != "interface-name-"[:15] {
 		t.Errorf("long list decoded as %v", got.Interfaces)
