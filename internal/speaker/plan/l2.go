@@ -191,7 +191,7 @@ type placed struct {
 // or among all when that owner is a legacy speaker (see placed).
 func (pg placed) hashOwner() string {
 	owner, _ := election.Winner(pg.g.Key, pg.common)
-	if pg.legacy[owner] && len(pg.all) != len(pg.common) {
+	if pg.legacy[owner] {
 		owner, _ = election.Winner(pg.g.Key, pg.all)
 	}
 	return owner

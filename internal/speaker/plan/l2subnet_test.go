@@ -232,8 +232,20 @@ func TestL2SubnetAwareBalanced(t *testing.T) {
 // answers what its plan gives it, a legacy one what the plan of every
 // speaker as legacy (the earlier rule) gives it.
 func TestL2MixedVersionsOneAnswer(t *testing.T) {
+	for _, cordoned := range [][]string{nil, {"n4"}, {"n1", "n2"}, {"n1", "n2", "n3"}} {
+		t.Run(fmt.Sprint("cordoned ", cordoned), func(t *testing.T) { mixedVersionsOneAnswer(t, cordoned) })
+	}
+}
+
+func mixedVersionsOneAnswer(t *testing.T, cordoned []string) {
 	cfg := subnetLab(t, "")
 	full := twoSegments()
+	ns := nodes("n1", "n2", "n3", "n4")
+	for _, n := range cordoned {
+		node := ns[n]
+		node.Cordoned = true
+		ns[n] = node
+	}
 	for mask := range 1 << len(full) {
 		ms := make([]Member, len(full))
 		old := make([]Member, len(full))
@@ -250,7 +262,7 @@ func TestL2MixedVersionsOneAnswer(t *testing.T) {
 				readySvc(fmt.Sprintf("a/seg2-%d", n), fmt.Sprintf("192.168.88.1%02d", n)),
 				readySvc(fmt.Sprintf("a/off-%d", n), fmt.Sprintf("10.9.9.%d", n)))
 		}
-		in := L2Input{Config: cfg, Nodes: nodes("n1", "n2", "n3", "n4"), Services: svcs}
+		in := L2Input{Config: cfg, Nodes: ns, Services: svcs}
 		in.Members = ms
 		newOwners := owners(L2(in))
 		in.Members = old
