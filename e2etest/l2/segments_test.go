@@ -78,11 +78,16 @@ func TestL2Segments(t *testing.T) {
 
 // testSeg2Address: an address of the second segment's subnet is answered
 // by node3, the only node there, on its eth0; the segment's client
-// reaches it.
+// reaches it, and nobody answers for it on the LAN.
 func testSeg2Address(t *testing.T, s *suite) {
 	svc := s.create(t, svcSpec{name: "seg2", pool: "seg2"})
 	s.waitSegmentOwner(t, topo.Seg2ClientName, svc.ips[0], "node3")
 	s.waitL2Status(t, svc, "node3", nil)
+	// Nobody answers for it on the LAN (node1 and node2 are not elected,
+	// node3 is not there).
+	if arping(context.Background(), s.l.Client().NS, "eth0", svc.ips[0]) {
+		t.Errorf("%s answers ARP on the LAN", svc.ips[0])
+	}
 }
 
 // testMainNeverOnSeg2: addresses of the LAN (IPv4 and IPv6) whose owner
