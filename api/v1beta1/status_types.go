@@ -19,6 +19,13 @@ type ServiceL2StatusStatus struct {
 	// usable interface.
 	// +listType=set
 	Interfaces []string `json:"interfaces,omitempty"`
+	// OffSubnetIPs are the addresses among IPs on no subnet of the node's
+	// allowed interfaces, because no node that may answer for them has
+	// one there: the node answers for them on every allowed interface of
+	// their family, which reaches clients only when the network brings
+	// the address to that segment (a route, proxy ARP).
+	// +listType=set
+	OffSubnetIPs []string `json:"offSubnetIPs,omitempty"`
 	// Since is when the node took the addresses over.
 	Since metav1.Time `json:"since,omitempty"`
 }

@@ -958,6 +958,11 @@ func (in *ServiceL2StatusStatus) DeepCopyInto(out *ServiceL2StatusStatus) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.OffSubnetIPs != nil {
+		in, out := &in.OffSubnetIPs, &out.OffSubnetIPs
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	in.Since.DeepCopyInto(&out.Since)
 }
 

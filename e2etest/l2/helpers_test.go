@@ -39,6 +39,7 @@ type svcSpec struct {
 	pool     string            // pylonlb.io/address-pool
 	shareKey string            // pylonlb.io/allow-shared-ip
 	port     int32             // default kube.HTTPPort
+	ips      []string          // pylonlb.io/loadBalancerIPs
 	// ready are the nodes with a ready endpoint; nil means every node.
 	ready []string
 }
@@ -77,6 +78,9 @@ func (s *suite) create(t *testing.T, spec svcSpec) service {
 	}
 	if spec.shareKey != "" {
 		svc.Annotations[v1beta1.AnnotationAllowSharedIP] = spec.shareKey
+	}
+	if len(spec.ips) > 0 {
+		svc.Annotations[v1beta1.AnnotationLoadBalancerIPs] = strings.Join(spec.ips, ",")
 	}
 	if _, err := s.l.Admin.Kube.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

@@ -51,6 +51,9 @@ type Options struct {
 	// Unnumbered adds a link-local-only point-to-point link from each node
 	// (topo.NodeP2PIface) to the router, for unnumbered BGP sessions.
 	Unnumbered bool
+	// Segment2 moves the last node onto a second LAN segment with its own
+	// client (topo.Spec.Segment2).
+	Segment2 bool
 	// Topology is a containerlab topology file (e2etest/topologies) the lab
 	// realises; it sets Nodes and Router2, and the lab refuses a file that
 	// describes a network it does not make.

@@ -39,7 +39,7 @@ func RootLinkFor(id runs.ID) topo.RootLink {
 func (l *Lab) upNetwork(ctx context.Context) error {
 	t0 := time.Now()
 	rl := RootLinkFor(l.ID)
-	spec := topo.Spec{Prefix: l.ID.Prefix(), Nodes: l.opts.Nodes, Router2: l.opts.Router2, Unnumbered: l.opts.Unnumbered, RootLink: &rl}
+	spec := topo.Spec{Prefix: l.ID.Prefix(), Nodes: l.opts.Nodes, Router2: l.opts.Router2, Unnumbered: l.opts.Unnumbered, Segment2: l.opts.Segment2, RootLink: &rl}
 	if l.opts.Topology != "" {
 		b, err := os.ReadFile(l.opts.Topology)
 		if err != nil {
@@ -52,7 +52,7 @@ func (l *Lab) upNetwork(ctx context.Context) error {
 		if spec, err = topo.SpecFromClab(t, l.ID.Prefix(), &rl); err != nil {
 			return fmt.Errorf("topology %s: %w", l.opts.Topology, err)
 		}
-		l.opts.Nodes, l.opts.Router2 = spec.Nodes, spec.Router2
+		l.opts.Nodes, l.opts.Router2, l.opts.Segment2 = spec.Nodes, spec.Router2, spec.Segment2
 	}
 	tp, err := topo.Plan(spec)
 	if err != nil {

@@ -2,7 +2,8 @@
 // into e2etest/topologies (run by `make generate`): l2.clab.yml is the
 // standard lab (nodes, client and control plane on one LAN, the router
 // with a host behind it), bgp.clab.yml adds a second router behind the
-// first for multi-hop BGP. The lab reads these files back (lab.Options.
+// first for multi-hop BGP, segments.clab.yml moves node3 to a second LAN
+// segment. The lab reads these files back (lab.Options.
 // Topology) and realises them with namespaces.
 package main
 
@@ -17,12 +18,13 @@ import (
 func main() {
 	for _, f := range []struct {
 		file, name, about string
-		router2           bool
+		router2, segment2 bool
 	}{
-		{"l2.clab.yml", "pylon-l2", "Pylon's lab: three Kubernetes nodes, a client and the control plane on one LAN (L2 mode: ARP/NDP), the router (FRR, the nodes' gateway and BGP peer) with a host behind it.", false},
-		{"bgp.clab.yml", "pylon-bgp", "Pylon's BGP lab: the L2 lab plus a second router behind the first, for multi-hop BGP sessions.", true},
+		{"l2.clab.yml", "pylon-l2", "Pylon's lab: three Kubernetes nodes, a client and the control plane on one LAN (L2 mode: ARP/NDP), the router (FRR, the nodes' gateway and BGP peer) with a host behind it.", false, false},
+		{"bgp.clab.yml", "pylon-bgp", "Pylon's BGP lab: the L2 lab plus a second router behind the first, for multi-hop BGP sessions.", true, false},
+		{"segments.clab.yml", "pylon-segments", "Pylon's two-segment lab: the L2 lab with node3 moved to a second LAN segment (switch2, with client2 and the router), for subnet-aware L2 election.", false, true},
 	} {
-		plan, err := topo.Plan(topo.Spec{Prefix: "clab-", Nodes: 3, Router2: f.router2})
+		plan, err := topo.Plan(topo.Spec{Prefix: "clab-", Nodes: 3, Router2: f.router2, Segment2: f.segment2})
 		if err != nil {
 			fail(err)
 		}

@@ -1,6 +1,7 @@
 package l2
 
 import (
+	"cmp"
 	"net"
 	"net/netip"
 	"path"
@@ -28,6 +29,11 @@ type Interface struct {
 	// Multicast is true when the interface supports multicast, which
 	// IPv6 neighbour discovery needs.
 	Multicast bool
+	// Prefixes are the subnets of the interface's addresses, masked,
+	// sorted and without duplicates: the segments it is on. Link-local
+	// addresses and host routes (/32, /128) name no segment and are left
+	// out.
+	Prefixes []netip.Prefix
 }
 
 // HasLinkLocal reports whether the interface has an IPv6 link-local address.
@@ -36,7 +42,8 @@ func (i Interface) HasLinkLocal() bool { return i.LinkLocal.IsValid() }
 // equal reports whether two interfaces are the same for the Announcer.
 func (i Interface) equal(o Interface) bool {
 	return i.Name == o.Name && i.Index == o.Index && string(i.MAC) == string(o.MAC) &&
-		i.HasIPv4 == o.HasIPv4 && i.HasIPv6 == o.HasIPv6 && i.LinkLocal == o.LinkLocal && i.Multicast == o.Multicast
+		i.HasIPv4 == o.HasIPv4 && i.HasIPv6 == o.HasIPv6 && i.LinkLocal == o.LinkLocal && i.Multicast == o.Multicast &&
+		slices.Equal(i.Prefixes, o.Prefixes)
 }
 
 // DefaultExcludes returns the interface name patterns (path.Match syntax)
@@ -117,7 +124,14 @@ func toInterface(l Link) Interface {
 				ifi.LinkLocal = a
 			}
 		}
+		if a.IsGlobalUnicast() && p.Bits() < a.BitLen() {
+			ifi.Prefixes = append(ifi.Prefixes, p.Masked())
+		}
 	}
+	slices.SortFunc(ifi.Prefixes, func(x, y netip.Prefix) int {
+		return cmp.Or(x.Addr().Compare(y.Addr()), cmp.Compare(x.Bits(), y.Bits()))
+	})
+	ifi.Prefixes = slices.Compact(ifi.Prefixes)
 	return ifi
 }
 

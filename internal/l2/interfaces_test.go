@@ -26,7 +26,7 @@ func TestUsableInterfaces(t *testing.T) {
 	tentative.Tentative = []netip.Addr{netip.MustParseAddr("fe80::4")}
 	links := []Link{
 		link("lo", 1, "00:00:00:00:00:00", net.FlagUp|net.FlagRunning|net.FlagLoopback, "127.0.0.1/8"),
-		link("eth0", 2, "02:00:00:00:00:00", eth, "10.0.0.2/24", "fe80::2/64", "fd00::2/64"),
+		link("eth0", 2, "02:00:00:00:00:00", eth, "10.0.0.2/24", "fe80::2/64", "fd00::2/64", "10.0.0.3/24", "10.9.8.7/16", "10.0.0.9/32", "fd00::5/128", "169.254.0.1/16"),
 		link("eth1", 3, "02:00:00:00:00:01", eth&^net.FlagRunning, "10.0.1.2/24"), // no carrier
 		link("eth2", 4, "02:00:00:00:00:02", eth&^net.FlagUp),                     // admin down
 		slave,
@@ -38,13 +38,16 @@ func TestUsableInterfaces(t *testing.T) {
 		link("ib0", 11, "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:01", eth),
 	}
 	want := []Interface{
-		{Name: "bond0", Index: 9, MAC: mustMAC("02:00:00:00:00:07"), HasIPv4: true},
+		{Name: "bond0", Index: 9, MAC: mustMAC("02:00:00:00:00:07"), HasIPv4: true,
+			Prefixes: []netip.Prefix{netip.MustParsePrefix("192.168.0.0/24")}},
 		{Name: "eth0", Index: 2, MAC: mustMAC("02:00:00:00:00:00"), HasIPv4: true, HasIPv6: true,
-			LinkLocal: netip.MustParseAddr("fe80::2"), Multicast: true},
+			LinkLocal: netip.MustParseAddr("fe80::2"), Multicast: true,
+			Prefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("10.9.0.0/16"), netip.MustParsePrefix("fd00::/64")}},
 		{Name: "eth4", Index: 6, MAC: mustMAC("02:00:00:00:00:04"), HasIPv6: true, Multicast: true},
 	}
 	got := usableInterfaces(links, DefaultExcludes())
-	if diff := cmp.Diff(want, got, addrCmp); diff != "" {
+	prefixCmp := cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })
+	if diff := cmp.Diff(want, got, addrCmp, prefixCmp); diff != "" {
 		t.Errorf("usableInterfaces (-want +got):\n%s", diff)
 	}
 	if !sameInterfaces(got, usableInterfaces(links, DefaultExcludes())) {

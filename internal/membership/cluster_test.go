@@ -83,9 +83,9 @@ func TestJoinThreeSorted(t *testing.T) {
 			t.Logf("%s sees all three after %v", r.cfg.NodeName, took)
 		}
 		want := []Member{
-			{Name: "alpha", Addr: netip.MustParseAddrPort("10.0.0.3:7946")},
-			{Name: "mu", Addr: netip.MustParseAddrPort("10.0.0.2:7946")},
-			{Name: "zeta", Addr: netip.MustParseAddrPort("10.0.0.1:7946")},
+			{Name: "alpha", Addr: netip.MustParseAddrPort("10.0.0.3:7946"), AddrsKnown: true},
+			{Name: "mu", Addr: netip.MustParseAddrPort("10.0.0.2:7946"), AddrsKnown: true},
+			{Name: "zeta", Addr: netip.MustParseAddrPort("10.0.0.1:7946"), AddrsKnown: true},
 		}
 		if diff := cmp.Diff(want, z.Members(), cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {
 			t.Errorf("Members() (-want +got):\n%s", diff)

@@ -22,7 +22,7 @@ var (
 // NodeMeta returns our metadata for the alive messages memberlist sends.
 func (d *delegate) NodeMeta(limit int) []byte {
 	b := encodeMeta(nodeMeta{Draining: d.m.draining.Load(), Answering: d.m.answering.Load(),
-		Restarting: d.m.restarting.Load(), Interfaces: d.m.interfaces()})
+		Restarting: d.m.restarting.Load(), Interfaces: d.m.interfaces(), AddrsKnown: true})
 	if len(b) > limit {
 		return nil
 	}
@@ -56,12 +56,17 @@ func (d *delegate) NotifyLeave(n *memberlist.Node) { d.m.dropMember(memberOf(n))
 func memberOf(n *memberlist.Node) Member {
 	meta, _ := decodeMeta(n.Meta)
 	addr, _ := netip.AddrFromSlice(n.Addr)
-	return Member{
+	m := Member{
 		Name:       n.Name,
 		Addr:       netip.AddrPortFrom(addr.Unmap(), n.Port),
 		Draining:   meta.Draining,
 		Answering:  meta.Answering,
 		Restarting: meta.Restarting,
-		Interfaces: meta.Interfaces,
+		Interfaces: interfaceNames(meta.Interfaces),
+		AddrsKnown: meta.AddrsKnown,
 	}
+	if meta.AddrsKnown {
+		m.Addrs = meta.Interfaces
+	}
+	return m
 }

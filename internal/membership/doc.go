@@ -24,6 +24,13 @@
 // peers see Draining in Members (and [Active] drops it) and re-elect while
 // it still answers; then it leaves (Run does so when its context ends).
 //
+// [Membership.SetInterfaces] publishes the speaker's usable interfaces
+// with their address families and subnets, for subnet-aware L2 election.
+// They ride in the member metadata (at most 512 bytes: 16 names, then up
+// to 240 bytes of subnets, in a section that speakers of earlier versions
+// skip); a member of an earlier version shows names only
+// (Member.AddrsKnown false).
+//
 // Gossip is encrypted (AES-GCM, Config.SecretKey) and carries the label
 // "pylon", unless Config.Insecure is set explicitly.
 //

@@ -45,6 +45,12 @@ type Member struct {
 	// Interfaces are the member's usable interfaces for L2 announcements,
 	// as it published them (SetInterfaces).
 	Interfaces []string
+	// Addrs are the families and subnets of Interfaces, in the same
+	// order, when AddrsKnown.
+	Addrs []InterfaceAddrs
+	// AddrsKnown is false for a member that publishes no addresses: one
+	// running an earlier version, which publishes names only.
+	AddrsKnown bool
 }
 
 // Active returns the sorted names of the members that are not draining:
@@ -88,8 +94,8 @@ type Membership struct {
 	departed     map[string]Member // left marked Restarting, not back
 	stopped      bool
 	peers        []netip.AddrPort
-	ifaces       []string      // published in our metadata
-	peersChanged chan struct{} // capacity 1: "SetPeers changed the peers"
+	ifaces       []InterfaceAddrs // published in our metadata
+	peersChanged chan struct{}    // capacity 1: "SetPeers changed the peers"
 }
 
 // New validates cfg and returns a Membership. It starts nothing. With
@@ -221,15 +227,19 @@ func (m *Membership) Members() []Member {
 	return out
 }
 
-// SetInterfaces publishes this member's usable interface names (at most
-// 16, names cut to 15 bytes) in its metadata, waiting up to timeout for the
-// update to be sent. It may be called before Run; unchanged lists send
-// nothing.
-func (m *Membership) SetInterfaces(names []string, timeout time.Duration) error {
-	names = slices.Sorted(slices.Values(names))
+// SetInterfaces publishes this member's usable interfaces (at most 16,
+// names cut to 15 bytes) with their address families and subnets in its
+// metadata, waiting up to timeout for the update to be sent. It may be
+// called before Run; unchanged lists send nothing.
+func (m *Membership) SetInterfaces(ifaces []InterfaceAddrs, timeout time.Duration) error {
+	ifaces = normalizeInterfaces(ifaces)
+	if lost := prefixesLeftOut(ifaces); lost > 0 {
+		m.log.Warn("some interface subnets do not fit in the gossip metadata; peers will not elect this node for addresses in them",
+			"left_out", lost)
+	}
 	m.memMu.Lock()
-	same := slices.Equal(m.ifaces, names)
-	m.ifaces = names
+	same := m.ifaces != nil && slices.EqualFunc(m.ifaces, ifaces, sameInterfaceAddrs)
+	m.ifaces = ifaces
 	m.memMu.Unlock()
 	if same {
 		return nil
@@ -240,13 +250,65 @@ func (m *Membership) SetInterfaces(names []string, timeout time.Duration) error 
 		return nil
 	}
 	if err := m.list.UpdateNode(timeout); err != nil {
-		return fmt.Errorf("announce interfaces %v: %w", names, err)
+		return fmt.Errorf("announce interfaces %v: %w", interfaceNames(ifaces), err)
 	}
 	return nil
 }
 
-// interfaces returns the published interface names.
-func (m *Membership) interfaces() []string {
+// normalizeInterfaces returns a copy sorted by name, with prefixes masked,
+// sorted and without duplicates.
+func normalizeInterfaces(ifaces []InterfaceAddrs) []InterfaceAddrs {
+	out := make([]InterfaceAddrs, 0, len(ifaces))
+	for _, i := range ifaces {
+		ps := make([]netip.Prefix, 0, len(i.Prefixes))
+		for _, p := range i.Prefixes {
+			ps = append(ps, p.Masked())
+		}
+		slices.SortFunc(ps, comparePrefixes)
+		i.Prefixes = slices.Compact(ps)
+		out = append(out, i)
+	}
+	slices.SortFunc(out, func(a, b InterfaceAddrs) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+// prefixesLeftOut returns how many prefixes of ifaces the metadata cannot
+// carry.
+func prefixesLeftOut(ifaces []InterfaceAddrs) int {
+	want := 0
+	for _, i := range ifaces[:min(len(ifaces), maxMetaInterfaces)] {
+		want += len(i.Prefixes)
+	}
+	meta, _ := decodeMeta(encodeMeta(nodeMeta{Interfaces: ifaces, AddrsKnown: true}))
+	for _, i := range meta.Interfaces {
+		want -= len(i.Prefixes)
+	}
+	return want
+}
+
+// comparePrefixes orders prefixes by address, then length.
+func comparePrefixes(a, b netip.Prefix) int {
+	return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
+}
+
+func sameInterfaceAddrs(a, b InterfaceAddrs) bool {
+	return a.Name == b.Name && a.IPv4 == b.IPv4 && a.IPv6 == b.IPv6 && slices.Equal(a.Prefixes, b.Prefixes)
+}
+
+// interfaceNames returns the interfaces' names (nil for none).
+func interfaceNames(ifaces []InterfaceAddrs) []string {
+	if len(ifaces) == 0 {
+		return nil
+	}
+	out := make([]string, len(ifaces))
+	for k, i := range ifaces {
+		out[k] = i.Name
+	}
+	return out
+}
+
+// interfaces returns the published interfaces.
+func (m *Membership) interfaces() []InterfaceAddrs {
 	m.memMu.Lock()
 	defer m.memMu.Unlock()
 	return m.ifaces

@@ -40,7 +40,7 @@ type Members interface {
 	Run(ctx context.Context) error
 	Members() []membership.Member
 	Changed() <-chan struct{}
-	SetInterfaces(names []string, timeout time.Duration) error
+	SetInterfaces(ifaces []membership.InterfaceAddrs, timeout time.Duration) error
 	SetDraining(draining bool, timeout time.Duration) error
 	SetAnswering(answering bool, timeout time.Duration) error
 	SetRestarting(restarting bool, timeout time.Duration) error

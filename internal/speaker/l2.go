@@ -21,6 +21,7 @@ import (
 const (
 	ReasonL2Announced = "L2Announced"
 	ReasonL2Skipped   = "L2NotAnnounced"
+	ReasonL2OffSubnet = "L2OffSubnet"
 )
 
 // l2Reconciler makes this node answer ARP/NDP for exactly the addresses it
@@ -53,6 +54,7 @@ type l2Reconciler struct {
 	awayTimer   deadline
 
 	skips     map[types.NamespacedName]map[netip.Addr]plan.Reason // reasons last reported
+	offSubnet map[types.NamespacedName]map[netip.Addr]bool        // off-subnet addresses last seen, by Service
 	status    map[types.NamespacedName]string                     // signature of the status written
 	rewrites  map[types.NamespacedName]string                     // signature of the statuses written naming another owner
 	announced map[types.NamespacedName]bool                       // Services some node announced at the last plan
@@ -69,6 +71,7 @@ func newL2Reconciler(cfg *Config, v *view, m *metrics) *l2Reconciler {
 		away:        map[string]awayMember{},
 		awayExpired: map[string]bool{},
 		skips:       map[types.NamespacedName]map[netip.Addr]plan.Reason{},
+		offSubnet:   map[types.NamespacedName]map[netip.Addr]bool{},
 		status:      map[types.NamespacedName]string{},
 		rewrites:    map[types.NamespacedName]string{},
 		announced:   map[types.NamespacedName]bool{},
@@ -144,6 +147,7 @@ func (r *l2Reconciler) sync(live []membership.Member) {
 		}
 	}
 	r.report(old, scoped, p.Skipped, keys, full)
+	r.reportOffSubnet(p.Announcements, keys, firstMember(r.cfg.Members, r.cfg.NodeName))
 	r.observeTakeovers(prevOwner, scoped, members)
 	r.writeStatus(p, keys)
 	released := r.release(old, owned, members)
@@ -201,9 +205,18 @@ func (r *l2Reconciler) membersJoined(members []plan.Member) bool {
 func (r *l2Reconciler) planMembers(ms []membership.Member) []plan.Member {
 	out := make([]plan.Member, 0, len(ms))
 	for _, m := range ms {
-		pm := plan.Member{Name: m.Name, Interfaces: m.Interfaces, Draining: m.Draining}
-		if m.Name == r.cfg.NodeName {
-			pm.Interfaces = r.view.ifaces
+		if m.Name == r.cfg.NodeName && r.view.ifaces != nil {
+			m.Interfaces, m.Addrs, m.AddrsKnown = nil, r.view.ifaces, true
+			for _, i := range r.view.ifaces {
+				m.Interfaces = append(m.Interfaces, i.Name)
+			}
+			if m.Interfaces == nil {
+				m.Interfaces = []string{}
+			}
+		}
+		pm := plan.Member{Name: m.Name, Interfaces: m.Interfaces, Draining: m.Draining, AddrsKnown: m.AddrsKnown}
+		for _, a := range m.Addrs {
+			pm.Addrs = append(pm.Addrs, plan.InterfaceAddrs{Name: a.Name, IPv4: a.IPv4, IPv6: a.IPv6, Prefixes: a.Prefixes})
 		}
 		out = append(out, pm)
 	}
@@ -310,6 +323,51 @@ func (r *l2Reconciler) reportSkips(skipped []plan.Skipped, keys []types.Namespac
 		if svc := r.view.refs[s.Service]; svc != nil {
 			r.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, ReasonL2Skipped, "Announce", "%s is not announced: %s", s.IP, s.Reason)
 		}
+	}
+}
+
+// reportOffSubnet emits, if emit is set, one Warning event per Service
+// when addresses of it become off-subnet (no node that may answer is on
+// their subnet, so the owner answers as on any segment), naming them and
+// their owner. Every speaker keeps track of what was seen, so a speaker
+// that becomes the reporter does not repeat it.
+func (r *l2Reconciler) reportOffSubnet(anns []plan.L2Announcement, keys []types.NamespacedName, emit bool) {
+	now := map[types.NamespacedName]map[netip.Addr]string{} // off-subnet address -> owner
+	for _, a := range anns {
+		if !a.OffSubnet {
+			continue
+		}
+		for _, key := range a.Services {
+			if now[key] == nil {
+				now[key] = map[netip.Addr]string{}
+			}
+			now[key][a.IP] = a.Node
+		}
+	}
+	for _, key := range keys {
+		seen, cur := r.offSubnet[key], now[key]
+		var fresh []netip.Addr
+		for ip := range cur {
+			if !seen[ip] {
+				fresh = append(fresh, ip)
+			}
+		}
+		if len(cur) == 0 {
+			delete(r.offSubnet, key)
+			continue
+		}
+		r.offSubnet[key] = map[netip.Addr]bool{}
+		for ip := range cur {
+			r.offSubnet[key][ip] = true
+		}
+		svc := r.view.refs[key]
+		if len(fresh) == 0 || !emit || svc == nil {
+			continue
+		}
+		slices.SortFunc(fresh, netip.Addr.Compare)
+		r.cfg.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, ReasonL2OffSubnet, "Announce",
+			"%s on no subnet of any eligible node: node %s answers on every allowed interface of the family, "+
+				"which clients reach only if the network routes or proxies the address there", joinAddrs(fresh), cur[fresh[0]])
 	}
 }
 

@@ -254,8 +254,8 @@ func TestL2EventsNameEveryServiceAndAddress(t *testing.T) {
 	// A second Service starts using an address the owner already announces.
 	h.service("shared", false, []string{"fd00:77::135"}, "b")
 	want := map[string]string{
-		"dual":   "Node " + owner + " announces 192.168.77.132, fd00:77::135 (ARP/NDP on all usable interfaces)",
-		"shared": "Node " + owner + " announces fd00:77::135 (ARP/NDP on all usable interfaces)",
+		"dual":   "Node " + owner + " announces 192.168.77.132, fd00:77::135 (ARP/NDP on eth0)",
+		"shared": "Node " + owner + " announces fd00:77::135 (ARP/NDP on eth0)",
 	}
 	eventually(t, func() (bool, string) {
 		var evs eventsv1.EventList

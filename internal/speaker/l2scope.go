@@ -1,6 +1,7 @@
 package speaker
 
 import (
+	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
@@ -121,6 +122,12 @@ func membersSignature(members []plan.Member) string {
 		}
 		sb.WriteString(":")
 		sb.WriteString(strings.Join(m.Interfaces, ","))
+		if m.AddrsKnown {
+			sb.WriteString("=")
+			for _, a := range m.Addrs {
+				fmt.Fprintf(&sb, "%s/%t/%t%v,", a.Name, a.IPv4, a.IPv6, a.Prefixes)
+			}
+		}
 		sb.WriteString(";")
 	}
 	return sb.String()

@@ -55,6 +55,16 @@ func TestL2ScopeFollowsGroups(t *testing.T) {
 	if _, _, full := tr.scope(svcs, []plan.Member{{Name: "n1"}, {Name: "n2"}}); !full {
 		t.Error("a membership change did not ask for a full plan")
 	}
+	tr.done()
+	// A member's subnets change: everything.
+	withSubnet := []plan.Member{{Name: "n1"}, {Name: "n2", Interfaces: []string{"eth0"}, AddrsKnown: true,
+		Addrs: []plan.InterfaceAddrs{{Name: "eth0", IPv4: true, Prefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}}}}}
+	tr.scope(svcs, withSubnet)
+	tr.done()
+	withSubnet[1].Addrs = []plan.InterfaceAddrs{{Name: "eth0", IPv4: true, Prefixes: []netip.Prefix{netip.MustParsePrefix("10.0.1.0/24")}}}
+	if _, _, full := tr.scope(svcs, withSubnet); !full {
+		t.Error("a change of a member's subnets did not ask for a full plan")
+	}
 }
 
 // TestL2IncrementalEqualsFull applies random Service changes and checks

@@ -37,6 +37,9 @@ func (r *l2Reconciler) writeStatus(p plan.L2Plan, keys []types.NamespacedName) {
 			}
 			st.IPs = append(st.IPs, ann.IP.String())
 			st.Interfaces = append(st.Interfaces, ann.Interfaces...)
+			if ann.OffSubnet {
+				st.OffSubnetIPs = append(st.OffSubnetIPs, ann.IP.String())
+			}
 		}
 	}
 	announced := map[types.NamespacedName]bool{}
@@ -75,9 +78,11 @@ func (r *l2Reconciler) putStatus(sigs map[types.NamespacedName]string, key types
 		return
 	}
 	slices.Sort(st.IPs)
+	slices.Sort(st.OffSubnetIPs)
 	slices.Sort(st.Interfaces)
 	st.Interfaces = slices.Compact(st.Interfaces)
-	sig := strings.Join(st.IPs, ",") + "|" + strings.Join(st.Interfaces, ",") + "|" + string(svc.UID) + "|" + st.Node
+	sig := strings.Join(st.IPs, ",") + "|" + strings.Join(st.Interfaces, ",") + "|" + string(svc.UID) + "|" + st.Node +
+		"|" + strings.Join(st.OffSubnetIPs, ",")
 	if sigs[key] == sig {
 		return
 	}

@@ -5,11 +5,13 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/pylonlb/pylon/internal/membership"
 	"github.com/pylonlb/pylon/internal/model"
 	"github.com/pylonlb/pylon/internal/speaker/plan"
 )
@@ -27,8 +29,8 @@ type view struct {
 	selfV6    netip.Addr
 	selfSeen  bool
 	peersSet  []netip.AddrPort
-	peerNodes []string // the other Nodes whose speakers this one joins
-	ifaces    []string // usable interfaces last published
+	peerNodes []string                    // the other Nodes whose speakers this one joins
+	ifaces    []membership.InterfaceAddrs // usable interfaces last published (nil before)
 }
 
 // changes is what one update of the view changed.
@@ -128,22 +130,21 @@ func (v *view) refreshNodes(a *Agent) (selfChanged bool, gone []string) {
 }
 
 // publishInterfaces tells the other speakers which interfaces this node
-// can answer on, when that changed.
+// can answer on, with their address families and subnets, when that
+// changed.
 func (a *Agent) publishInterfaces() {
-	var names []string
+	ifaces := []membership.InterfaceAddrs{}
 	for _, i := range a.cfg.Announcer.Interfaces() {
-		names = append(names, i.Name)
+		ifaces = append(ifaces, membership.InterfaceAddrs{Name: i.Name, IPv4: i.HasIPv4, IPv6: i.HasIPv6,
+			Prefixes: slices.Clone(i.Prefixes)})
 	}
-	slices.Sort(names)
-	if slices.Equal(names, a.view.ifaces) && a.view.ifaces != nil {
+	slices.SortFunc(ifaces, func(x, y membership.InterfaceAddrs) int { return strings.Compare(x.Name, y.Name) })
+	if a.view.ifaces != nil && reflect.DeepEqual(ifaces, a.view.ifaces) {
 		return
 	}
-	a.view.ifaces = names
-	if a.view.ifaces == nil {
-		a.view.ifaces = []string{}
-	}
-	if err := a.cfg.Members.SetInterfaces(names, 200*time.Millisecond); err != nil {
-		a.log.Warn("publish interfaces to peers", "interfaces", names, "error", err)
+	a.view.ifaces = ifaces
+	if err := a.cfg.Members.SetInterfaces(ifaces, 200*time.Millisecond); err != nil {
+		a.log.Warn("publish interfaces to peers", "interfaces", len(ifaces), "error", err)
 	}
 }
 

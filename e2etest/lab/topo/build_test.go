@@ -159,3 +159,18 @@ func BenchmarkBuildDestroy(b *testing.B) {
 	b.ReportMetric(float64(up.Milliseconds())/float64(b.N), "ms-up/op")
 	b.ReportMetric(float64(down.Milliseconds())/float64(b.N), "ms-down/op")
 }
+
+// TestBuildSegment2: the second segment's node answers its client
+// directly and reaches the LAN through the router.
+func TestBuildSegment2(t *testing.T) {
+	tp := buildSpec(t, topo.Spec{Prefix: fmt.Sprintf("plabtt%ds-", os.Getpid()), Nodes: 2, Segment2: true})
+	n2, client2, ctl := tp.MustHost("node2"), tp.MustHost(topo.Seg2ClientName), tp.MustHost("ctl")
+	for _, c := range []struct {
+		from topo.Host
+		to   netip.Addr
+	}{{client2, n2.IPv4()}, {client2, n2.IPv6()}, {n2, ctl.IPv4()}, {n2, ctl.IPv6()}, {tp.MustHost("node1"), n2.IPv4()}} {
+		if err := ping(t, c.from, c.to); err != nil {
+			t.Errorf("%s → %s: %v", c.from.Name, c.to, err)
+		}
+	}
+}

@@ -23,6 +23,9 @@ var ClabImages = map[Role]string{
 // ClabSwitch is the LAN bridge's node name in the containerlab rendering.
 const ClabSwitch = "switch"
 
+// ClabSwitch2 is the second segment's bridge (Spec.Segment2).
+const ClabSwitch2 = "switch2"
+
 // RoleLabel is the label naming a node's role in the containerlab file.
 const RoleLabel = "pylon.role"
 
@@ -44,7 +47,10 @@ func (t *Topology) Containerlab(name string) *clab.Topology {
 	out := &clab.Topology{Name: name, Topology: clab.Body{Nodes: map[string]clab.Node{
 		ClabSwitch: {Kind: clab.KindBridge},
 	}}}
-	port := 0
+	if t.Spec.Segment2 {
+		out.Topology.Nodes[ClabSwitch2] = clab.Node{Kind: clab.KindBridge}
+	}
+	ports := map[string]int{}
 	for _, h := range t.Hosts {
 		n := clab.Node{Kind: clab.KindLinux, Image: ClabImages[h.Role], Labels: map[string]string{RoleLabel: h.Role.String()}}
 		for _, i := range h.Ifaces {
@@ -62,8 +68,12 @@ func (t *Topology) Containerlab(name string) *clab.Topology {
 				n.Exec = append(n.Exec, fmt.Sprintf("ip -6 addr add %s dev %s nodad", i.V6, dev))
 			}
 			if i.BridgePort != "" {
-				port++
-				out.Topology.Links = append(out.Topology.Links, clab.Link{Endpoints: []string{h.Name + ":" + dev, fmt.Sprintf("%s:eth%d", ClabSwitch, port)}})
+				sw := ClabSwitch
+				if i.Bridge == Bridge2Name {
+					sw = ClabSwitch2
+				}
+				ports[sw]++
+				out.Topology.Links = append(out.Topology.Links, clab.Link{Endpoints: []string{h.Name + ":" + dev, fmt.Sprintf("%s:eth%d", sw, ports[sw])}})
 			}
 		}
 		if h.GatewayV4.IsValid() {
@@ -91,9 +101,11 @@ func (t *Topology) Containerlab(name string) *clab.Topology {
 // checks that the lab realises exactly that topology (the same hosts,
 // roles, links, addresses and routes; images may differ). The nodes are
 // the hosts labelled pylon.role: node (node1..nodeN); a host router2 adds
-// the second router. prefix and rootLink are the run's.
+// the second router, a bridge switch2 the second segment. prefix and
+// rootLink are the run's.
 func SpecFromClab(t *clab.Topology, prefix string, rootLink *RootLink) (Spec, error) {
 	spec := Spec{Prefix: prefix, RootLink: rootLink}
+	_, spec.Segment2 = t.Topology.Nodes[ClabSwitch2]
 	for name, n := range t.Topology.Nodes {
 		switch n.Labels[RoleLabel] {
 		case RoleNode.String():

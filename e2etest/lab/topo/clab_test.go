@@ -14,9 +14,9 @@ import (
 // makes (make generate renders them), and the lab reads them back.
 func TestShippedTopologies(t *testing.T) {
 	for _, tc := range []struct {
-		file    string
-		router2 bool
-	}{{"l2.clab.yml", false}, {"bgp.clab.yml", true}} {
+		file              string
+		router2, segment2 bool
+	}{{"l2.clab.yml", false, false}, {"bgp.clab.yml", true, false}, {"segments.clab.yml", false, true}} {
 		t.Run(tc.file, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join("..", "..", "topologies", tc.file))
 			if err != nil {
@@ -30,8 +30,8 @@ func TestShippedTopologies(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (run make generate?)", err)
 			}
-			if spec.Nodes != 3 || spec.Router2 != tc.router2 {
-				t.Errorf("spec %+v, want 3 nodes, router2 %v", spec, tc.router2)
+			if spec.Nodes != 3 || spec.Router2 != tc.router2 || spec.Segment2 != tc.segment2 {
+				t.Errorf("spec %+v, want 3 nodes, router2 %v, segment2 %v", spec, tc.router2, tc.segment2)
 			}
 		})
 	}

@@ -47,6 +47,9 @@ var (
 	OutsideV6 = netip.MustParsePrefix("fd00:78::/64")
 	Hop2V4    = netip.MustParsePrefix("192.168.79.0/24")
 	Hop2V6    = netip.MustParsePrefix("fd00:79::/64")
+	// Seg2V4 and Seg2V6 are the second LAN segment's (Spec.Segment2).
+	Seg2V4 = netip.MustParsePrefix("192.168.81.0/24")
+	Seg2V6 = netip.MustParsePrefix("fd00:81::/64")
 
 	// L2PoolV4 and L2PoolV6 are free LAN ranges for L2 address pools.
 	L2PoolV4 = netip.MustParsePrefix("192.168.77.128/26")
@@ -69,6 +72,16 @@ const (
 
 // BridgeName is the LAN bridge inside the bridge namespace.
 const BridgeName = "br0"
+
+// Bridge2Name is the second segment's bridge (Spec.Segment2), in the same
+// namespace.
+const Bridge2Name = "br2"
+
+// Seg2ClientName is the client host on the second segment.
+const Seg2ClientName = "client2"
+
+// RouterSeg2Iface is the router's interface on the second segment.
+const RouterSeg2Iface = "eth3"
 
 // NodeP2PIface is a node's end of its unnumbered link to the router
 // (Spec.Unnumbered).
@@ -112,6 +125,13 @@ type Spec struct {
 	// Unnumbered adds a point-to-point link from every node (NodeP2PIface)
 	// to the router (RouterP2PIface) with link-local addresses only.
 	Unnumbered bool
+	// Segment2 adds a second LAN segment (Seg2V4, Seg2V6, bridge
+	// Bridge2Name) with its own client (Seg2ClientName) and the router
+	// (RouterSeg2Iface, .254), and moves the last node onto it: that node
+	// is on the second segment only (its eth0 there, same host number)
+	// and reaches the others through the router. It needs 2 nodes at
+	// least.
+	Segment2 bool
 	// RootLink, when set, links the root namespace to ctl.
 	RootLink *RootLink
 }
@@ -134,6 +154,8 @@ type Iface struct {
 	// BridgePort is the name of the peer end on the LAN bridge ("" when the
 	// interface is not on the LAN).
 	BridgePort string
+	// Bridge is the bridge BridgePort is on: BridgeName when empty.
+	Bridge string
 }
 
 // Host is one namespace with its interfaces. Ifaces[0] is its primary
@@ -177,7 +199,7 @@ type Link struct {
 type Topology struct {
 	Spec   Spec
 	Bridge netns.NS // namespace holding the LAN bridge
-	Hosts  []Host   // nodes in order, then client, ctl, router, outside[, router2]
+	Hosts  []Host   // nodes in order, then client, ctl, router, outside[, router2][, client2]
 	Links  []Link   // point-to-point links (router–outside, router–router2, node–router)
 }
 

@@ -16,6 +16,7 @@ const (
 	segOutside
 	segHop2
 	segP2P
+	segSeg2
 )
 
 // p2pRouterHost offsets the host number of the router's end of a node's
@@ -29,6 +30,9 @@ func Plan(spec Spec) (*Topology, error) {
 	}
 	if spec.Prefix == "" {
 		return nil, fmt.Errorf("%w: empty namespace prefix", ErrBadSpec)
+	}
+	if spec.Segment2 && spec.Nodes < 2 {
+		return nil, fmt.Errorf("%w: a second segment needs 2 nodes at least, have %d", ErrBadSpec, spec.Nodes)
 	}
 	if rl := spec.RootLink; rl != nil && (rl.Name == "" || len(rl.Name) > 15) {
 		return nil, fmt.Errorf("%w: root link name %q must have 1..15 bytes", ErrBadSpec, rl.Name)
@@ -51,7 +55,44 @@ func Plan(spec Spec) (*Topology, error) {
 	if spec.Unnumbered {
 		t.addUnnumbered()
 	}
+	if spec.Segment2 {
+		t.addSegment2()
+	}
 	return t, nil
+}
+
+// addSegment2 moves the last node onto the second segment, and adds the
+// segment's client and the router's interface there.
+func (t *Topology) addSegment2() {
+	last := -1
+	for i, h := range t.Hosts {
+		if h.Role == RoleNode {
+			last = i
+		}
+	}
+	n := &t.Hosts[last]
+	octet := int(n.MAC()[5])
+	n.Ifaces[0] = seg2Iface("eth0", "v-"+n.Name, octet)
+	n.GatewayV4, n.GatewayV6 = addr(Seg2V4, RouterOctet), addr(Seg2V6, RouterOctet)
+	c := Host{Name: Seg2ClientName, Role: RoleClient, NS: netns.NS(t.Spec.Prefix + Seg2ClientName),
+		Ifaces:    []Iface{seg2Iface("eth0", "v-"+Seg2ClientName, ClientOctet)},
+		GatewayV4: addr(Seg2V4, RouterOctet), GatewayV6: addr(Seg2V6, RouterOctet)}
+	t.Hosts = append(t.Hosts, c)
+	ri := slices.IndexFunc(t.Hosts, func(h Host) bool { return h.Role == RoleRouter })
+	t.Hosts[ri].Ifaces = append(t.Hosts[ri].Ifaces, seg2Iface(RouterSeg2Iface, "v2-router", RouterOctet))
+}
+
+// seg2Iface is an interface on the second segment, cabled to its bridge
+// through port.
+func seg2Iface(name, port string, octet int) Iface {
+	return Iface{
+		Name:       name,
+		MAC:        mac(segSeg2, octet),
+		V4:         netip.PrefixFrom(addr(Seg2V4, octet), Seg2V4.Bits()),
+		V6:         netip.PrefixFrom(addr(Seg2V6, octet), Seg2V6.Bits()),
+		BridgePort: port,
+		Bridge:     Bridge2Name,
+	}
 }
 
 // addUnnumbered links every node to the router point-to-point, with no

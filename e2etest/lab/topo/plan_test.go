@@ -224,3 +224,35 @@ func TestPartitionRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanSegment2: the last node moves to the second segment (only),
+// with the segment's client and the router's interface; the containerlab
+// rendering has a second switch and reads back as the same spec.
+func TestPlanSegment2(t *testing.T) {
+	if _, err := Plan(Spec{Prefix: "p-", Nodes: 1, Segment2: true}); !errors.Is(err, ErrBadSpec) {
+		t.Errorf("one node with a second segment: error %v, want ErrBadSpec", err)
+	}
+	tp, err := Plan(Spec{Prefix: "p-", Nodes: 3, Segment2: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n3, n1 := tp.MustHost("node3"), tp.MustHost("node1")
+	if len(n3.Ifaces) != 1 || n3.IPv4() != netip.MustParseAddr("192.168.81.13") || n3.IPv6() != netip.MustParseAddr("fd00:81::13") ||
+		n3.Ifaces[0].Bridge != Bridge2Name || n3.GatewayV4 != netip.MustParseAddr("192.168.81.254") {
+		t.Errorf("node3 = %+v, want only eth0 on the second segment", n3)
+	}
+	if n1.IPv4() != netip.MustParseAddr("192.168.77.11") || n1.Ifaces[0].Bridge != "" {
+		t.Errorf("node1 = %+v, want it on the LAN", n1)
+	}
+	c2 := tp.MustHost(Seg2ClientName)
+	if c2.Role != RoleClient || c2.IPv4() != netip.MustParseAddr("192.168.81.2") {
+		t.Errorf("client2 = %+v", c2)
+	}
+	if i, ok := tp.MustHost("router").Iface(RouterSeg2Iface); !ok || i.V4.Addr() != netip.MustParseAddr("192.168.81.254") || i.Bridge != Bridge2Name {
+		t.Errorf("router's %s = %+v, %v", RouterSeg2Iface, i, ok)
+	}
+	spec, err := SpecFromClab(tp.Containerlab("seg2"), "p-", nil)
+	if err != nil || !spec.Segment2 || spec.Nodes != 3 {
+		t.Errorf("read back as %+v, %v", spec, err)
+	}
+}

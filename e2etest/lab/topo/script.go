@@ -1,6 +1,7 @@
 package topo
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 
@@ -79,23 +80,29 @@ func hostSysctls(h Host) []Sysctl {
 	return out
 }
 
-// bridgeLines create the bridge and, for every LAN host, a veth pair whose
-// host end (eth0, with the host's fixed MAC) lands directly in the host's
-// namespace.
+// bridgeLines create the bridges and, for every interface on one, a veth
+// pair whose host end (with the interface's name and fixed MAC) lands
+// directly in the host's namespace.
 func (t *Topology) bridgeLines() []string {
-	lines := []string{
-		"link set lo up",
-		fmt.Sprintf("link add %s type bridge stp_state 0 forward_delay 0", BridgeName),
-		fmt.Sprintf("link set %s up", BridgeName),
+	lines := []string{"link set lo up"}
+	bridges := []string{BridgeName}
+	if t.Spec.Segment2 {
+		bridges = append(bridges, Bridge2Name)
+	}
+	for _, b := range bridges {
+		lines = append(lines,
+			fmt.Sprintf("link add %s type bridge stp_state 0 forward_delay 0", b),
+			fmt.Sprintf("link set %s up", b))
 	}
 	for _, h := range t.Hosts {
-		i := h.Ifaces[0]
-		if i.BridgePort == "" {
-			continue
+		for _, i := range h.Ifaces {
+			if i.BridgePort == "" {
+				continue
+			}
+			lines = append(lines,
+				fmt.Sprintf("link add %s type veth peer name %s address %s netns %s", i.BridgePort, i.Name, i.MAC, h.NS),
+				fmt.Sprintf("link set %s master %s up", i.BridgePort, cmp.Or(i.Bridge, BridgeName)))
 		}
-		lines = append(lines,
-			fmt.Sprintf("link add %s type veth peer name %s address %s netns %s", i.BridgePort, i.Name, i.MAC, h.NS),
-			fmt.Sprintf("link set %s master %s up", i.BridgePort, BridgeName))
 	}
 	return lines
 }

@@ -28,6 +28,12 @@ type L2Announcement struct {
 	Interfaces []string
 	// Services are the keys of the Services using the address, sorted.
 	Services []types.NamespacedName
+	// OffSubnet is true when the owner has no allowed interface on the
+	// address's subnet (no node has, or none that every linked address
+	// can live on): it answers on its allowed interfaces as on any
+	// segment, which clients reach only if the network routes or
+	// proxies the address to that segment.
+	OffSubnet bool
 }
 
 // L2Plan is the cluster-wide L2 decision.
@@ -38,11 +44,55 @@ type L2Plan struct {
 	Skipped []Skipped
 }
 
+// How well a candidate fits an address, best last. A node is elected
+// among the candidates of the best level any node reaches; a speaker that
+// publishes no addresses (legacy) counts at every level.
+const (
+	// levelOther: no allowed interface has an address of the family.
+	levelOther int8 = iota
+	// levelFamily: an allowed interface has the family, none is on the
+	// address's subnet.
+	levelFamily
+	// levelSubnet: an allowed interface is on the address's subnet.
+	levelSubnet
+)
+
 // candidate is a node able to answer for one (Service, address) pair.
 type candidate struct {
-	node       string
-	interfaces []string // nil: every usable interface
+	node    string
+	allowed []string // interfaces the advertisements allow; nil: every usable one
+	// onSubnet has bit k set when the member's interface Addrs[k] is
+	// allowed and on the address's subnet (the first 64 interfaces;
+	// peers publish at most 16). Names are only built for owners.
+	onSubnet uint64
+	member   *Member
+	level    int8
+	legacy   bool // the member publishes no addresses
 }
+
+// answersOn returns the interfaces the candidate answers on once elected:
+// those on the address's subnet when it has some, else every allowed one
+// (nil: every usable interface of the address's family).
+func (c candidate) answersOn() []string {
+	if c.onSubnet == 0 {
+		return c.allowed
+	}
+	var out []string
+	for k, i := range c.member.Addrs[:min(len(c.member.Addrs), 64)] {
+		if c.onSubnet&(1<<k) != 0 {
+			out = append(out, i.Name)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// offSubnet reports whether the candidate is known not to be on the
+// address's subnet.
+func (c candidate) offSubnet() bool { return !c.legacy && c.level < levelSubnet }
+
+// fits reports whether the candidate is at level floor or better.
+func (c candidate) fits(floor int8) bool { return c.legacy || c.level >= floor }
 
 // use is one Service using one address, with its candidates.
 type use struct {
@@ -50,6 +100,9 @@ type use struct {
 	ip         netip.Addr
 	candidates []candidate // sorted by node
 	placement  model.Placement
+	// top and low are the best and worst levels of the candidates that
+	// publish their addresses (levelSubnet when none does).
+	top, low int8
 }
 
 // L2 computes the owner of every announceable address. Addresses that are
@@ -59,6 +112,13 @@ type use struct {
 // (rendezvous hashing, placement Hash), or, for the groups whose
 // advertisements ask for placement Balanced, the node election.Balance
 // gives it when it places all those groups together under its load bound.
+//
+// The nodes a group can live on are those with an allowed interface on
+// each address's subnet (the owner answers on those interfaces only);
+// when no node is on an address's subnet, those with an address of its
+// family on an allowed interface; when none has, every node, as before
+// subnets were known (the announcement is then marked OffSubnet). See
+// placed.
 func L2(in L2Input) L2Plan {
 	var out L2Plan
 	var uses []use
@@ -87,8 +147,7 @@ func L2(in L2Input) L2Plan {
 		case pg.placement == model.PlacementBalanced:
 			balanced = append(balanced, pg)
 		default:
-			owner, _ := election.Winner(g.Key, pg.common)
-			out.record(pg, owner, byIP)
+			out.record(pg, pg.hashOwner(), byIP)
 		}
 	}
 	reqs := make([]election.Request, len(balanced))
@@ -106,16 +165,41 @@ func L2(in L2Input) L2Plan {
 }
 
 // placed is a group to place: the nodes it may land on and how.
+//
+// common are the nodes every use of the group can live on at the best
+// level each use reaches (or, when no node fits them all, at the family
+// level, then at any level); all are those at any level. Both prefer
+// uncordoned nodes.
+//
+// A speaker of an earlier version (legacy, publishing no addresses)
+// elects among all. Since it counts at every level, it is in common
+// whenever it is in all, so when it wins all it wins common too, and the
+// speakers agree. When a legacy node wins common but not all, it believes
+// the winner of all answers: hashOwner then picks that winner too, so
+// exactly one node answers during a rolling update. (Placement Balanced
+// weighs every group against the others and has no such guarantee while
+// versions mix.)
 type placed struct {
 	g         election.Group
 	common    []string
+	all       []string
+	legacy    map[string]bool
 	placement model.Placement
 }
 
-// candidates finds the nodes a group may land on (those every use in it
-// can live on, preferring uncordoned ones) and its placement: Balanced
-// when any use asks for it. A group nobody can announce is reported as
-// skipped.
+// hashOwner elects the group's owner by rendezvous hashing among common,
+// or among all when that owner is a legacy speaker (see placed).
+func (pg placed) hashOwner() string {
+	owner, _ := election.Winner(pg.g.Key, pg.common)
+	if pg.legacy[owner] {
+		owner, _ = election.Winner(pg.g.Key, pg.all)
+	}
+	return owner
+}
+
+// candidates finds the nodes a group may land on (see placed) and its
+// placement: Balanced when any use asks for it. A group nobody can
+// announce is reported as skipped.
 func (p *L2Plan) candidates(g election.Group, byIP map[netip.Addr][]*use, nodes map[string]Node) (placed, bool) {
 	var groupUses []*use
 	for _, ip := range g.Members {
@@ -124,7 +208,23 @@ func (p *L2Plan) candidates(g election.Group, byIP map[netip.Addr][]*use, nodes 
 	if len(groupUses) == 0 {
 		return placed{}, false
 	}
-	pg := placed{g: g, common: preferUncordoned(commonNodes(groupUses), nodes)}
+	all := commonNodes(groupUses)
+	best := all
+	for _, floor := range []int8{levelSubnet, levelFamily} {
+		if c := fitting(all, groupUses, floor); len(c) > 0 {
+			best = c
+			break
+		}
+	}
+	pg := placed{g: g, common: preferUncordoned(best, nodes), all: preferUncordoned(all, nodes)}
+	for _, c := range groupUses[0].candidates {
+		if c.legacy {
+			if pg.legacy == nil {
+				pg.legacy = map[string]bool{}
+			}
+			pg.legacy[c.node] = true
+		}
+	}
 	for _, u := range groupUses {
 		if u.placement == model.PlacementBalanced {
 			pg.placement = model.PlacementBalanced
@@ -157,11 +257,13 @@ func announcementFor(ip netip.Addr, owner string, uses []*use) (L2Announcement, 
 	all := false
 	for _, u := range uses {
 		a.Services = append(a.Services, u.svc.Key)
-		i, _ := slices.BinarySearchFunc(u.candidates, owner, func(c candidate, n string) int { return cmp.Compare(c.node, n) })
-		if c := u.candidates[i]; c.interfaces == nil {
+		i, _ := u.find(owner)
+		c := u.candidates[i]
+		a.OffSubnet = a.OffSubnet || c.offSubnet()
+		if ifs := c.answersOn(); ifs == nil {
 			all = true
 		} else {
-			a.Interfaces = append(a.Interfaces, c.interfaces...)
+			a.Interfaces = append(a.Interfaces, ifs...)
 		}
 	}
 	if all {
@@ -178,7 +280,11 @@ func announcementFor(ip netip.Addr, owner string, uses []*use) (L2Announcement, 
 // preferUncordoned drops cordoned nodes from candidates unless only
 // cordoned nodes are left.
 func preferUncordoned(candidates []string, nodes map[string]Node) []string {
-	out := slices.DeleteFunc(slices.Clone(candidates), func(n string) bool { return nodes[n].Cordoned })
+	cordoned := func(n string) bool { return nodes[n].Cordoned }
+	if !slices.ContainsFunc(candidates, cordoned) {
+		return candidates
+	}
+	out := slices.DeleteFunc(slices.Clone(candidates), cordoned)
 	if len(out) == 0 {
 		return candidates
 	}
@@ -187,11 +293,11 @@ func preferUncordoned(candidates []string, nodes map[string]Node) []string {
 
 // commonNodes returns the nodes that are candidates for every use.
 func commonNodes(uses []*use) []string {
-	var out []string
+	out := make([]string, 0, len(uses[0].candidates))
 	for _, c := range uses[0].candidates {
 		inAll := true
 		for _, u := range uses[1:] {
-			if _, ok := slices.BinarySearchFunc(u.candidates, c.node, func(c candidate, n string) int { return cmp.Compare(c.node, n) }); !ok {
+			if _, ok := u.find(c.node); !ok {
 				inAll = false
 				break
 			}
@@ -201,6 +307,40 @@ func commonNodes(uses []*use) []string {
 		}
 	}
 	return out
+}
+
+// fitting returns the nodes of common (candidates of every use) that fit
+// each use at the best level the use reaches or at floor, whichever is
+// lower: common itself when all do.
+func fitting(common []string, uses []*use, floor int8) []string {
+	if !slices.ContainsFunc(uses, func(u *use) bool { return u.low < min(u.top, floor) }) {
+		return common // the usual case: every candidate fits
+	}
+	fits := func(n string) bool {
+		for _, u := range uses {
+			if i, _ := u.find(n); !u.candidates[i].fits(min(u.top, floor)) {
+				return false
+			}
+		}
+		return true
+	}
+	for k, n := range common {
+		if !fits(n) {
+			out := slices.Clone(common[:k])
+			for _, n := range common[k+1:] {
+				if fits(n) {
+					out = append(out, n)
+				}
+			}
+			return out
+		}
+	}
+	return common
+}
+
+// find returns the index of node's candidate.
+func (u *use) find(node string) (int, bool) {
+	return slices.BinarySearchFunc(u.candidates, node, func(c candidate, n string) int { return cmp.Compare(c.node, n) })
 }
 
 // l2Use finds the candidates for one (Service, address) pair, or why there
@@ -223,10 +363,19 @@ func l2Use(in L2Input, s *Service, ip netip.Addr) (use, Reason) {
 		return use{}, ReasonNoEndpoints
 	}
 	u := use{svc: s, ip: ip, placement: model.PlacementFor(advs)}
-	for _, m := range in.Members {
-		if c, ok := memberCandidate(in.Nodes, m, s, advs); ok {
+	u.top, u.low = levelOther, levelSubnet
+	u.candidates = make([]candidate, 0, len(in.Members))
+	known := false
+	for k := range in.Members {
+		if c, ok := memberCandidate(in.Nodes, &in.Members[k], s, advs, ip); ok {
 			u.candidates = append(u.candidates, c)
+			if !c.legacy {
+				u.top, u.low, known = max(u.top, c.level), min(u.low, c.level), true
+			}
 		}
+	}
+	if !known {
+		u.top = levelSubnet
 	}
 	if len(u.candidates) == 0 {
 		if s.Local {
@@ -238,9 +387,10 @@ func l2Use(in L2Input, s *Service, ip netip.Addr) (use, Reason) {
 	return u, ""
 }
 
-// memberCandidate decides whether a member can answer for a Service under
-// the matching advertisements, and on which interfaces.
-func memberCandidate(nodes map[string]Node, m Member, s *Service, advs []*model.L2Advertisement) (candidate, bool) {
+// memberCandidate decides whether a member can answer for a Service's
+// address ip under the matching advertisements, on which interfaces, and
+// how well it fits ip.
+func memberCandidate(nodes map[string]Node, m *Member, s *Service, advs []*model.L2Advertisement, ip netip.Addr) (candidate, bool) {
 	node, known := nodes[m.Name]
 	if !known || node.Excluded || m.Draining || len(m.Interfaces) == 0 || !s.hasReadyOn(m.Name) {
 		return candidate{}, false
@@ -258,12 +408,40 @@ func memberCandidate(nodes map[string]Node, m Member, s *Service, advs []*model.
 		for _, name := range a.Interfaces {
 			if slices.Contains(m.Interfaces, name) {
 				ok = true
-				c.interfaces = append(c.interfaces, name)
+				c.allowed = append(c.allowed, name)
 			}
 		}
 	}
 	if all {
-		c.interfaces = nil
+		c.allowed = nil
+	}
+	if ok {
+		c.fit(m, ip)
 	}
 	return c, ok
+}
+
+// fit sets the candidate's level for ip and its allowed interfaces on
+// ip's subnet, from the member's published addresses.
+func (c *candidate) fit(m *Member, ip netip.Addr) {
+	if !m.AddrsKnown {
+		c.legacy, c.level = true, levelSubnet
+		return
+	}
+	c.member, c.level = m, levelOther
+	for k, i := range m.Addrs[:min(len(m.Addrs), 64)] {
+		if c.allowed != nil && !slices.Contains(c.allowed, i.Name) {
+			continue
+		}
+		if ip.Is4() && i.IPv4 || ip.Is6() && i.IPv6 {
+			c.level = max(c.level, levelFamily)
+		}
+		for _, p := range i.Prefixes {
+			if p.Contains(ip) {
+				c.level = levelSubnet
+				c.onSubnet |= 1 << k
+				break
+			}
+		}
+	}
 }

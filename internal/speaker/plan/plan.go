@@ -59,8 +59,26 @@ type Member struct {
 	Name string
 	// Interfaces are the speaker's usable L2 interfaces.
 	Interfaces []string
+	// Addrs are the address families and subnets of Interfaces (by name)
+	// when AddrsKnown.
+	Addrs []InterfaceAddrs
+	// AddrsKnown is false for a speaker that publishes no addresses (one
+	// of an earlier version): it is presumed to be on every subnet.
+	AddrsKnown bool
 	// Draining is true while the speaker hands its addresses over.
 	Draining bool
+}
+
+// InterfaceAddrs are the address families and subnets of one usable
+// interface of a member.
+type InterfaceAddrs struct {
+	// Name is the interface's name.
+	Name string
+	// IPv4 and IPv6 are true when the interface has an address of the
+	// family.
+	IPv4, IPv6 bool
+	// Prefixes are the subnets of its addresses.
+	Prefixes []netip.Prefix
 }
 
 // Reason says why an address is not announced.

@@ -47,7 +47,7 @@ func (c *Cluster) Kill(name string) {
 	if m := c.members[name]; m != nil {
 		m.mu.Lock()
 		if m.restarting {
-			c.departed[name] = membership.Member{Name: name, Restarting: true, Answering: m.answering, Interfaces: slices.Clone(m.interfaces)}
+			c.departed[name] = m.member()
 		} else {
 			delete(c.departed, name)
 		}
@@ -82,7 +82,7 @@ type Members struct {
 	answering  bool
 	restarting bool
 	joined     bool // met another member while in the cluster
-	interfaces []string
+	interfaces []membership.InterfaceAddrs
 	peers      []netip.AddrPort
 }
 
@@ -110,11 +110,20 @@ func (m *Members) Members() []membership.Member {
 	out := make([]membership.Member, 0, len(ms))
 	for _, x := range ms {
 		x.mu.Lock()
-		out = append(out, membership.Member{Name: x.name, Addr: x.addr, Draining: x.draining, Answering: x.answering,
-			Restarting: x.restarting, Interfaces: slices.Clone(x.interfaces)})
+		out = append(out, x.member())
 		x.mu.Unlock()
 	}
 	return out
+}
+
+// member returns what the others see of m; m.mu must be held.
+func (m *Members) member() membership.Member {
+	mem := membership.Member{Name: m.name, Addr: m.addr, Draining: m.draining, Answering: m.answering,
+		Restarting: m.restarting, Addrs: slices.Clone(m.interfaces), AddrsKnown: true}
+	for _, i := range m.interfaces {
+		mem.Interfaces = append(mem.Interfaces, i.Name)
+	}
+	return mem
 }
 
 // Departed returns the members that left marked restarting and have not
@@ -133,9 +142,9 @@ func (m *Members) Departed() []membership.Member {
 func (m *Members) Changed() <-chan struct{} { return m.changed }
 
 // SetInterfaces publishes interfaces.
-func (m *Members) SetInterfaces(names []string, _ time.Duration) error {
+func (m *Members) SetInterfaces(ifaces []membership.InterfaceAddrs, _ time.Duration) error {
 	m.mu.Lock()
-	m.interfaces = slices.Clone(names)
+	m.interfaces = slices.Clone(ifaces)
 	m.mu.Unlock()
 	m.cluster.notify()
 	return nil
@@ -203,7 +212,7 @@ type Announcer struct {
 // NewAnnouncer returns a fake with interface eth0, alone on its segment.
 func NewAnnouncer() *Announcer {
 	return &Announcer{changed: make(chan struct{}, 1), foreign: make(chan l2.ForeignSighting, 64),
-		ifaces: []l2.Interface{{Name: "eth0", HasIPv4: true, HasIPv6: true, Multicast: true}}}
+		ifaces: []l2.Interface{Interface("eth0", "0.0.0.0/0", "::/0")}}
 }
 
 // Segment is a shared LAN for fake announcers: an announcer that starts
@@ -307,13 +316,31 @@ func (a *Announcer) Interfaces() []l2.Interface {
 	return slices.Clone(a.ifaces)
 }
 
-// SetInterfaces replaces the interfaces and signals Changed.
+// SetInterfaces replaces the interfaces with named ones on every subnet
+// (prefixes 0.0.0.0/0 and ::/0) and signals Changed.
 func (a *Announcer) SetInterfaces(names ...string) {
-	a.mu.Lock()
-	a.ifaces = nil
+	var ifaces []l2.Interface
 	for _, n := range names {
-		a.ifaces = append(a.ifaces, l2.Interface{Name: n, HasIPv4: true, HasIPv6: true, Multicast: true})
+		ifaces = append(ifaces, Interface(n, "0.0.0.0/0", "::/0"))
 	}
+	a.SetInterfaceList(ifaces...)
+}
+
+// Interface returns a usable interface with the given subnets.
+func Interface(name string, prefixes ...string) l2.Interface {
+	i := l2.Interface{Name: name, Multicast: true}
+	for _, p := range prefixes {
+		pfx := netip.MustParsePrefix(p)
+		i.Prefixes = append(i.Prefixes, pfx)
+		i.HasIPv4, i.HasIPv6 = i.HasIPv4 || pfx.Addr().Is4(), i.HasIPv6 || pfx.Addr().Is6()
+	}
+	return i
+}
+
+// SetInterfaceList replaces the interfaces and signals Changed.
+func (a *Announcer) SetInterfaceList(ifaces ...l2.Interface) {
+	a.mu.Lock()
+	a.ifaces = slices.Clone(ifaces)
 	a.mu.Unlock()
 	select {
 	case a.changed <- struct{}{}:
