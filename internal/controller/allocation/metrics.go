@@ -48,6 +48,7 @@ func failureReason(err error) string {
 		{ipam.ErrPoolExhausted, "pool_exhausted"},
 		{ipam.ErrIPInUse, "ip_in_use"},
 		{ipam.ErrNotInAnyPool, "not_in_any_pool"},
+		{ipam.ErrReservedIP, "reserved_ip"},
 		{ipam.ErrUnknownPool, "unknown_pool"},
 		{ipam.ErrPoolNotAllowed, "pool_not_allowed"},
 		{ipam.ErrWrongFamily, "wrong_family"},
@@ -67,6 +68,7 @@ type poolCollector struct {
 	r         *Reconciler
 	inUse     *prometheus.Desc
 	available *prometheus.Desc
+	reserved  *prometheus.Desc
 }
 
 // newPoolCollector describes the pool gauges.
@@ -77,6 +79,9 @@ func newPoolCollector(r *Reconciler) *poolCollector {
 			"Addresses held by Services, by pool and family.", []string{"pool", "family"}, nil),
 		available: prometheus.NewDesc("pylon_pool_addresses_available",
 			"Free addresses, by pool and family (capped at 2^63-1).", []string{"pool", "family"}, nil),
+		reserved: prometheus.NewDesc("pylon_pool_addresses_reserved",
+			"Addresses of the pool that are the network's own and never handed out, by pool and reason "+
+				"(node, bgp_peer, subnet).", []string{"pool", "reason"}, nil),
 	}
 }
 
@@ -84,6 +89,7 @@ func newPoolCollector(r *Reconciler) *poolCollector {
 func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.inUse
 	ch <- c.available
+	ch <- c.reserved
 }
 
 // Collect implements prometheus.Collector.
@@ -97,5 +103,8 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.inUse, prometheus.GaugeValue, float64(st.AssignedIPv6), p, "IPv6")
 		ch <- prometheus.MustNewConstMetric(c.available, prometheus.GaugeValue, float64(st.AvailableIPv4), p, "IPv4")
 		ch <- prometheus.MustNewConstMetric(c.available, prometheus.GaugeValue, float64(st.AvailableIPv6), p, "IPv6")
+	}
+	for k, n := range c.r.reservedCounts() {
+		ch <- prometheus.MustNewConstMetric(c.reserved, prometheus.GaugeValue, float64(n), k[0], k[1])
 	}
 }
