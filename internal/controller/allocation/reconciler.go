@@ -79,10 +79,13 @@ type Reconciler struct {
 	restored bool                // existing assignments restored
 	failed   map[string]string   // key -> last failure reported
 	reserved []model.Reservation // as last given to the allocator
+	viewGen  uint64              // views of the reserved addresses taken
 
-	// reportMu guards what was last reported of the reserved addresses:
-	// the note per pool and per "service address" held.
+	// reportMu serialises reports of the reserved addresses and guards
+	// what was last reported: the view's generation, the note per pool and
+	// per "service address" held.
 	reportMu             sync.Mutex
+	reportedGen          uint64
 	poolNotes, heldNotes map[string]string
 }
 

@@ -61,6 +61,7 @@ type heldReserved struct {
 
 // reservedView is what the reserved addresses look like after a refresh.
 type reservedView struct {
+	gen    uint64 // orders views: a report never goes back to an older one
 	byPool map[string][]model.Reservation
 	held   []heldReserved
 }
@@ -182,7 +183,8 @@ func (r *Reconciler) applyReservedLocked(ctx context.Context) (bool, error) {
 // reservedViewLocked groups the reserved addresses by pool and finds
 // their holders. r.mu must be held.
 func (r *Reconciler) reservedViewLocked() reservedView {
-	v := reservedView{byPool: map[string][]model.Reservation{}}
+	r.viewGen++
+	v := reservedView{gen: r.viewGen, byPool: map[string][]model.Reservation{}}
 	for _, x := range r.reserved {
 		v.byPool[x.Pool] = append(v.byPool[x.Pool], x)
 		if h := r.alloc.Holders(x.Addr); len(h) > 0 {
@@ -193,8 +195,16 @@ func (r *Reconciler) reservedViewLocked() reservedView {
 }
 
 // report emits the events of what changed since the last report, and sets
-// the conditions. Events go out once per distinct message.
+// the conditions. Events go out once per distinct message. Reports are
+// serialised, and one older than the last is dropped (the configuration
+// watcher and the reconcilers refresh concurrently).
 func (r *Reconciler) report(ctx context.Context, v reservedView) {
+	r.reportMu.Lock()
+	defer r.reportMu.Unlock()
+	if v.gen <= r.reportedGen {
+		return
+	}
+	r.reportedGen = v.gen
 	poolNotes := map[string]string{}
 	for pool, res := range v.byPool {
 		poolNotes[pool] = poolNote(res, v.held)
@@ -206,11 +216,9 @@ func (r *Reconciler) report(ctx context.Context, v reservedView) {
 				"but no address of the network's own should be a Service's: give the Service another address", h.Addr, h.Reason)
 		}
 	}
-	r.reportMu.Lock()
 	newPools := changedNotes(r.poolNotes, poolNotes)
 	newHeld := changedNotes(r.heldNotes, heldNotes)
 	r.poolNotes, r.heldNotes = poolNotes, heldNotes
-	r.reportMu.Unlock()
 	for _, pool := range slices.Sorted(maps.Keys(newPools)) {
 		r.poolEvent(ctx, pool, newPools[pool])
 	}
