@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -58,6 +59,12 @@ func (h *harness) waitCondition(typ string, status metav1.ConditionStatus, texts
 // to be want (0: absent).
 func (h *harness) waitReservedMetric(pool, reason string, want float64) {
 	h.t.Helper()
+	h.waitGauge("pylon_pool_addresses_reserved", map[string]string{"pool": pool, "reason": reason}, want)
+}
+
+// waitGauge waits for the gauge with these labels to be want (0: absent).
+func (h *harness) waitGauge(name string, want map[string]string, value float64) {
+	h.t.Helper()
 	eventually(h.t, func() (bool, string) {
 		mfs, err := h.reg.Gather()
 		if err != nil {
@@ -65,7 +72,7 @@ func (h *harness) waitReservedMetric(pool, reason string, want float64) {
 		}
 		got := 0.0
 		for _, mf := range mfs {
-			if mf.GetName() != "pylon_pool_addresses_reserved" {
+			if mf.GetName() != name {
 				continue
 			}
 			for _, m := range mf.GetMetric() {
@@ -73,12 +80,12 @@ func (h *harness) waitReservedMetric(pool, reason string, want float64) {
 				for _, l := range m.GetLabel() {
 					labels[l.GetName()] = l.GetValue()
 				}
-				if labels["pool"] == pool && labels["reason"] == reason {
+				if maps.Equal(labels, want) {
 					got = m.GetGauge().GetValue()
 				}
 			}
 		}
-		return got == want, fmt.Sprintf("pylon_pool_addresses_reserved{pool=%q,reason=%q} = %v, want %v", pool, reason, got, want)
+		return got == value, fmt.Sprintf("%s%v = %v, want %v", name, want, got, value)
 	})
 }
 
@@ -203,9 +210,11 @@ func TestNodeAddedLaterKeepsHeldAddress(t *testing.T) {
 		t.Fatalf("after a restart b = %v, want it to keep 192.168.73.2", got)
 	}
 	h.waitCondition(allocation.ConditionReservedAddressesInUse, metav1.ConditionTrue, h.app+`/b`)
+	h.waitGauge("pylon_pool_reserved_addresses_held", map[string]string{"pool": "late"}, 1)
 
 	h.deleteService("b")
 	h.waitCondition(allocation.ConditionReservedAddressesInUse, metav1.ConditionFalse)
+	h.waitGauge("pylon_pool_reserved_addresses_held", map[string]string{"pool": "late"}, 0)
 	h.service("d")
 	if got := h.waitIPs("d", 1); got[0] == "192.168.73.2" || got[0] == "192.168.73.3" {
 		t.Errorf("d = %v, a reserved address", got)

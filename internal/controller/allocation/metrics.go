@@ -69,6 +69,7 @@ type poolCollector struct {
 	inUse     *prometheus.Desc
 	available *prometheus.Desc
 	reserved  *prometheus.Desc
+	held      *prometheus.Desc
 }
 
 // newPoolCollector describes the pool gauges.
@@ -82,6 +83,9 @@ func newPoolCollector(r *Reconciler) *poolCollector {
 		reserved: prometheus.NewDesc("pylon_pool_addresses_reserved",
 			"Addresses of the pool that are the network's own and never handed out, by pool and reason "+
 				"(node, bgp_peer, subnet).", []string{"pool", "reason"}, nil),
+		held: prometheus.NewDesc("pylon_pool_reserved_addresses_held",
+			"Reserved addresses that Services still hold (they had them before the address became reserved), by pool.",
+			[]string{"pool"}, nil),
 	}
 }
 
@@ -90,6 +94,7 @@ func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.inUse
 	ch <- c.available
 	ch <- c.reserved
+	ch <- c.held
 }
 
 // Collect implements prometheus.Collector.
@@ -104,7 +109,11 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.available, prometheus.GaugeValue, float64(st.AvailableIPv4), p, "IPv4")
 		ch <- prometheus.MustNewConstMetric(c.available, prometheus.GaugeValue, float64(st.AvailableIPv6), p, "IPv6")
 	}
-	for k, n := range c.r.reservedCounts() {
+	byKind, held := c.r.reservedCounts()
+	for k, n := range byKind {
 		ch <- prometheus.MustNewConstMetric(c.reserved, prometheus.GaugeValue, float64(n), k[0], k[1])
+	}
+	for pool, n := range held {
+		ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, float64(n), pool)
 	}
 }

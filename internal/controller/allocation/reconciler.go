@@ -137,10 +137,16 @@ func (r *Reconciler) SetConfig(ctx context.Context, cfg *model.Config) {
 		return
 	}
 	r.cfg = cfg
-	if _, err := r.applyReservedLocked(ctx); err != nil {
+	res, err := r.reservations(ctx, cfg)
+	if err == nil {
+		_, err = r.applyReservedLocked(res)
+	}
+	if err != nil {
 		// Nothing may be handed out before the network's own addresses
-		// are known: the next configuration event retries.
+		// are known: the next configuration event retries (and, once
+		// restored, the refresh of the reserved addresses).
 		r.mu.Unlock()
+		r.signalReserved()
 		log.Error(err, "reserve the network's addresses; will retry with the next configuration event")
 		return
 	}

@@ -132,14 +132,26 @@ func (r *Reconciler) signalReserved() {
 }
 
 // refreshReserved recomputes the reserved addresses from the Nodes and
-// the configuration, applies them and reports them.
+// the configuration, applies them and reports them. The computation runs
+// outside r.mu; a configuration applied meanwhile wins (SetConfig
+// computes its own).
 func (r *Reconciler) refreshReserved(ctx context.Context) error {
 	r.mu.Lock()
-	if r.cfg == nil {
+	cfg := r.cfg
+	r.mu.Unlock()
+	if cfg == nil {
+		return nil
+	}
+	res, err := r.reservations(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if r.cfg != cfg {
 		r.mu.Unlock()
 		return nil
 	}
-	changed, err := r.applyReservedLocked(ctx)
+	changed, err := r.applyReservedLocked(res)
 	view := r.reservedViewLocked()
 	r.mu.Unlock()
 	if err != nil {
@@ -153,19 +165,22 @@ func (r *Reconciler) refreshReserved(ctx context.Context) error {
 	return nil
 }
 
-// applyReservedLocked lists the Nodes and gives the allocator the
-// reserved addresses of r.cfg; it reports whether they changed. r.mu must
-// be held.
-func (r *Reconciler) applyReservedLocked(ctx context.Context) (bool, error) {
+// reservations lists the Nodes and computes the addresses cfg reserves.
+func (r *Reconciler) reservations(ctx context.Context, cfg *model.Config) ([]model.Reservation, error) {
 	var list corev1.NodeList
 	if err := r.client.List(ctx, &list); err != nil {
-		return false, fmt.Errorf("list Nodes for reserved addresses: %w", err)
+		return nil, fmt.Errorf("list Nodes for reserved addresses: %w", err)
 	}
 	nodes := make([]model.NodeAddresses, len(list.Items))
 	for i := range list.Items {
 		nodes[i] = nodeAddresses(&list.Items[i])
 	}
-	res := model.Reservations(r.cfg, nodes)
+	return model.Reservations(cfg, nodes), nil
+}
+
+// applyReservedLocked gives the allocator the reserved addresses; it
+// reports whether they changed. r.mu must be held.
+func (r *Reconciler) applyReservedLocked(res []model.Reservation) (bool, error) {
 	if slices.Equal(res, r.reserved) {
 		return false, nil
 	}
@@ -314,14 +329,17 @@ func listSome(items []string) string {
 	return fmt.Sprintf("%s; and %d more", strings.Join(items[:maxListed], "; "), len(items)-maxListed)
 }
 
-// reservedCounts counts the reserved addresses by pool and kind, for the
-// metric.
-func (r *Reconciler) reservedCounts() map[[2]string]int {
+// reservedCounts counts the reserved addresses by pool and kind, and
+// those Services hold by pool, for the metrics.
+func (r *Reconciler) reservedCounts() (byKind map[[2]string]int, held map[string]int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := map[[2]string]int{}
+	byKind, held = map[[2]string]int{}, map[string]int{}
 	for _, x := range r.reserved {
-		out[[2]string{x.Pool, x.Kind.String()}]++
+		byKind[[2]string{x.Pool, x.Kind.String()}]++
+		if len(r.alloc.Holders(x.Addr)) > 0 {
+			held[x.Pool]++
+		}
 	}
-	return out
+	return byKind, held
 }
