@@ -68,9 +68,10 @@ type Options struct {
 }
 
 // NewManager builds a manager whose cache holds only what the controller
-// reads: Services, Namespaces and Nodes (their addresses) cluster-wide, and Pylon's objects and
-// Secrets in the install namespace. Managed fields, and of Services all
-// the controller does not read, are dropped to save memory.
+// reads: Services, Namespaces and Nodes (their addresses) cluster-wide,
+// and Pylon's objects and Secrets in the install namespace. Managed
+// fields, and of Services and Nodes all the controller does not read, are
+// dropped to save memory.
 func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options) (ctrl.Manager, error) {
 	byObject := crwatch.CacheByObject(opts.Namespace)
 	byObject[&corev1.Service{}] = cache.ByObject{Transform: allocation.TrimService}

@@ -100,10 +100,9 @@ func New(c client.Client, opts Options) *Reconciler {
 		metrics: newMetrics(opts.Registerer),
 		resync:  make(chan event.GenericEvent, 1),
 		alloc:   ipam.New(),
-
-		reservedSig: make(chan event.GenericEvent, 1),
-		failed:      map[string]string{},
+		failed:  map[string]string{},
 	}
+	r.reservedSig = make(chan event.GenericEvent, 1)
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(newPoolCollector(r))
 	}
