@@ -143,7 +143,10 @@ type ConfigurationStateStatus struct {
 	// Node is the speaker's node (empty for the controller).
 	Node string `json:"node,omitempty"`
 	// Conditions: Valid (the newest configuration objects are valid and in
-	// force) and Loaded (some valid configuration is in force).
+	// force) and Loaded (some valid configuration is in force); the
+	// controller adds AddressesReserved (pools contain the network's own
+	// addresses, which are never handed out) and ReservedAddressesInUse
+	// (Services keep such addresses they held before).
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`

@@ -101,3 +101,34 @@ func reconcileOnce(t *testing.T, w *Watcher) {
 		t.Fatal(err)
 	}
 }
+
+func TestSetConditionsPublishesOnChangeOnly(t *testing.T) {
+	source := func(context.Context) (model.Objects, error) {
+		return model.Objects{Pools: []v1beta1.IPAddressPool{*pool("a", "10.0.0.0/24")}}, nil
+	}
+	st := &writer{}
+	w, err := New(source, Options{Namespace: "pylon", Component: "test", Recorder: &recorder{}, Status: st, StateName: "test",
+		Clock: clocktesting.NewFakePassiveClock(time.Unix(1000, 0)), OnConfig: func(context.Context, *model.Config) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconcileOnce(t, w)
+	extra := metav1.Condition{Type: "Extra", Status: metav1.ConditionTrue, Reason: "Because", Message: "m"}
+	w.SetConditions(extra)
+	w.SetConditions(extra) // unchanged: not published again
+	if len(st.objs) != 2 {
+		t.Fatalf("published %d states, want 2 (load, condition)", len(st.objs))
+	}
+	var types []string
+	for _, c := range st.objs[1].(*v1beta1.ConfigurationState).Status.Conditions {
+		types = append(types, c.Type+"="+string(c.Status))
+	}
+	if got := strings.Join(types, ","); got != "Valid=True,Loaded=True,Extra=True" {
+		t.Errorf("conditions = %s", got)
+	}
+	extra.Status = metav1.ConditionFalse
+	w.SetConditions(extra)
+	if len(st.objs) != 3 {
+		t.Errorf("a changed condition was not published")
+	}
+}

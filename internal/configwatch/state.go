@@ -61,3 +61,26 @@ func (w *Watcher) publishState() {
 	}
 	w.opts.Status.Put(obj, 0)
 }
+
+// SetConditions adds or updates conditions of the component's
+// ConfigurationState besides Valid and Loaded, for other parts of the
+// component to report through it (one writer per object), and publishes
+// the state when one of them changed. It is safe for concurrent use and
+// does not block.
+func (w *Watcher) SetConditions(cs ...metav1.Condition) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	changed := false
+	for _, c := range cs {
+		old := meta.FindStatusCondition(w.conditions, c.Type)
+		if old != nil && old.Status == c.Status && old.Reason == c.Reason && old.Message == c.Message {
+			continue
+		}
+		c.LastTransitionTime = metav1.NewTime(w.opts.Clock.Now())
+		meta.SetStatusCondition(&w.conditions, c)
+		changed = true
+	}
+	if changed {
+		w.publishState()
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -74,12 +75,14 @@ type Options struct {
 }
 
 // NewManager builds a manager whose cache holds only what the controller
-// reads: Services and Namespaces cluster-wide, and Pylon's objects and
-// Secrets in the install namespace. Managed fields, and of Services all
-// the controller does not read, are dropped to save memory.
+// reads: Services, Namespaces and Nodes (their addresses) cluster-wide,
+// and Pylon's objects and Secrets in the install namespace. Managed
+// fields, and of Services and Nodes all the controller does not read, are
+// dropped to save memory.
 func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options) (ctrl.Manager, error) {
 	byObject := crwatch.CacheByObject(opts.Namespace)
 	byObject[&corev1.Service{}] = cache.ByObject{Transform: allocation.TrimService}
+	byObject[&corev1.Node{}] = cache.ByObject{Transform: allocation.TrimNode}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()},
@@ -141,11 +144,14 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return fmt.Errorf("add event recorder: %w", err)
 	}
 	var pools *poolstatus.Reconciler
+	var watcher *configwatch.Watcher
 	alloc := allocation.New(mgr.GetClient(), allocation.Options{
-		LBClass:    opts.LBClass,
-		Recorder:   recorder,
-		Registerer: opts.Registerer,
-		OnChange:   func() { pools.Changed() },
+		LBClass:      opts.LBClass,
+		Recorder:     recorder,
+		Registerer:   opts.Registerer,
+		OnChange:     func() { pools.Changed() },
+		Namespace:    opts.Namespace,
+		OnConditions: func(cs []metav1.Condition) { watcher.SetConditions(cs...) },
 	})
 	pools = poolstatus.New(mgr.GetClient(), alloc, poolstatus.Options{Namespace: opts.Namespace, MinInterval: opts.PoolStatusInterval})
 	owner := anchor.NewResolver(anchor.ControllerRole, func(ctx context.Context, name string) (types.UID, error) {
@@ -158,7 +164,8 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.Add(manager.RunnableFunc(status.Run)); err != nil {
 		return fmt.Errorf("add status writer: %w", err)
 	}
-	watcher, err := configwatch.New(crwatch.Source(mgr.GetClient(), opts.Namespace), configwatch.Options{
+	var err error
+	watcher, err = configwatch.New(crwatch.Source(mgr.GetClient(), opts.Namespace), configwatch.Options{
 		Namespace:  opts.Namespace,
 		Component:  "controller",
 		Status:     status,

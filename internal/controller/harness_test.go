@@ -38,6 +38,7 @@ type harness struct {
 	app     string // Services live here
 	lbClass string
 	stop    func()
+	reg     *prometheus.Registry // the running controller's metrics
 }
 
 // newHarness creates namespaces and starts a controller serving lbClass.
@@ -56,8 +57,9 @@ func newHarness(t *testing.T, lbClass string) *harness {
 // start runs a controller until stop is called.
 func (h *harness) start() {
 	h.t.Helper()
+	h.reg = prometheus.NewRegistry()
 	opts := controller.Options{Namespace: h.ns, LBClass: h.lbClass, MetricsAddr: "0", HealthAddr: "0",
-		Registerer: prometheus.NewRegistry(), PoolStatusInterval: 50 * time.Millisecond, SkipNameValidation: true}
+		Registerer: h.reg, PoolStatusInterval: 50 * time.Millisecond, SkipNameValidation: true}
 	_, h.stop = runController(h.t, env.Config, opts)
 }
 

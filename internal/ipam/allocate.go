@@ -75,7 +75,8 @@ func (u *ipUse) compatibleExcept(s *svc, r *request) bool {
 // status shows when the controller starts. The addresses must be of the
 // service's families (one per family), lie in one configured pool that
 // admits the service, not be avoided by that pool, and be free or held by
-// services the service may share with. Assign does not check RequestedIPs,
+// services the service may share with; a reserved address is restored like
+// any other (it is what the service announces). Assign does not check RequestedIPs,
 // Pool or the family policy: the next Allocate corrects those, moving as
 // little as possible. On error, a previous assignment is handled as by
 // Allocate. Restore every service before allocating for new ones, or a new
@@ -129,17 +130,21 @@ func (a *Allocator) restore(r *request, old *svc) {
 func (a *Allocator) legit(ips []netip.Addr, r *request) bool {
 	for _, ip := range ips {
 		p := a.poolOf(ip)
-		if p == nil || !p.admits(r) || !a.canHold(p, ip, r) {
+		if p == nil || !p.admits(r) || !a.canHold(p, ip, r, true) {
 			return false
 		}
 	}
 	return len(ips) > 0
 }
 
-// canHold reports whether r may hold ip of pool p. It formats nothing: it
-// runs on candidate scans.
-func (a *Allocator) canHold(p *poolState, ip netip.Addr, r *request) bool {
+// canHold reports whether r may hold ip of pool p; keep says that r's
+// service held it before, which a reservation does not undo. It formats
+// nothing: it runs on candidate scans.
+func (a *Allocator) canHold(p *poolState, ip netip.Addr, r *request, keep bool) bool {
 	if !p.fams[FamilyOf(ip)].allocatable(toU128(ip)) {
+		return false
+	}
+	if _, reserved := a.reserved[ip]; reserved && !keep {
 		return false
 	}
 	if use := a.ips[ip]; use != nil {
@@ -153,9 +158,12 @@ func (a *Allocator) canHold(p *poolState, ip netip.Addr, r *request) bool {
 }
 
 // checkIP is canHold with an explanation.
-func (a *Allocator) checkIP(p *poolState, ip netip.Addr, r *request) error {
+func (a *Allocator) checkIP(p *poolState, ip netip.Addr, r *request, keep bool) error {
 	if !p.fams[FamilyOf(ip)].allocatable(toU128(ip)) {
 		return fmt.Errorf("IP %s ends in .0 or .255 and pool %q avoids such addresses: %w", ip, p.name, ErrAvoidedIP)
+	}
+	if err := a.reservedErr(p, ip); err != nil && !keep {
+		return err
 	}
 	if use := a.ips[ip]; use != nil {
 		for _, h := range use.holders {
@@ -207,7 +215,7 @@ func (a *Allocator) forced(r *request, ips []netip.Addr) (choice, error) {
 		return choice{}, fmt.Errorf("pool %q of IP %s refuses the service: %s: %w", p.name, ips[0], why, ErrPoolNotAllowed)
 	}
 	for _, ip := range ips {
-		if err := a.checkIP(p, ip, r); err != nil {
+		if err := a.checkIP(p, ip, r, true); err != nil {
 			return choice{}, err
 		}
 	}

@@ -18,6 +18,8 @@ type Allocator struct {
 	ips     map[netip.Addr]*ipUse
 	svcs    map[string]*svc
 	shared  map[string]map[netip.Addr]struct{} // shareKey → held addresses
+	// reserved maps every reserved address (in a pool or not) to why.
+	reserved map[netip.Addr]string
 
 	slowOnly bool // tests: skip the unchanged fast path, to compare both
 }
@@ -47,6 +49,8 @@ func New() *Allocator {
 		ips:    map[netip.Addr]*ipUse{},
 		svcs:   map[string]*svc{},
 		shared: map[string]map[netip.Addr]struct{}{},
+
+		reserved: map[netip.Addr]string{},
 	}
 }
 
@@ -86,8 +90,15 @@ func (a *Allocator) SetPools(pools []Pool) error {
 
 // rehome recomputes every held address's pool, renames assignments after
 // the pool that now holds their first address, and builds the free sets of
-// the pools SetPools created. Orphans keep their last pool name.
+// the pools SetPools created, without their held and reserved addresses.
+// Orphans keep their last pool name.
 func (a *Allocator) rehome() {
+	for ip := range a.reserved {
+		if p := lookup(a.index, ip); p != nil && p.fresh && a.ips[ip] == nil {
+			f := FamilyOf(ip)
+			p.resv[f] = append(p.resv[f], toU128(ip))
+		}
+	}
 	for ip, use := range a.ips {
 		p := lookup(a.index, ip)
 		use.pool = p
@@ -110,8 +121,9 @@ func (a *Allocator) rehome() {
 		}
 		for f := range p.fams {
 			sortU128(p.held[f])
-			p.fams[f] = newFamState(Family(f), p.avoid, p.fams[f].ranges, p.held[f])
-			p.held[f] = nil
+			sortU128(p.resv[f])
+			p.fams[f] = newFamState(Family(f), p.avoid, p.fams[f].ranges, p.held[f], p.resv[f])
+			p.held[f], p.resv[f] = nil, nil
 		}
 		p.fresh = false
 	}
@@ -120,6 +132,9 @@ func (a *Allocator) rehome() {
 // sortU128 sorts addresses, as plain integers when they share their high
 // half (all IPv4 addresses, or IPv6 ones within a /64).
 func sortU128(xs []u128) {
+	if len(xs) == 0 {
+		return
+	}
 	for _, x := range xs {
 		if x.hi != xs[0].hi {
 			slices.SortFunc(xs, u128.cmp)
@@ -242,10 +257,11 @@ func (a *Allocator) setHeld(p *poolState, ip netip.Addr, held bool) {
 	}
 	f := FamilyOf(ip)
 	fs := &p.fams[f]
+	_, reserved := a.reserved[ip]
 	if held {
-		fs.take(toU128(ip))
+		fs.take(toU128(ip), reserved)
 	} else {
-		fs.give(toU128(ip))
+		fs.give(toU128(ip), reserved)
 	}
 	if p.rank >= 0 {
 		a.nonFull[f].set(p.rank, !fs.free.empty())

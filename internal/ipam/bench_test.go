@@ -43,12 +43,21 @@ func prefixPool(name, prefix string) Pool {
 // and the ratio of the best first and last windows.
 func fillMetrics(b *testing.B, pools []Pool, reqs []Request) {
 	b.Helper()
+	fillMetricsWith(b, pools, reqs, nil)
+}
+
+// fillMetricsWith is fillMetrics with reserved addresses.
+func fillMetricsWith(b *testing.B, pools []Pool, reqs []Request, res []Reservation) {
+	b.Helper()
 	const window = 1000
 	var fills, cpus, firsts, lasts []time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		a := New()
 		if err := a.SetPools(pools); err != nil {
+			b.Fatal(err)
+		}
+		if err := a.SetReserved(res); err != nil {
 			b.Fatal(err)
 		}
 		runtime.GC()

@@ -50,7 +50,7 @@ func (a *Allocator) eligible(p *poolState, r *request) bool {
 func (a *Allocator) pickIn(p *poolState, f Family, r *request, hint *svc) (ip netip.Addr, kept, ok bool) {
 	if hint != nil {
 		for _, h := range hint.ips {
-			if FamilyOf(h) == f && a.poolOf(h) == p && a.canHold(p, h, r) {
+			if FamilyOf(h) == f && a.poolOf(h) == p && a.canHold(p, h, r, true) {
 				return h, true, true
 			}
 		}
@@ -70,7 +70,7 @@ func (a *Allocator) sharedIn(p *poolState, f Family, r *request) (netip.Addr, bo
 	}
 	var best netip.Addr
 	for ip := range a.shared[shareKey(r.SharingKey, r.BackendKey)] {
-		if FamilyOf(ip) == f && a.ips[ip].pool == p && (!best.IsValid() || ip.Less(best)) && a.canHold(p, ip, r) {
+		if FamilyOf(ip) == f && a.ips[ip].pool == p && (!best.IsValid() || ip.Less(best)) && a.canHold(p, ip, r, false) {
 			best = ip
 		}
 	}
@@ -124,7 +124,7 @@ func (a *Allocator) fromShared(r *request, mode []Family) (choice, bool) {
 	for ip := range a.shared[shareKey(r.SharingKey, r.BackendKey)] {
 		p := a.ips[ip].pool
 		if p == nil || slices.Contains(pools, p) || !slices.Contains(mode, FamilyOf(ip)) ||
-			!a.eligible(p, r) || !a.canHold(p, ip, r) {
+			!a.eligible(p, r) || !a.canHold(p, ip, r, false) {
 			continue
 		}
 		pools = append(pools, p)
@@ -200,7 +200,7 @@ func (a *Allocator) fromRequested(r *request, old *svc) (choice, error) {
 	for _, f := range r.fams {
 		ip, ok := r.asked[f], true
 		if ip.IsValid() {
-			if err := a.checkIP(p, ip, r); err != nil {
+			if err := a.checkIP(p, ip, r, old != nil && slices.Contains(old.ips, ip)); err != nil {
 				return choice{}, fmt.Errorf("requested %w", err)
 			}
 		} else if ip, _, ok = a.pickIn(p, f, r, old); !ok && r.FamilyPolicy == RequireDualStack {

@@ -49,6 +49,17 @@
 // orphans: still held, still reported by Get, left out of Stats, and moved by
 // the service's next Allocate.
 //
+// # Reserved addresses
+//
+// SetReserved lists addresses that are never handed out: the network's own
+// (nodes, routers, subnet network and broadcast addresses). They leave the
+// free sets, so skipping them costs nothing per allocation; a request or a
+// sharer that names one fails with ErrReservedIP and the reason. A service
+// that already holds an address when it becomes reserved keeps it, through
+// Allocate and Assign alike, so a new node never takes a working address
+// away; its caller finds such holders with Holders and reports them. A
+// reserved address its holder releases does not return to the free set.
+//
 // # Cost
 //
 // Free addresses are kept per pool and family as an ordered set of free
@@ -59,6 +70,7 @@
 // interval up front. A service with a sharing key also looks at each
 // address already held under its sharing and backend keys. Only a failed
 // allocation walks the pools, to explain itself. SetPools costs
-// O(pools log pools) when no range changes, and O(held addresses) when one
-// does.
+// O(pools log pools) when no range changes, and O(held + reserved
+// addresses) when one does. SetReserved costs O(reserved addresses) plus
+// O(log intervals) per address whose reservation changed.
 package ipam

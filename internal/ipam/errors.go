@@ -34,6 +34,9 @@ var (
 	// ErrAvoidedIP: the address ends in .0 or .255 and its pool avoids such
 	// addresses.
 	ErrAvoidedIP = errors.New("address avoided by its pool")
+	// ErrReservedIP: the address is reserved (see SetReserved) and the
+	// service does not already hold it.
+	ErrReservedIP = errors.New("address reserved")
 	// ErrInvalidRequest: the request itself is malformed (no key, bad
 	// families or policy, two requested addresses of one family).
 	ErrInvalidRequest = errors.New("invalid request")

@@ -5,10 +5,10 @@ import "sort"
 // famState is one family of one pool: its ranges, the free addresses in
 // them and the counters behind Stats.
 //
-// Invariants: every span in free lies inside ranges, holds no held address
-// and contains at least one allocatable address; every free allocatable
-// address of the ranges is in some span. Unallocatable (avoided) free
-// addresses may or may not be in a span.
+// Invariants: every span in free lies inside ranges, holds no held and no
+// reserved address and contains at least one allocatable address; every
+// free, unreserved allocatable address of the ranges is in some span.
+// Unallocatable (avoided) free addresses may or may not be in a span.
 type famState struct {
 	fam       Family
 	avoid     bool   // skip .0 and .255 (IPv4 only)
@@ -17,30 +17,56 @@ type famState struct {
 	capacity  u128  // allocatable addresses in ranges, saturating
 	used      int64 // held addresses in ranges
 	usedAlloc int64 // held allocatable addresses in ranges
+	// reservedFree counts the reserved allocatable addresses of the ranges
+	// that nobody holds: out of the free set, yet not in use.
+	reservedFree int64
 }
 
 // newFamState builds the state for ranges with the sorted addresses held
-// inside them. Work is proportional to len(ranges)+len(held), not to the
-// ranges' size.
-func newFamState(f Family, avoid bool, ranges []span, held []u128) famState {
+// and the sorted addresses reserved inside them. Work is proportional to
+// len(ranges)+len(held)+len(reserved), not to the ranges' size.
+func newFamState(f Family, avoid bool, ranges []span, held, reserved []u128) famState {
 	s := famState{fam: f, avoid: avoid && f == IPv4, ranges: ranges}
+	blocked := s.block(held, reserved)
 	for _, r := range ranges {
 		s.capacity = s.capacity.addSat(s.sizeOf(r))
 		cur, done := r.first, false
-		for len(held) > 0 && !r.last.less(held[0]) {
-			h := held[0]
-			held = held[1:]
-			s.countHeld(h)
-			if cur.less(h) {
-				s.addSpan(span{cur, h.prev()})
+		for len(blocked) > 0 && !r.last.less(blocked[0]) {
+			b := blocked[0]
+			blocked = blocked[1:]
+			if cur.less(b) {
+				s.addSpan(span{cur, b.prev()})
 			}
-			cur, done = h.next(), h == r.last
+			cur, done = b.next(), b == r.last
 		}
 		if !done {
 			s.addSpan(span{cur, r.last})
 		}
 	}
 	return s
+}
+
+// block counts the held and the unheld reserved addresses and merges both
+// sorted lists into one, without duplicates: the addresses kept out of the
+// free set.
+func (s *famState) block(held, reserved []u128) []u128 {
+	out := make([]u128, 0, len(held)+len(reserved))
+	for len(held) > 0 || len(reserved) > 0 {
+		switch {
+		case len(reserved) == 0 || (len(held) > 0 && !reserved[0].less(held[0])):
+			if len(reserved) > 0 && reserved[0] == held[0] {
+				reserved = reserved[1:]
+			}
+			s.countHeld(held[0])
+			out, held = append(out, held[0]), held[1:]
+		default:
+			if s.allocatable(reserved[0]) {
+				s.reservedFree++
+			}
+			out, reserved = append(out, reserved[0]), reserved[1:]
+		}
+	}
+	return out
 }
 
 // sizeOf counts the allocatable addresses of a range.
@@ -106,12 +132,54 @@ func (s *famState) lowest() (u128, bool) {
 	return x, true
 }
 
-// take marks x, an unheld address of the ranges, as held.
-func (s *famState) take(x u128) {
+// take marks x, an unheld address of the ranges, as held. reserved says
+// whether x is reserved (and so already out of the free set).
+func (s *famState) take(x u128, reserved bool) {
 	s.countHeld(x)
 	if !s.allocatable(x) {
 		return
 	}
+	if reserved {
+		s.reservedFree--
+		return
+	}
+	s.removeFree(x)
+}
+
+// give marks x, a held address of the ranges, as free again; a reserved
+// one stays out of the free set.
+func (s *famState) give(x u128, reserved bool) {
+	s.used--
+	if !s.allocatable(x) {
+		return
+	}
+	s.usedAlloc--
+	if reserved {
+		s.reservedFree++
+		return
+	}
+	s.addFree(x)
+}
+
+// reserve takes x, an unheld address of the ranges, out of the free set.
+func (s *famState) reserve(x u128) {
+	if s.allocatable(x) {
+		s.reservedFree++
+		s.removeFree(x)
+	}
+}
+
+// unreserve puts x, an unheld reserved address of the ranges, back into
+// the free set.
+func (s *famState) unreserve(x u128) {
+	if s.allocatable(x) {
+		s.reservedFree--
+		s.addFree(x)
+	}
+}
+
+// removeFree takes the allocatable address x out of its span.
+func (s *famState) removeFree(x u128) {
 	n := s.free.floor(x)
 	if n == nil || !n.contains(x) {
 		return // unreachable while the invariants hold
@@ -133,13 +201,9 @@ func (s *famState) take(x u128) {
 	}
 }
 
-// give marks x, a held address of the ranges, as free again.
-func (s *famState) give(x u128) {
-	s.used--
-	if !s.allocatable(x) {
-		return
-	}
-	s.usedAlloc--
+// addFree puts the allocatable address x, in no span, back into the free
+// set, merging it with its neighbours.
+func (s *famState) addFree(x u128) {
 	var left, right *node
 	if l := s.free.floor(x); l != nil && l.last.next() == x {
 		left = l
@@ -164,5 +228,5 @@ func (s *famState) give(x u128) {
 
 // available is the number of addresses that could still be handed out.
 func (s *famState) available() int64 {
-	return s.capacity.sub(u128{lo: uint64(s.usedAlloc)}).int64Sat()
+	return s.capacity.sub(u128{lo: uint64(s.usedAlloc + s.reservedFree)}).int64Sat()
 }

@@ -13,21 +13,21 @@ func TestFamStateAgainstBruteForce(t *testing.T) {
 	const size = 1200
 	for _, avoid := range []bool{false, true} {
 		r := rand.New(rand.NewPCG(7, 9))
-		s := newFamState(IPv4, avoid, []span{{first, u128{lo: first.lo + size - 1}}}, nil)
+		s := newFamState(IPv4, avoid, []span{{first, u128{lo: first.lo + size - 1}}}, nil, nil)
 		held := make([]bool, size)
 		for i := range 20000 {
 			k := r.IntN(size)
 			x := u128{lo: first.lo + uint64(k)}
 			switch {
 			case held[k]:
-				s.give(x)
+				s.give(x, false)
 				held[k] = false
 			case r.IntN(3) == 0:
-				s.take(x)
+				s.take(x, false)
 				held[k] = true
 			default:
 				if y, ok := s.lowest(); ok {
-					s.take(y)
+					s.take(y, false)
 					held[y.lo-first.lo] = true
 				}
 			}

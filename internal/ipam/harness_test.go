@@ -131,7 +131,9 @@ func runOps(c chooser, n int) error {
 }
 
 func (r *run) step() (string, error) {
-	switch r.c.intn(12) {
+	switch r.c.intn(13) {
+	case 12:
+		return r.setReserved()
 	case 0:
 		return r.setPools(genPools(r.c))
 	case 1:
@@ -155,6 +157,20 @@ func (r *run) setPools(pools []Pool) (string, error) {
 		r.cfg = pools
 	}
 	return fmt.Sprintf("SetPools(%d pools) → %v", len(pools), e1), twinCheck(fmt.Sprint(e1), fmt.Sprint(e2))
+}
+
+// setReserved reserves a few generated addresses, in both allocators.
+func (r *run) setReserved() (string, error) {
+	var res []Reservation
+	for range r.c.intn(4) {
+		res = append(res, Reservation{Addr: anyAddr(r.c), Reason: "test"})
+	}
+	e1, e2 := r.a.SetReserved(res), r.twin.SetReserved(res)
+	desc := fmt.Sprintf("SetReserved(%v) → %v", res, e1)
+	if e1 != nil {
+		return desc, fmt.Errorf("unexpected error: %w", e1)
+	}
+	return desc, twinCheck(fmt.Sprint(e1), fmt.Sprint(e2))
 }
 
 func (r *run) assign(req Request) (string, error) {
@@ -285,6 +301,13 @@ func checkOutcome(a *Allocator, r Request, before, got Assignment, err error, al
 	}
 	if !ok || show(held, nil) != show(got, nil) {
 		return fmt.Errorf("Get gives %s", show(held, nil))
+	}
+	if allocate {
+		for _, addr := range got.IPs {
+			if _, reserved := a.reserved[addr]; reserved && !slices.Contains(before.IPs, addr) {
+				return fmt.Errorf("reserved %s handed out afresh (held before: %s)", addr, show(before, nil))
+			}
+		}
 	}
 	return checkAssignment(a, r, got, allocate)
 }

@@ -46,13 +46,13 @@ func avoiding(p Pool) Pool               { p.AvoidBuggyIPs = true; return p }
 var sentinels = []error{
 	ErrPoolExhausted, ErrIPInUse, ErrNotInAnyPool, ErrUnknownPool, ErrPoolNotAllowed,
 	ErrWrongFamily, ErrDualStackUnavailable, ErrNoPool, ErrMixedPools, ErrPoolMismatch,
-	ErrAvoidedIP, ErrInvalidRequest, ErrInvalidConfig,
+	ErrAvoidedIP, ErrInvalidRequest, ErrInvalidConfig, ErrReservedIP,
 }
 
 var sentinelNames = []string{
 	"ErrPoolExhausted", "ErrIPInUse", "ErrNotInAnyPool", "ErrUnknownPool", "ErrPoolNotAllowed",
 	"ErrWrongFamily", "ErrDualStackUnavailable", "ErrNoPool", "ErrMixedPools", "ErrPoolMismatch",
-	"ErrAvoidedIP", "ErrInvalidRequest", "ErrInvalidConfig",
+	"ErrAvoidedIP", "ErrInvalidRequest", "ErrInvalidConfig", "ErrReservedIP",
 }
 
 func errName(err error) string {

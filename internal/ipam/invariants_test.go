@@ -144,6 +144,23 @@ func checkFam(a *Allocator, p *poolState, f Family) error {
 	if used != s.used || usedAlloc != s.usedAlloc {
 		return fmt.Errorf("counted %d/%d held, books say %d/%d", used, usedAlloc, s.used, s.usedAlloc)
 	}
+	var reservedFree int64
+	for ip := range a.reserved {
+		if lookup(a.index, ip) != p || FamilyOf(ip) != f || a.ips[ip] != nil {
+			continue
+		}
+		x := toU128(ip)
+		if !s.allocatable(x) {
+			continue // avoided addresses may stay in a span
+		}
+		if n := s.free.floor(x); n != nil && n.contains(x) {
+			return fmt.Errorf("reserved %s is in the free set", ip)
+		}
+		reservedFree++
+	}
+	if reservedFree != s.reservedFree {
+		return fmt.Errorf("counted %d unheld reserved, books say %d", reservedFree, s.reservedFree)
+	}
 	return bruteFam(a, p, f, spans)
 }
 
@@ -165,10 +182,12 @@ func bruteFam(a *Allocator, p *poolState, f Family, spans []span) error {
 	for _, r := range s.ranges {
 		for x := r.first; ; x = x.next() {
 			_, held := a.ips[fromU128(x, f)]
+			_, reserved := a.reserved[fromU128(x, f)]
 			inFree := slices.ContainsFunc(spans, func(sp span) bool { return sp.contains(x) })
 			switch {
 			case held:
 				assigned++
+			case reserved:
 			case s.allocatable(x) && !inFree:
 				return fmt.Errorf("free %s missing from the free set", fromU128(x, f))
 			case s.allocatable(x):

@@ -16,6 +16,7 @@ type poolState struct {
 	rank       int  // index in Allocator.ranked; -1 when never auto-chosen
 	fresh      bool // built by the running SetPools, waiting for its held addresses
 	held       [2][]u128
+	resv       [2][]u128 // like held: the unheld reserved addresses
 }
 
 // hasFamily reports whether the pool has ranges of f.

@@ -109,6 +109,15 @@ type Pool struct {
 	Allocation *Policy
 }
 
+// Reservation is an address the allocator never hands out, with why.
+type Reservation struct {
+	// Addr is the reserved address.
+	Addr netip.Addr
+	// Reason says why, in words that complete "IP x is reserved: ..."
+	// (e.g. `InternalIP of Node "n1"`); errors quote it.
+	Reason string
+}
+
 // Port is one service port, for the sharing rules.
 type Port struct {
 	// Protocol is "TCP", "UDP" or "SCTP" (compared case-insensitively).

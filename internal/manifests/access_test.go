@@ -56,6 +56,7 @@ var controllerAllowed = concat(
 		"get services ns=default", "list services", "watch services", "patch services ns=default", "update services ns=default",
 		"get services/status ns=default", "patch services/status ns=default", "update services/status ns=default",
 		"get namespaces name=default", "list namespaces", "watch namespaces",
+		"get nodes name=n1", "list nodes", "watch nodes", // reserved addresses
 		"create events ns=default", "patch events ns=default", "update events ns=default",
 		"create events.events.k8s.io ns=default", "patch events.events.k8s.io ns=default",
 		"get " + vwc + " name=pylon-validating-webhook", "list " + vwc + " name=pylon-validating-webhook",
@@ -80,7 +81,7 @@ var controllerDenied = []access{
 	"delete secrets ns=$NS name=pylon-memberlist",
 	"list " + vwc, "patch " + vwc + " name=other", "create " + vwc, "delete " + vwc + " name=pylon-validating-webhook",
 	"list validatingadmissionpolicies.admissionregistration.k8s.io",
-	"list nodes", "update nodes name=n1",
+	"update nodes name=n1", "patch nodes/status name=n1",
 	"list ipaddresspools.pylonlb.io ns=default", "update ipaddresspools.pylonlb.io ns=$NS name=p",
 	"create bgppeers.pylonlb.io ns=$NS", "delete ipaddresspools.pylonlb.io ns=$NS name=p",
 	"create servicel2statuses.pylonlb.io ns=$NS", "create configurationstates.pylonlb.io ns=default",

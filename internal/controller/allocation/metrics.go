@@ -48,6 +48,7 @@ func failureReason(err error) string {
 		{ipam.ErrPoolExhausted, "pool_exhausted"},
 		{ipam.ErrIPInUse, "ip_in_use"},
 		{ipam.ErrNotInAnyPool, "not_in_any_pool"},
+		{ipam.ErrReservedIP, "reserved_ip"},
 		{ipam.ErrUnknownPool, "unknown_pool"},
 		{ipam.ErrPoolNotAllowed, "pool_not_allowed"},
 		{ipam.ErrWrongFamily, "wrong_family"},
@@ -67,6 +68,8 @@ type poolCollector struct {
 	r         *Reconciler
 	inUse     *prometheus.Desc
 	available *prometheus.Desc
+	reserved  *prometheus.Desc
+	held      *prometheus.Desc
 }
 
 // newPoolCollector describes the pool gauges.
@@ -77,6 +80,12 @@ func newPoolCollector(r *Reconciler) *poolCollector {
 			"Addresses held by Services, by pool and family.", []string{"pool", "family"}, nil),
 		available: prometheus.NewDesc("pylon_pool_addresses_available",
 			"Free addresses, by pool and family (capped at 2^63-1).", []string{"pool", "family"}, nil),
+		reserved: prometheus.NewDesc("pylon_pool_addresses_reserved",
+			"Addresses of the pool that are the network's own and never handed out, by pool and reason "+
+				"(node, bgp_peer, subnet).", []string{"pool", "reason"}, nil),
+		held: prometheus.NewDesc("pylon_pool_reserved_addresses_held",
+			"Reserved addresses that Services still hold (they had them before the address became reserved), by pool.",
+			[]string{"pool"}, nil),
 	}
 }
 
@@ -84,6 +93,8 @@ func newPoolCollector(r *Reconciler) *poolCollector {
 func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.inUse
 	ch <- c.available
+	ch <- c.reserved
+	ch <- c.held
 }
 
 // Collect implements prometheus.Collector.
@@ -97,5 +108,12 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.inUse, prometheus.GaugeValue, float64(st.AssignedIPv6), p, "IPv6")
 		ch <- prometheus.MustNewConstMetric(c.available, prometheus.GaugeValue, float64(st.AvailableIPv4), p, "IPv4")
 		ch <- prometheus.MustNewConstMetric(c.available, prometheus.GaugeValue, float64(st.AvailableIPv6), p, "IPv6")
+	}
+	byKind, held := c.r.reservedCounts()
+	for k, n := range byKind {
+		ch <- prometheus.MustNewConstMetric(c.reserved, prometheus.GaugeValue, float64(n), k[0], k[1])
+	}
+	for pool, n := range held {
+		ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, float64(n), pool)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -52,6 +53,14 @@ type Options struct {
 	// OnChange, optional, is called (without locks held) after any pool's
 	// usage changed, e.g. to refresh pool status.
 	OnChange func()
+	// Namespace is Pylon's install namespace, where the pools are (for
+	// events on them).
+	Namespace string
+	// OnConditions, optional, receives the conditions about reserved
+	// addresses (ConditionAddressesReserved and
+	// ConditionReservedAddressesInUse) after each refresh, from a
+	// reconcile goroutine, without locks held. It must not block.
+	OnConditions func([]metav1.Condition)
 }
 
 // Reconciler allocates addresses for Services. All allocator state is
@@ -61,15 +70,26 @@ type Reconciler struct {
 	opts    Options
 	metrics *metrics
 	resync  chan event.GenericEvent
+	// reservedSig asks for a refresh of the reserved addresses.
+	reservedSig chan event.GenericEvent
 
 	mu       sync.Mutex
 	alloc    *ipam.Allocator
-	cfg      *model.Config     // nil until the first valid configuration
-	restored bool              // existing assignments restored
-	failed   map[string]string // key -> last failure reported
+	cfg      *model.Config       // nil until the first valid configuration
+	restored bool                // existing assignments restored
+	failed   map[string]string   // key -> last failure reported
+	reserved []model.Reservation // as last given to the allocator
+	viewGen  uint64              // views of the reserved addresses taken
 	// annotNotes holds, per Service, the alias and conflict messages
 	// last reported, so each is reported once.
 	annotNotes map[string][2]string
+
+	// reportMu serialises reports of the reserved addresses and guards
+	// what was last reported: the view's generation, the note per pool and
+	// per "service address" held.
+	reportMu             sync.Mutex
+	reportedGen          uint64
+	poolNotes, heldNotes map[string]string
 }
 
 // New builds a reconciler; SetupWithManager registers it.
@@ -87,27 +107,31 @@ func New(c client.Client, opts Options) *Reconciler {
 
 		annotNotes: map[string][2]string{},
 	}
+	r.reservedSig = make(chan event.GenericEvent, 1)
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(newPoolCollector(r))
 	}
 	return r
 }
 
-// SetupWithManager watches Services, namespace label changes and the
-// reconciler's own resync signal.
+// SetupWithManager watches Services, namespace label changes, Node
+// addresses (reserved addresses) and the reconciler's own signals.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("allocation").
 		For(&corev1.Service{}).
 		Watches(&corev1.Namespace{}, namespaceHandler(r.client), builder.WithPredicates(namespaceLabelsChanged())).
+		Watches(&corev1.Node{}, toReservedKey(), builder.WithPredicates(nodeAddressesChanged())).
 		WatchesRawSource(resyncSource(r.resync, r.client, r.isFailed)).
+		WatchesRawSource(reservedSource(r.reservedSig)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.opts.MaxConcurrentReconciles}).
 		Complete(r)
 }
 
-// SetConfig applies a new valid configuration. The first one also restores
-// every existing assignment from the Services' status before anything is
-// allocated. It is configwatch's OnConfig.
+// SetConfig applies a new valid configuration and the addresses it
+// reserves. The first one also restores every existing assignment from the
+// Services' status before anything is allocated. It is configwatch's
+// OnConfig.
 func (r *Reconciler) SetConfig(ctx context.Context, cfg *model.Config) {
 	log := logr.FromContextOrDiscard(ctx)
 	r.mu.Lock()
@@ -117,6 +141,19 @@ func (r *Reconciler) SetConfig(ctx context.Context, cfg *model.Config) {
 		return
 	}
 	r.cfg = cfg
+	res, err := r.reservations(ctx, cfg)
+	if err == nil {
+		_, err = r.applyReservedLocked(res)
+	}
+	if err != nil {
+		// Nothing may be handed out before the network's own addresses
+		// are known: the next configuration event retries (and, once
+		// restored, the refresh of the reserved addresses).
+		r.mu.Unlock()
+		r.signalReserved()
+		log.Error(err, "reserve the network's addresses; will retry with the next configuration event")
+		return
+	}
 	if !r.restored {
 		if err := r.restore(ctx); err != nil {
 			r.mu.Unlock()
@@ -125,7 +162,9 @@ func (r *Reconciler) SetConfig(ctx context.Context, cfg *model.Config) {
 		}
 		r.restored = true
 	}
+	view := r.reservedViewLocked()
 	r.mu.Unlock()
+	r.report(ctx, view)
 	r.onChange()
 	r.signalResync(resyncAll)
 }
@@ -133,6 +172,9 @@ func (r *Reconciler) SetConfig(ctx context.Context, cfg *model.Config) {
 // Reconcile brings one Service's addresses in line with its spec and the
 // configuration.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	if req == reservedKey {
+		return reconcile.Result{}, r.refreshReserved(ctx)
+	}
 	key := req.NamespacedName.String()
 	svc := &corev1.Service{}
 	if err := r.client.Get(ctx, req.NamespacedName, svc); err != nil {
@@ -190,6 +232,9 @@ func (r *Reconciler) decide(ctx context.Context, svc *corev1.Service) (decision,
 		asg, _ = r.alloc.Get(key)
 	}
 	freed := held && !slices.Equal(before.IPs, asg.IPs)
+	if freed && r.anyReserved(before.IPs) {
+		r.signalReserved()
+	}
 	return decision{ips: asg.IPs, pool: asg.Pool, err: err, managed: true, freed: freed}, true
 }
 
@@ -217,11 +262,20 @@ func (r *Reconciler) release(key string) {
 func (r *Reconciler) releaseLocked(key string) bool {
 	delete(r.failed, key)
 	delete(r.annotNotes, key)
-	if _, held := r.alloc.Get(key); !held {
+	asg, held := r.alloc.Get(key)
+	if !held {
 		return false
 	}
 	r.alloc.Release(key)
+	if r.anyReserved(asg.IPs) {
+		r.signalReserved()
+	}
 	return true
+}
+
+// anyReserved reports whether one of ips is reserved; r.mu must be held.
+func (r *Reconciler) anyReserved(ips []netip.Addr) bool {
+	return slices.ContainsFunc(ips, func(ip netip.Addr) bool { _, ok := r.alloc.Reserved(ip); return ok })
 }
 
 // afterRelease lets Services that failed for lack of addresses retry.
