@@ -8,10 +8,6 @@ import (
 // leave this list.
 func init() {
 	for _, c := range []struct{ use, short string }{
-		{"status [SERVICE]", "Show each LoadBalancer Service's addresses, pool, mode and who announces them"},
-		{"explain SERVICE", "Explain why a Service has no address or is not announced"},
-		{"who-has ADDRESS", "Show the Service holding an address and who announces it"},
-		{"validate -f FILE...", "Dry-run a configuration change against the live cluster"},
 		{"migrate metallb [-f FILE...]", "Print the Pylon objects equivalent to MetalLB's configuration"},
 	} {
 		commands = append(commands, func(*Options) *cobra.Command {

@@ -124,3 +124,23 @@ func (a *Allocator) Holders(ip netip.Addr) []string {
 	}
 	return out
 }
+
+// Try returns what Allocate would answer for the request, with the same
+// error, and changes nothing.
+func (a *Allocator) Try(req Request) (Assignment, error) {
+	r, err := prepare(req)
+	if err != nil {
+		return Assignment{}, fmt.Errorf("allocate an IP for service %s: %w", req.Key, err)
+	}
+	old := a.detach(r.Key)
+	defer func() {
+		if old != nil {
+			a.hold(old)
+		}
+	}()
+	c, err := a.choose(r, old)
+	if err != nil {
+		return Assignment{}, fmt.Errorf("allocate an IP for service %s: %w", r.Key, err)
+	}
+	return Assignment{Pool: c.pool.name, IPs: slices.Clone(c.ips)}, nil
+}
