@@ -119,7 +119,7 @@ func (w *world) explain(svc *corev1.Service) Explanation {
 	e.Allocation, e.Pools = w.explainAllocation(svc)
 	if ps, ok := w.planService(key); ok {
 		e.L2 = plan.ExplainL2(w.l2Input(w.planSvcs), key)
-		e.BGP = plan.ExplainBGP(w.cfg, w.nodeList, &ps)
+		e.BGP = w.withSpeakers(plan.ExplainBGP(w.cfg, w.nodeList, &ps))
 		if !covered(e.L2) {
 			e.L2 = nil
 		}
@@ -134,6 +134,34 @@ func (w *world) explain(svc *corev1.Service) Explanation {
 		}
 	}
 	return e
+}
+
+// withSpeakers marks the BGP verdicts of nodes without a live speaker:
+// the plan judges every Node, but only a speaker advertises. Without any
+// speaker pod found (an install with other labels), the verdicts stay.
+func (w *world) withSpeakers(vs []plan.AddressVerdict) []plan.AddressVerdict {
+	if len(w.members) == 0 {
+		return vs
+	}
+	live := map[string]bool{}
+	for _, m := range w.members {
+		live[m.Name] = true
+	}
+	for i := range vs {
+		v := &vs[i]
+		announced := false
+		for j := range v.Nodes {
+			n := &v.Nodes[j]
+			if !live[n.Node] {
+				n.Eligible, n.Announces, n.Why = false, false, "no live speaker on it"
+			}
+			announced = announced || n.Announces
+		}
+		if v.Reason == "" && !announced && len(v.Nodes) > 0 {
+			v.Reason, v.Why = plan.ReasonNoCandidate, "no node with a live speaker can advertise it"
+		}
+	}
+	return vs
 }
 
 // explainAllocation is the controller's answer and every pool's verdict.

@@ -124,14 +124,15 @@ func ExplainBGP(cfg *model.Config, nodes []Node, s *Service) []AddressVerdict {
 	var out []AddressVerdict
 	for _, ip := range s.IPs {
 		v := AddressVerdict{IP: ip}
+		// Whether the address is meant for BGP does not depend on the node.
+		if _, reason, why := bgpRoutesFor(cfg, Node{}, nil, s, ip); reason == ReasonNoPool || reason == ReasonNoAdvertisement {
+			v.Reason, v.Why = reason, why
+			out = append(out, v)
+			continue
+		}
 		announced := false
 		for _, n := range sorted {
-			sessions := SessionPeers(cfg, n)
-			routes, reason, why := bgpRoutesFor(cfg, n, sessions, s, ip)
-			if reason == ReasonNoPool || reason == ReasonNoAdvertisement {
-				v.Reason, v.Why, v.Nodes = reason, why, nil
-				break
-			}
+			routes, _, why := bgpRoutesFor(cfg, n, SessionPeers(cfg, n), s, ip)
 			nv := NodeVerdict{Node: n.Name, Why: why}
 			if len(routes) > 0 {
 				nv.Eligible = true
