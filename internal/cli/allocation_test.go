@@ -25,13 +25,13 @@ func TestAllocationAnswersAgreeWithTheController(t *testing.T) {
 		Spec: v1beta1.IPAddressPoolSpec{Addresses: []string{"203.0.113.0/30"}, AutoAssign: &auto,
 			ServiceAllocation: &v1beta1.ServiceAllocation{Namespaces: []string{"elsewhere"}}}})
 
-	h.service("first", v1beta1.AnnotationAllowSharedIP, "k")
+	h.service("first", annotate(v1beta1.AnnotationAllowSharedIP, "k"))
 	if got := h.waitIPs("first", 1); got[0] != "192.0.2.10" {
 		t.Fatalf("first got %v", got)
 	}
 	h.service("second")
-	h.service("taken", v1beta1.AnnotationLoadBalancerIPs, "192.0.2.10", v1beta1.AnnotationAllowSharedIP, "k")
-	h.service("nopool", v1beta1.AnnotationAddressPool, "nope")
+	h.service("taken", annotate(v1beta1.AnnotationLoadBalancerIPs, "192.0.2.10"), annotate(v1beta1.AnnotationAllowSharedIP, "k"))
+	h.service("nopool", annotate(v1beta1.AnnotationAddressPool, "nope"))
 
 	// The problem status shows is the controller's own failure message.
 	for name, want := range map[string]string{

@@ -140,16 +140,25 @@ func (h *harness) pool(name string, autoAssign bool, addrs ...string) {
 		Spec: v1beta1.IPAddressPoolSpec{Addresses: addrs, AutoAssign: &autoAssign}})
 }
 
+// svcOpt changes a Service before it is created.
+type svcOpt func(*corev1.Service)
+
+func annotate(k, v string) svcOpt { return func(s *corev1.Service) { s.Annotations[k] = v } }
+
+func local(s *corev1.Service) {
+	s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+}
+
 // service creates a LoadBalancer Service of the harness's class, port
-// TCP/80, with annotations as key, value pairs.
-func (h *harness) service(name string, annotations ...string) *corev1.Service {
+// TCP/80.
+func (h *harness) service(name string, opts ...svcOpt) *corev1.Service {
 	h.t.Helper()
 	s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.app, Annotations: map[string]string{}},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerClass: &h.class,
 			Selector: map[string]string{"app": name},
 			Ports:    []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80, TargetPort: intstr.FromInt32(80)}}}}
-	for i := 0; i+1 < len(annotations); i += 2 {
-		s.Annotations[annotations[i]] = annotations[i+1]
+	for _, o := range opts {
+		o(s)
 	}
 	h.create(s)
 	return s
@@ -255,3 +264,6 @@ func wantLine(t *testing.T, what, text string, parts ...string) {
 	}
 	t.Errorf("%s: no line with %q in:\n%s", what, parts, text)
 }
+
+func splitLines(s string) []string { return strings.Split(s, "\n") }
+func contains(s, sub string) bool  { return strings.Contains(s, sub) }
