@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pylonlb/pylon/internal/cli/configfile"
 )
 
 func init() { commands = append(commands, newValidate) }
@@ -62,7 +64,7 @@ func readFiles(o *Options, files []string) ([]client.Object, error) {
 			defer f.Close()
 			r = f
 		}
-		objs, err := decodeObjects(name, r)
+		objs, err := configfile.Decode(name, r)
 		if err != nil {
 			return nil, err
 		}

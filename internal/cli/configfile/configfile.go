@@ -1,4 +1,8 @@
-package cli
+// Package configfile decodes Pylon's configuration objects from files:
+// multi-document YAML or JSON, decoded as strictly as the API server does
+// with strict field validation, each error naming the file and the
+// document. The kubectl plugin's validate command reads its input with it.
+package configfile
 
 import (
 	"bufio"
@@ -9,6 +13,7 @@ import (
 
 	kyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
@@ -18,11 +23,11 @@ import (
 // maxDocument bounds one YAML document, as a sanity limit.
 const maxDocument = 4 << 20
 
-// decodeObjects reads a multi-document YAML (or JSON) stream of Pylon
+// Decode reads a multi-document YAML (or JSON) stream of Pylon
 // configuration objects. Empty documents are skipped. Any other kind, an
 // unknown field or text that is not YAML is an error naming the source
 // and the document.
-func decodeObjects(source string, r io.Reader) ([]client.Object, error) {
+func Decode(source string, r io.Reader) ([]client.Object, error) {
 	yr := kyaml.NewYAMLReader(bufio.NewReaderSize(r, 64<<10))
 	var out []client.Object
 	for n := 1; ; n++ {
@@ -70,14 +75,32 @@ func decodeDocument(doc []byte) (client.Object, error) {
 	}
 	obj := webhook.NewObject(head.Kind)
 	if head.APIVersion != v1beta1.GroupVersion.String() || obj == nil {
-		return nil, fmt.Errorf("%s %q is not a Pylon configuration object (want %s IPAddressPool, L2Advertisement, BGPAdvertisement, BGPPeer, BFDProfile or Community)",
-			cmpOr(head.Kind, "<no kind>"), head.APIVersion, v1beta1.GroupVersion.String())
+		return nil, fmt.Errorf("kind %q of apiVersion %q is not a Pylon configuration object (want %s IPAddressPool, L2Advertisement, BGPAdvertisement, BGPPeer, BFDProfile or Community)",
+			head.Kind, head.APIVersion, v1beta1.GroupVersion.String())
 	}
-	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+	if err := strictDecode(doc, obj); err != nil {
 		return nil, fmt.Errorf("%s: %w", head.Kind, err)
 	}
 	if obj.GetName() == "" {
 		return nil, fmt.Errorf("%s: metadata.name is required", head.Kind)
 	}
 	return obj, nil
+}
+
+// strictDecode decodes a document as the API server does with strict
+// field validation: field names are case-sensitive, unknown and duplicate
+// fields are errors.
+func strictDecode(doc []byte, obj any) error {
+	data, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return fmt.Errorf("not YAML: %w", err)
+	}
+	strict, err := kjson.UnmarshalStrict(data, obj)
+	if err != nil {
+		return err
+	}
+	if len(strict) > 0 {
+		return strict[0]
+	}
+	return nil
 }
