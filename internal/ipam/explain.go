@@ -1,6 +1,7 @@
 package ipam
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -61,7 +62,7 @@ func (a *Allocator) explainPool(p *poolState, r *request, old *svc) PoolVerdict 
 	if err != nil {
 		v.Err = err
 		v.Why = err.Error()
-		if hint := a.sharingConflicts(p, r); hint != "" {
+		if hint := a.sharingConflicts(p, r); hint != "" && errors.Is(err, ErrPoolExhausted) {
 			v.Why += "; " + hint
 		}
 		return v
