@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -163,6 +164,7 @@ func (w *world) settle() *world {
 		return ips
 	})
 	w.settled = got
+	w.l2Plan = nil
 	return w
 }
 
@@ -181,7 +183,7 @@ func compareWorlds(before, after *world) []ServiceChange {
 		c := ServiceChange{Service: key.String(), Before: strs(old), After: strs(nu)}
 		switch {
 		case len(old) > 0 && len(nu) == 0:
-			c.What, c.Breaks = "loses its address: "+cmpOr(errText(after.notRestored[key.String()]), "no pool serves it"), true
+			c.What, c.Breaks = "loses its address: "+cmp.Or(errText(after.notRestored[key.String()]), "no pool serves it"), true
 		case len(old) > 0 && !slices.Equal(old, nu):
 			c.What, c.Breaks = fmt.Sprintf("its address changes from %s to %s", joinAddrs(old), joinAddrs(nu)), true
 		case len(old) == 0 && len(nu) > 0:

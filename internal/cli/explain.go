@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -118,7 +119,7 @@ func (w *world) explain(svc *corev1.Service) Explanation {
 	}
 	e.Allocation, e.Pools = w.explainAllocation(svc)
 	if ps, ok := w.planService(key); ok {
-		e.L2 = plan.ExplainL2(w.l2Input(w.planSvcs), key)
+		e.L2 = w.explainL2(key)
 		e.BGP = w.withSpeakers(plan.ExplainBGP(w.cfg, w.nodeList, &ps))
 		if !covered(e.L2) {
 			e.L2 = nil
@@ -212,10 +213,14 @@ func printExplanation(out io.Writer, e *Explanation) {
 	r := &e.Service
 	fmt.Fprintf(out, "Service %s/%s\n", r.Namespace, r.Name)
 	if len(r.Addresses) > 0 {
-		fmt.Fprintf(out, "  Addresses: %s (pool %s)\n", strings.Join(r.Addresses, ", "), cmpOr(r.Pool, "<none>"))
+		fmt.Fprintf(out, "  Addresses: %s (pool %s)\n", strings.Join(r.Addresses, ", "), cmp.Or(r.Pool, "<none>"))
 	} else {
 		fmt.Fprintln(out, "  Addresses: <none>")
 	}
+	if by, _ := announcedBy(r); by != "" {
+		fmt.Fprintf(out, "  Announced: %s\n", by)
+	}
+	printBGPSessions(out, r)
 	if r.Problem != "" {
 		fmt.Fprintf(out, "  Problem:   %s\n", r.Problem)
 	}

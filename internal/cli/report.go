@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -37,7 +38,7 @@ const (
 type ServiceReport struct {
 	Namespace string   `json:"namespace"`
 	Name      string   `json:"name"`
-	Addresses []string `json:"addresses"`
+	Addresses []string `json:"addresses,omitempty"`
 	// Pool is the pool the controller allocated from (its annotation).
 	Pool string `json:"pool,omitempty"`
 	// Modes are the announcement modes whose advertisements cover the
@@ -88,14 +89,14 @@ func (w *world) report(svc *corev1.Service) ServiceReport {
 	key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
 	r := ServiceReport{Namespace: svc.Namespace, Name: svc.Name, Pool: svc.Annotations[v1beta1.AnnotationAllocatedFromPool]}
 	for _, in := range svc.Status.LoadBalancer.Ingress {
-		r.Addresses = append(r.Addresses, cmpOr(in.IP, in.Hostname))
+		r.Addresses = append(r.Addresses, cmp.Or(in.IP, in.Hostname))
 	}
 	r.L2 = w.l2Owner(svc)
 	r.BGP = w.bgpNodes(key)
 	r.LastMove = w.lastEvent(svc, moveReasons...)
 	if w.cfg != nil {
 		if ps, ok := w.planService(key); ok {
-			if l2 := plan.ExplainL2(w.l2Input(w.planSvcs), key); covered(l2) {
+			if l2 := w.explainL2(key); covered(l2) {
 				r.Modes = append(r.Modes, ModeL2)
 			}
 			if covered(plan.ExplainBGP(w.cfg, w.nodeList, &ps)) {
@@ -236,7 +237,7 @@ func stripPrefix(msg string) string {
 // l2Why and bgpWhy say why the plans announce none of a Service's
 // addresses.
 func (w *world) l2Why(key types.NamespacedName) string {
-	return firstWhy(plan.ExplainL2(w.l2Input(w.planSvcs), key), "no speaker has reported it yet")
+	return firstWhy(w.explainL2(key), "no speaker has reported it yet")
 }
 
 func (w *world) bgpWhy(key types.NamespacedName) string {
@@ -269,13 +270,6 @@ func ptrOr(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // addrs parses addresses, skipping what is not one.

@@ -62,7 +62,7 @@ func load(ctx context.Context, c client.Reader, pylonNS, eventsNS string) (*snap
 		{"ServiceBGPStatuses", &bgp, []client.ListOption{inPylon}},
 		{"ConfigurationStates", &states, []client.ListOption{inPylon}},
 		{"speaker Pods", &pods, []client.ListOption{inPylon, speakerLabels()}},
-		{"Events", &events, []client.ListOption{client.InNamespace(eventsNS)}},
+		{"Events", &events, []client.ListOption{client.InNamespace(eventsNS), client.MatchingFields{"involvedObject.kind": "Service"}}},
 	} {
 		if err := c.List(ctx, l.list, l.opts...); err != nil {
 			return nil, fmt.Errorf("list %s: %w", l.what, err)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -137,6 +138,6 @@ func printBGPSessions(out io.Writer, r *ServiceReport) {
 		for _, ss := range n.Sessions {
 			s = append(s, fmt.Sprintf("%s %s", ss.Peer, ss.State))
 		}
-		fmt.Fprintf(out, "    %s advertises %s to %s\n", n.Node, strings.Join(n.Prefixes, ", "), cmpOr(strings.Join(s, ", "), "no session"))
+		fmt.Fprintf(out, "    %s advertises %s to %s\n", n.Node, strings.Join(n.Prefixes, ", "), cmp.Or(strings.Join(s, ", "), "no session"))
 	}
 }

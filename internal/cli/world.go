@@ -37,6 +37,8 @@ type world struct {
 	nodes       map[string]plan.Node
 	nodeList    []plan.Node // by name
 	members     []plan.Member
+	// l2Plan caches the L2 plan of planSvcs (nil: not computed yet).
+	l2Plan *plan.L2Plan
 	// settled are the addresses settle gave each Service the controller
 	// serves.
 	settled map[types.NamespacedName][]netip.Addr
@@ -149,6 +151,17 @@ func podReady(p *corev1.Pod) bool {
 // l2Input is the L2 plan's input for the world's Services.
 func (w *world) l2Input(svcs []plan.Service) plan.L2Input {
 	return plan.L2Input{Config: w.cfg, Services: svcs, Nodes: w.nodes, Members: w.members}
+}
+
+// explainL2 explains one Service's L2 announcement, computing the L2
+// plan of the world's Services once.
+func (w *world) explainL2(key types.NamespacedName) []plan.AddressVerdict {
+	in := w.l2Input(w.planSvcs)
+	if w.l2Plan == nil {
+		p := plan.L2(in)
+		w.l2Plan = &p
+	}
+	return plan.ExplainL2Plan(in, *w.l2Plan, key)
 }
 
 // planService returns the plan's view of one Service, with its status

@@ -46,12 +46,17 @@ type AddressVerdict struct {
 // the same inputs. Nodes that are not members are reported as having no
 // live speaker.
 func ExplainL2(in L2Input, key types.NamespacedName) []AddressVerdict {
+	return ExplainL2Plan(in, L2(in), key)
+}
+
+// ExplainL2Plan is ExplainL2 with the plan of in already computed, for
+// callers explaining many Services.
+func ExplainL2Plan(in L2Input, p L2Plan, key types.NamespacedName) []AddressVerdict {
 	i := slices.IndexFunc(in.Services, func(s Service) bool { return s.Key == key })
 	if i < 0 {
 		return nil
 	}
 	s := &in.Services[i]
-	p := L2(in)
 	var out []AddressVerdict
 	for _, ip := range s.IPs {
 		out = append(out, explainL2Address(in, p, s, ip))
