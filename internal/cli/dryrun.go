@@ -196,6 +196,7 @@ func compareWorlds(before, after *world) []ServiceChange {
 			out = append(out, c)
 		}
 	}
+	slices.SortFunc(out, func(x, y ServiceChange) int { return strings.Compare(x.Service, y.Service) })
 	return out
 }
 
