@@ -60,7 +60,8 @@ func TestAllocationAnswersAgreeWithTheController(t *testing.T) {
 	wantLine(t, "status -A", r.out, h.app, "first", "192.0.2.10")
 
 	r = h.run("", "explain", "second")
-	wantLine(t, "explain second", r.out, `pool "small"`, "does not", "no free IPv4 address")
+	wantLine(t, "explain second", r.out, `pool "small" (0 IPv4 free)`, "does not", "no free IPv4 address")
+	wantLine(t, "explain second", r.out, `pool "manual" (4 IPv4 free)`)
 	wantLine(t, "explain second", r.out, `pool "manual"`, "does not", "autoAssign is off")
 	wantLine(t, "explain second", r.out, `pool "team"`, "does not", `namespace "`+h.app+`" is not among the pool's namespaces ["elsewhere"]`)
 	r = h.run("", "explain", "taken")

@@ -37,10 +37,14 @@ type Explanation struct {
 
 // PoolReport is one pool's verdict for a Service.
 type PoolReport struct {
-	Pool   string       `json:"pool"`
-	Serves bool         `json:"serves"`
-	IPs    []netip.Addr `json:"ips,omitempty"`
-	Why    string       `json:"why,omitempty"`
+	Pool string `json:"pool"`
+	// FreeIPv4 and FreeIPv6 count the pool's free addresses, as the
+	// controller's books show them.
+	FreeIPv4 *int64       `json:"freeIPv4,omitempty"`
+	FreeIPv6 *int64       `json:"freeIPv6,omitempty"`
+	Serves   bool         `json:"serves"`
+	IPs      []netip.Addr `json:"ips,omitempty"`
+	Why      string       `json:"why,omitempty"`
 }
 
 func newExplain(o *Options) *cobra.Command {
@@ -190,7 +194,18 @@ func (w *world) explainAllocation(svc *corev1.Service) (string, []PoolReport) {
 	}
 	var pools []PoolReport
 	for _, v := range verdicts {
-		pools = append(pools, PoolReport{Pool: v.Pool, Serves: v.Serves, IPs: v.IPs, Why: v.Why})
+		pr := PoolReport{Pool: v.Pool, Serves: v.Serves, IPs: v.IPs, Why: v.Why}
+		st := w.alloc.Stats(v.Pool)
+		if p := w.cfg.Pool(v.Pool); p != nil {
+			for _, r := range p.Ranges {
+				if r.First.Is4() {
+					pr.FreeIPv4 = &st.AvailableIPv4
+				} else {
+					pr.FreeIPv6 = &st.AvailableIPv6
+				}
+			}
+		}
+		pools = append(pools, pr)
 	}
 	return answer, pools
 }
@@ -234,10 +249,11 @@ func printExplanation(out io.Writer, e *Explanation) {
 	}
 	fmt.Fprintf(out, "\nAllocation: %s\n", e.Allocation)
 	for _, p := range e.Pools {
+		name := fmt.Sprintf("%s (%s)", quote(p.Pool), freeText(p))
 		if p.Serves {
-			fmt.Fprintf(out, "  pool %-20s serves it: %s\n", quote(p.Pool), joinAddrs(p.IPs))
+			fmt.Fprintf(out, "  pool %-32s serves it: %s\n", name, joinAddrs(p.IPs))
 		} else {
-			fmt.Fprintf(out, "  pool %-20s does not: %s\n", quote(p.Pool), p.Why)
+			fmt.Fprintf(out, "  pool %-32s does not: %s\n", name, p.Why)
 		}
 	}
 	printAnnouncement(out, "L2", e.L2)
@@ -268,6 +284,18 @@ func printAnnouncement(out io.Writer, mode string, vs []plan.AddressVerdict) {
 			fmt.Fprintf(out, "  %s %-24s %s\n", mark, n.Node, n.Why)
 		}
 	}
+}
+
+// freeText says how many addresses a pool has free, per family it has.
+func freeText(p PoolReport) string {
+	var parts []string
+	if p.FreeIPv4 != nil {
+		parts = append(parts, fmt.Sprintf("%d IPv4", *p.FreeIPv4))
+	}
+	if p.FreeIPv6 != nil {
+		parts = append(parts, fmt.Sprintf("%d IPv6", *p.FreeIPv6))
+	}
+	return strings.Join(parts, " + ") + " free"
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
