@@ -41,7 +41,6 @@ func TestAnnouncementAnswers(t *testing.T) {
 	h.endpoints("api", n1)
 
 	r := h.run("", "explain", "web")
-	t.Log(r.out)
 	wantLine(t, "explain web", r.out, "Announcement of 192.0.2.20 (L2): announced")
 	wantLine(t, "explain web", r.out, n2, "excluded by its label "+v1beta1.LabelExcludeFromLB)
 	wantLine(t, "explain web", r.out, n3, "excluded by its condition NetworkUnavailable")
@@ -62,7 +61,6 @@ func TestAnnouncementAnswers(t *testing.T) {
 	wantLine(t, "status web", r.out, "web", "192.0.2.20", "l2", "L2", owner+" (L2)", "10m", " -")
 
 	r = h.run("", "explain", "api")
-	t.Log(r.out)
 	wantLine(t, "explain api", r.out, "Announcement of 198.51.100.8 (BGP): announced")
 	wantLine(t, "explain api", r.out, "* "+n1, "advertises 198.51.100.8/32 to tor")
 	wantLine(t, "explain api", r.out, n5, "no ready endpoint of the Service on it (externalTrafficPolicy Local)")
