@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
@@ -42,6 +43,11 @@ type Options struct {
 	kube clientcmd.ClientConfig
 	// Namespace of Pylon's configuration objects (--pylon-namespace).
 	PylonNamespace string
+	// LBClass is the loadBalancerClass Pylon serves (--lb-class), as
+	// given to the controller and the speakers.
+	LBClass string
+	// Now is the clock for ages; time.Now unless a test sets it.
+	Now func() time.Time
 
 	restConfig *rest.Config
 	client     client.Client
@@ -69,7 +75,7 @@ func Main(args []string, s Streams) int {
 
 // NewRoot builds the plugin's command tree.
 func NewRoot(s Streams) *cobra.Command {
-	o := &Options{Streams: s}
+	o := &Options{Streams: s, Now: time.Now}
 	root := &cobra.Command{
 		Use:           "kubectl-pylon",
 		Short:         "See, explain, dry-run and migrate Pylon's load balancing",
@@ -87,6 +93,7 @@ func NewRoot(s Streams) *cobra.Command {
 	})
 	o.bindKubeFlags(root)
 	root.PersistentFlags().StringVar(&o.PylonNamespace, "pylon-namespace", "pylon-system", "namespace of Pylon's configuration objects")
+	root.PersistentFlags().StringVar(&o.LBClass, "lb-class", "", "spec.loadBalancerClass Pylon serves (its controller's --lb-class); empty: Services without a class")
 	for _, add := range commands {
 		root.AddCommand(add(o))
 	}

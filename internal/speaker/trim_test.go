@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pylonlb/pylon/internal/speaker/plan"
 )
 
 // TestTrimKeepsWhatThePlanReads: the plan's view of a trimmed Service is
@@ -25,15 +27,15 @@ func TestTrimKeepsWhatThePlanReads(t *testing.T) {
 			{Addresses: []string{"10.244.0.2"}, NodeName: &node, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}
 	ts, _ := trimService(svc)
 	tes, _ := trimEndpointSlice(&es)
-	want := serviceFrom(svc, []*discoveryv1.EndpointSlice{&es})
-	got := serviceFrom(ts.(*corev1.Service), []*discoveryv1.EndpointSlice{tes.(*discoveryv1.EndpointSlice)})
+	want := plan.ServiceFrom(svc, []*discoveryv1.EndpointSlice{&es})
+	got := plan.ServiceFrom(ts.(*corev1.Service), []*discoveryv1.EndpointSlice{tes.(*discoveryv1.EndpointSlice)})
 	if diff := cmp.Diff(want, got, cmpAddr); diff != "" {
 		t.Errorf("plan view changed by trimming (-want +got):\n%s", diff)
 	}
 	if trimmed := ts.(*corev1.Service); trimmed.Annotations != nil || trimmed.ManagedFields != nil || trimmed.Spec.Ports != nil {
 		t.Errorf("trimmed Service keeps %+v", trimmed)
 	}
-	if !announceable(ts.(*corev1.Service), "") {
+	if !plan.Announceable(ts.(*corev1.Service), "") {
 		t.Error("trimmed Service no longer announceable")
 	}
 }
@@ -54,7 +56,7 @@ func TestTrimNodeKeepsWhatThePlanReads(t *testing.T) {
 				Images: []corev1.ContainerImage{{Names: []string{"registry/image:tag"}, SizeBytes: 1}}}}
 		obj, _ := trimNode(n)
 		tn := obj.(*corev1.Node)
-		if diff := cmp.Diff(nodeFrom(n), nodeFrom(tn)); diff != "" {
+		if diff := cmp.Diff(plan.NodeFrom(n), plan.NodeFrom(tn)); diff != "" {
 			t.Errorf("plan view changed by trimming (-want +got):\n%s", diff)
 		}
 		v4, v6 := nodeAddresses(n)
@@ -62,8 +64,8 @@ func TestTrimNodeKeepsWhatThePlanReads(t *testing.T) {
 		if v4 != tv4 || v6 != tv6 || tn.UID != n.UID {
 			t.Errorf("addresses %v %v, UID %q; want %v %v, %q", tv4, tv6, tn.UID, v4, v6, n.UID)
 		}
-		if nodeFrom(tn).Cordoned != (i == 0) {
-			t.Errorf("cordoned = %v, want %v", nodeFrom(tn).Cordoned, i == 0)
+		if plan.NodeFrom(tn).Cordoned != (i == 0) {
+			t.Errorf("cordoned = %v, want %v", plan.NodeFrom(tn).Cordoned, i == 0)
 		}
 		if tn.Status.Images != nil || tn.Annotations != nil || len(tn.Status.Conditions) != 1 || len(tn.Status.Addresses) != 2 || tn.Spec.PodCIDR != "" {
 			t.Errorf("trimmed Node keeps %+v", tn)

@@ -77,12 +77,12 @@ func (v *view) update(a *Agent, p pending) changes {
 // refreshService re-reads one Service and its EndpointSlices.
 func (v *view) refreshService(a *Agent, key types.NamespacedName) {
 	svc, ok := a.cfg.Cluster.Service(key)
-	if !ok || !announceable(svc, a.cfg.LBClass) {
+	if !ok || !plan.Announceable(svc, a.cfg.LBClass) {
 		delete(v.services, key)
 		delete(v.refs, key)
 		return
 	}
-	v.services[key] = serviceFrom(svc, a.cfg.Cluster.EndpointSlices(key))
+	v.services[key] = plan.ServiceFrom(svc, a.cfg.Cluster.EndpointSlices(key))
 	v.refs[key] = serviceRef(svc)
 }
 
@@ -102,7 +102,7 @@ func (v *view) refreshNodes(a *Agent) (selfChanged bool, gone []string) {
 	var peerNodes []string
 	oldSelf, oldV4, oldV6 := v.self, v.selfV4, v.selfV6
 	for _, n := range list {
-		nodes[n.Name] = nodeFrom(n)
+		nodes[n.Name] = plan.NodeFrom(n)
 		v4, v6 := nodeAddresses(n)
 		if n.Name == a.cfg.NodeName {
 			v.self, v.selfV4, v.selfV6, v.selfSeen = nodes[n.Name], v4, v6, true

@@ -88,3 +88,9 @@ func find[T any, PT interface {
 	}
 	return nil
 }
+
+// Apply returns the objects with the change made, as Decide judges them:
+// the object of that kind and name removed, then the new one added
+// (Create, Update). The input is not modified. The kubectl plugin chains
+// several changes with it.
+func Apply(in model.Objects, ch Change) (model.Objects, error) { return applyChange(in, ch) }

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/go-logr/logr"
@@ -332,33 +331,11 @@ func (r *Reconciler) restore(ctx context.Context) error {
 	if err := r.client.List(ctx, &list); err != nil {
 		return fmt.Errorf("list Services: %w", err)
 	}
-	svcs := list.Items
-	slices.SortFunc(svcs, func(a, b corev1.Service) int {
-		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	restored, failed := Restore(r.alloc, r.cfg, list.Items, r.opts.LBClass, func(ns string) map[string]string {
+		return r.namespaceLabels(ctx, ns)
 	})
-	restored := 0
-	for i := range svcs {
-		svc := &svcs[i]
-		ips := ingressIPs(svc)
-		if len(ips) == 0 || !wantsAddress(svc, r.opts.LBClass) {
-			continue
-		}
-		var nsLabels map[string]string
-		if needsNamespaceLabels(r.cfg) {
-			nsLabels = r.namespaceLabels(ctx, svc.Namespace)
-		}
-		req, err := requestFor(svc, nsLabels)
-		if err == nil {
-			_, err = r.alloc.Assign(req, ips)
-		}
-		if err != nil {
-			log.Info("existing address not restored; the Service will be re-evaluated", "service", req.Key, "ips", ips, "reason", err.Error())
-			continue
-		}
-		restored++
+	for _, f := range failed {
+		log.Info("existing address not restored; the Service will be re-evaluated", "service", f.Key, "ips", f.IPs, "reason", f.Err.Error())
 	}
 	log.Info("restored existing assignments", "services", restored)
 	return nil

@@ -2,8 +2,10 @@ package plan
 
 import (
 	"cmp"
+	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/types"
 
@@ -60,7 +62,7 @@ func BGPRoutes(cfg *model.Config, self Node, sessions []*model.Peer, s *Service)
 	var routes []Route
 	var skipped []Skipped
 	for _, ip := range s.IPs {
-		r, reason := bgpRoutesFor(cfg, self, sessions, s, ip)
+		r, reason, _ := bgpRoutesFor(cfg, self, sessions, s, ip)
 		if reason != "" {
 			skipped = append(skipped, Skipped{IP: ip, Service: s.Key, Reason: reason})
 		}
@@ -73,24 +75,28 @@ func BGPRoutes(cfg *model.Config, self Node, sessions []*model.Peer, s *Service)
 	return routes, skipped
 }
 
-// bgpRoutesFor returns the routes of one address.
-func bgpRoutesFor(cfg *model.Config, self Node, sessions []*model.Peer, s *Service, ip netip.Addr) ([]Route, Reason) {
+// bgpRoutesFor returns the routes of one address, or why there are none:
+// a Reason, and in plain words why this node announces nothing.
+func bgpRoutesFor(cfg *model.Config, self Node, sessions []*model.Peer, s *Service, ip netip.Addr) ([]Route, Reason, string) {
 	pool := cfg.PoolFor(ip)
 	if pool == nil {
-		return nil, ReasonNoPool
+		return nil, ReasonNoPool, "the address is in no pool"
 	}
 	var out []Route
 	covered := false
+	var why []string
 	for _, a := range cfg.BGPAdvertisements {
 		if !slices.Contains(a.Pools, pool.Name) || !a.ServiceSelectors.MatchAny(s.Labels) {
 			continue
 		}
 		covered = true
-		if self.Excluded || !a.NodeSelectors.MatchAny(self.Labels) || !s.hasReadyOn(self.Name) {
+		if w := bgpNodeRefusal(a, self, s); w != "" {
+			why = append(why, w)
 			continue
 		}
 		peers := routePeers(a, sessions)
 		if len(peers) == 0 {
+			why = append(why, noPeersText(a, sessions))
 			continue
 		}
 		bits := a.AggregationLength
@@ -108,13 +114,42 @@ func bgpRoutesFor(cfg *model.Config, self Node, sessions []*model.Peer, s *Servi
 	}
 	switch {
 	case !covered:
-		return nil, ReasonNoAdvertisement
+		return nil, ReasonNoAdvertisement, fmt.Sprintf("no BGPAdvertisement covers pool %q and selects the Service", pool.Name)
 	case len(out) == 0 && !s.hasReadyOn(self.Name):
-		return nil, ReasonNoEndpoints
+		return nil, ReasonNoEndpoints, strings.Join(slices.Compact(why), "; ")
 	case len(out) == 0:
-		return nil, ReasonNoCandidate
+		return nil, ReasonNoCandidate, strings.Join(slices.Compact(why), "; ")
 	}
-	return out, ""
+	return out, "", ""
+}
+
+// bgpNodeRefusal says why an advertisement gives this node no route for
+// the Service, or returns "".
+func bgpNodeRefusal(a *model.BGPAdvertisement, self Node, s *Service) string {
+	switch {
+	case self.Excluded:
+		return "excluded by its " + cmp.Or(self.ExcludedBy, "configuration")
+	case !a.NodeSelectors.MatchAny(self.Labels):
+		return fmt.Sprintf("its labels match no node selector of BGPAdvertisement %q", a.Name)
+	case !s.hasReadyOn(self.Name):
+		if s.Local {
+			return "no ready endpoint of the Service on it (externalTrafficPolicy Local)"
+		}
+		return "the Service has no ready endpoint"
+	}
+	return ""
+}
+
+// noPeersText explains an advertisement without peers on this node.
+func noPeersText(a *model.BGPAdvertisement, sessions []*model.Peer) string {
+	if len(sessions) == 0 {
+		return "it has no BGP session: no BGPPeer's node selectors select it"
+	}
+	names := make([]string, len(sessions))
+	for i, p := range sessions {
+		names[i] = p.Name
+	}
+	return fmt.Sprintf("none of its BGP sessions %q is among BGPAdvertisement %q's peers %q", names, a.Name, a.Peers)
 }
 
 // routeWeight is the weight of a route of a Service from this node: its

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"cmp"
+	"fmt"
 	"net/netip"
 	"slices"
 
@@ -350,12 +351,7 @@ func l2Use(in L2Input, s *Service, ip netip.Addr) (use, Reason) {
 	if pool == nil {
 		return use{}, ReasonNoPool
 	}
-	var advs []*model.L2Advertisement
-	for _, a := range in.Config.L2Advertisements {
-		if slices.Contains(a.Pools, pool.Name) && a.ServiceSelectors.MatchAny(s.Labels) {
-			advs = append(advs, a)
-		}
-	}
+	advs := l2Advertisements(in.Config, pool, s)
 	if len(advs) == 0 {
 		return use{}, ReasonNoAdvertisement
 	}
@@ -367,7 +363,7 @@ func l2Use(in L2Input, s *Service, ip netip.Addr) (use, Reason) {
 	u.candidates = make([]candidate, 0, len(in.Members))
 	known := false
 	for k := range in.Members {
-		if c, ok := memberCandidate(in.Nodes, &in.Members[k], s, advs, ip); ok {
+		if c, why := memberCandidate(in.Nodes, &in.Members[k], s, advs, ip); why == "" {
 			u.candidates = append(u.candidates, c)
 			if !c.legacy {
 				u.top, u.low, known = max(u.top, c.level), min(u.low, c.level), true
@@ -387,30 +383,61 @@ func l2Use(in L2Input, s *Service, ip netip.Addr) (use, Reason) {
 	return u, ""
 }
 
+// l2Advertisements returns the L2Advertisements covering the pool that
+// select the Service.
+func l2Advertisements(cfg *model.Config, pool *model.Pool, s *Service) []*model.L2Advertisement {
+	var advs []*model.L2Advertisement
+	for _, a := range cfg.L2Advertisements {
+		if slices.Contains(a.Pools, pool.Name) && a.ServiceSelectors.MatchAny(s.Labels) {
+			advs = append(advs, a)
+		}
+	}
+	return advs
+}
+
 // memberCandidate decides whether a member can answer for a Service's
 // address ip under the matching advertisements, on which interfaces, and
-// how well it fits ip.
-func memberCandidate(nodes map[string]Node, m *Member, s *Service, advs []*model.L2Advertisement, ip netip.Addr) (candidate, bool) {
+// how well it fits ip; when it cannot, it says why in plain words.
+func memberCandidate(nodes map[string]Node, m *Member, s *Service, advs []*model.L2Advertisement, ip netip.Addr) (candidate, string) {
 	node, known := nodes[m.Name]
-	if !known || node.Excluded || m.Draining || len(m.Interfaces) == 0 || !s.hasReadyOn(m.Name) {
-		return candidate{}, false
+	switch {
+	case !known:
+		return candidate{}, "no Node object"
+	case node.Excluded:
+		return candidate{}, "excluded by its " + cmp.Or(node.ExcludedBy, "configuration")
+	case m.Draining:
+		return candidate{}, "its speaker is draining (handing its addresses over)"
+	case len(m.Interfaces) == 0:
+		return candidate{}, "its speaker has no usable interface"
+	case !s.hasReadyOn(m.Name):
+		return candidate{}, "no ready endpoint of the Service on it (externalTrafficPolicy Local)"
 	}
 	c := candidate{node: m.Name}
-	ok, all := false, false
+	ok, all, selected := false, false, false
+	var wanted []string
 	for _, a := range advs {
 		if !a.NodeSelectors.MatchAny(node.Labels) {
 			continue
 		}
+		selected = true
 		if len(a.Interfaces) == 0 {
 			ok, all = true, true
 			continue
 		}
 		for _, name := range a.Interfaces {
+			wanted = append(wanted, name)
 			if slices.Contains(m.Interfaces, name) {
 				ok = true
 				c.allowed = append(c.allowed, name)
 			}
 		}
+	}
+	switch {
+	case !selected:
+		return candidate{}, "its labels match no node selector of the L2Advertisements " + names(advs)
+	case !ok:
+		slices.Sort(wanted)
+		return candidate{}, fmt.Sprintf("it has none of the interfaces %v the L2Advertisements ask for", slices.Compact(wanted))
 	}
 	if all {
 		c.allowed = nil
@@ -418,7 +445,16 @@ func memberCandidate(nodes map[string]Node, m *Member, s *Service, advs []*model
 	if ok {
 		c.fit(m, ip)
 	}
-	return c, ok
+	return c, ""
+}
+
+// names lists advertisements' names.
+func names(advs []*model.L2Advertisement) string {
+	out := make([]string, len(advs))
+	for i, a := range advs {
+		out[i] = a.Name
+	}
+	return fmt.Sprintf("%q", out)
 }
 
 // fit sets the candidate's level for ip and its allowed interfaces on

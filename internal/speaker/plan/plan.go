@@ -46,6 +46,9 @@ type Node struct {
 	// the exclude-from-external-load-balancers label or its network is
 	// unavailable.
 	Excluded bool
+	// ExcludedBy says why the node is excluded (ExcludedByLabel,
+	// ExcludedByNetworkUnavailable), for explanations.
+	ExcludedBy string
 	// Cordoned is true for an unschedulable node (kubectl cordon or
 	// drain): it is about to go away for maintenance. In L2 mode it keeps
 	// an address only when no node that is not cordoned can answer for it,

@@ -1,4 +1,4 @@
-package speaker
+package plan
 
 import (
 	"testing"
@@ -26,7 +26,7 @@ func TestServiceFromCountsReadyEndpoints(t *testing.T) {
 		Endpoints: []discoveryv1.Endpoint{ep(&n1), ep(&n1), ep(&n2), ep(&n2, notReady)}}
 	v4b := &discoveryv1.EndpointSlice{AddressType: discoveryv1.AddressTypeIPv4, Endpoints: []discoveryv1.Endpoint{ep(&n1), ep(nil)}}
 	v6 := &discoveryv1.EndpointSlice{AddressType: discoveryv1.AddressTypeIPv6, Endpoints: []discoveryv1.Endpoint{ep(&n1), ep(&n2), ep(&n2)}}
-	s := serviceFrom(svc, []*discoveryv1.EndpointSlice{v4a, v4b, v6})
+	s := ServiceFrom(svc, []*discoveryv1.EndpointSlice{v4a, v4b, v6})
 	if diff := cmp.Diff(map[string]int{"n1": 3, "n2": 2}, s.ReadyCount); diff != "" || !s.Local || !s.AnyReady {
 		t.Errorf("ready counts (-want +got):\n%s\nlocal %v anyReady %v", diff, s.Local, s.AnyReady)
 	}
