@@ -24,6 +24,9 @@ type Holding struct {
 	Services []ServiceReport `json:"services,omitempty"`
 	// Free is true when no Service holds the address.
 	Free bool `json:"free"`
+	// Reserved says why the controller never hands the address out (a
+	// Node's or a BGPPeer's address, a subnet end), when it does not.
+	Reserved string `json:"reserved,omitempty"`
 }
 
 func newWhoHas(o *Options) *cobra.Command {
@@ -79,6 +82,7 @@ func (w *world) whoHas(ip netip.Addr) Holding {
 		if p := w.cfg.PoolFor(ip); p != nil {
 			h.Pool = p.Name
 		}
+		h.Reserved, _ = w.alloc.Reserved(ip)
 	}
 	for i := range w.snap.services {
 		svc := &w.snap.services[i]
@@ -108,9 +112,16 @@ func printHolding(o *Options, h *Holding) {
 	if h.Pool != "" {
 		pool = fmt.Sprintf("in pool %q", h.Pool)
 	}
+	if h.Free && h.Reserved != "" {
+		fmt.Fprintf(out, "%s (%s) is reserved: %s; the controller never hands it out.\n", h.Address, pool, h.Reserved)
+		return
+	}
 	if h.Free {
 		fmt.Fprintf(out, "%s is free (%s): no Service holds it.\n", h.Address, pool)
 		return
+	}
+	if h.Reserved != "" {
+		fmt.Fprintf(out, "%s is reserved (%s) but held from before.\n", h.Address, h.Reserved)
 	}
 	fmt.Fprintf(out, "%s (%s) is held by:\n", h.Address, pool)
 	now := o.Now()

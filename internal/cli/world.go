@@ -77,6 +77,11 @@ func (w *world) restore() {
 		w.cfgErr = err
 		return
 	}
+	// Reserved before restored, as the controller does.
+	if err := w.alloc.SetReserved(allocation.IPAMReservations(allocation.ReservationsFor(w.cfg, w.snap.nodes))); err != nil {
+		w.cfgErr = err
+		return
+	}
 	_, failed := allocation.Restore(w.alloc, w.cfg, w.snap.services, w.lbClass, w.nsLabels)
 	for _, f := range failed {
 		w.notRestored[f.Key] = f.Err

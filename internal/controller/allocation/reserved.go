@@ -21,7 +21,6 @@ import (
 
 	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/cachetrim"
-	"github.com/pylonlb/pylon/internal/ipam"
 	"github.com/pylonlb/pylon/internal/model"
 )
 
@@ -171,11 +170,7 @@ func (r *Reconciler) reservations(ctx context.Context, cfg *model.Config) ([]mod
 	if err := r.client.List(ctx, &list); err != nil {
 		return nil, fmt.Errorf("list Nodes for reserved addresses: %w", err)
 	}
-	nodes := make([]model.NodeAddresses, len(list.Items))
-	for i := range list.Items {
-		nodes[i] = nodeAddresses(&list.Items[i])
-	}
-	return model.Reservations(cfg, nodes), nil
+	return ReservationsFor(cfg, list.Items), nil
 }
 
 // applyReservedLocked gives the allocator the reserved addresses; it
@@ -184,11 +179,7 @@ func (r *Reconciler) applyReservedLocked(res []model.Reservation) (bool, error) 
 	if slices.Equal(res, r.reserved) {
 		return false, nil
 	}
-	ipres := make([]ipam.Reservation, len(res))
-	for i, x := range res {
-		ipres[i] = ipam.Reservation{Addr: x.Addr, Reason: x.Reason}
-	}
-	if err := r.alloc.SetReserved(ipres); err != nil {
+	if err := r.alloc.SetReserved(IPAMReservations(res)); err != nil {
 		return false, fmt.Errorf("apply reserved addresses: %w", err)
 	}
 	r.reserved = res

@@ -73,3 +73,22 @@ func Restore(alloc *ipam.Allocator, cfg *model.Config, svcs []corev1.Service, lb
 	}
 	return restored, failed
 }
+
+// ReservationsFor computes the addresses cfg reserves (Nodes' own
+// addresses, BGPPeer addresses, subnet ends) as the controller does.
+func ReservationsFor(cfg *model.Config, nodes []corev1.Node) []model.Reservation {
+	addrs := make([]model.NodeAddresses, len(nodes))
+	for i := range nodes {
+		addrs[i] = nodeAddresses(&nodes[i])
+	}
+	return model.Reservations(cfg, addrs)
+}
+
+// IPAMReservations converts reservations for the allocator.
+func IPAMReservations(res []model.Reservation) []ipam.Reservation {
+	out := make([]ipam.Reservation, len(res))
+	for i, x := range res {
+		out[i] = ipam.Reservation{Addr: x.Addr, Reason: x.Reason}
+	}
+	return out
+}
