@@ -154,6 +154,24 @@ type ConfigurationStateStatus struct {
 	Error string `json:"error,omitempty"`
 	// LastLoaded is when the configuration in force was loaded.
 	LastLoaded *metav1.Time `json:"lastLoaded,omitempty"`
+	// Interfaces are a speaker's usable L2 interfaces with their address
+	// families and subnets, as it tells the other speakers for the L2
+	// election (empty for the controller).
+	// +listType=map
+	// +listMapKey=name
+	Interfaces []SpeakerInterface `json:"interfaces,omitempty"`
+}
+
+// SpeakerInterface is a usable L2 interface of a speaker's node.
+type SpeakerInterface struct {
+	// Name is the interface's name.
+	Name string `json:"name"`
+	// IPv4 and IPv6 are true when it has an address of the family.
+	IPv4 bool `json:"ipv4,omitempty"`
+	IPv6 bool `json:"ipv6,omitempty"`
+	// Subnets are the prefixes of its addresses (link-local and host
+	// addresses have none).
+	Subnets []string `json:"subnets,omitempty"`
 }
 
 // ConfigurationState reports whether a component accepted the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -131,8 +132,8 @@ func (w *world) explain(svc *corev1.Service) Explanation {
 		if !covered(e.BGP) {
 			e.BGP = nil
 		}
-		if e.L2 != nil {
-			e.Notes = append(e.Notes, "speakers tell each other their usable interfaces over memberlist only: the plugin assumes every node has the interfaces the L2Advertisements name")
+		if e.L2 != nil && slices.ContainsFunc(w.members, func(m plan.Member) bool { return !m.AddrsKnown }) {
+			e.Notes = append(e.Notes, "some speakers publish no interfaces in their ConfigurationState (an earlier version): the plugin assumes they have the interfaces the L2Advertisements name, on every subnet")
 		}
 		if len(w.members) == 0 && e.L2 != nil {
 			e.Notes = append(e.Notes, fmt.Sprintf("no running, ready speaker pod found (label %s in namespace of Pylon)", "app.kubernetes.io/component=speaker"))

@@ -8,15 +8,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/controller/allocation"
 	"github.com/pylonlb/pylon/internal/ipam"
 	"github.com/pylonlb/pylon/internal/model"
 	"github.com/pylonlb/pylon/internal/speaker/plan"
 )
 
-// anyInterface stands for the interfaces of a speaker: speakers tell each
-// other their usable interfaces over memberlist only, so the plugin
-// cannot see them and assumes every interface an L2Advertisement names.
+// anyInterface stands for the interfaces of a speaker that publishes none
+// in its ConfigurationState (one of an earlier version): the plugin then
+// assumes every interface an L2Advertisement names.
 const anyInterface = "(any)"
 
 // world is a snapshot turned into the inputs of the controller's and the
@@ -62,7 +63,7 @@ func newWorld(s *snapshot, lbClass string, cfg *model.Config) *world {
 		w.nodeList = append(w.nodeList, n)
 	}
 	slices.SortFunc(w.nodeList, func(x, y plan.Node) int { return cmp.Compare(x.Name, y.Name) })
-	w.members = speakerMembers(s.speaker, w.cfg)
+	w.members = speakerMembers(s.speaker, s.states, w.cfg)
 	if w.cfg == nil {
 		return w
 	}
@@ -122,9 +123,18 @@ func withIngress(svc *corev1.Service) *corev1.Service {
 	return c
 }
 
-// speakerMembers are the nodes of the running, ready speaker pods, each
-// assumed to have every interface the L2Advertisements name.
-func speakerMembers(pods []corev1.Pod, cfg *model.Config) []plan.Member {
+// speakerMembers are the nodes of the running, ready speaker pods, with
+// the usable interfaces, families and subnets each speaker publishes in
+// its ConfigurationState (what it gossips for the L2 election); a speaker
+// that publishes none is assumed to have every interface the
+// L2Advertisements name and to be on every subnet.
+func speakerMembers(pods []corev1.Pod, states []v1beta1.ConfigurationState, cfg *model.Config) []plan.Member {
+	published := map[string][]v1beta1.SpeakerInterface{}
+	for _, st := range states {
+		if st.Status.Component == "speaker" && st.Status.Node != "" && len(st.Status.Interfaces) > 0 {
+			published[st.Status.Node] = st.Status.Interfaces
+		}
+	}
 	ifaces := []string{anyInterface}
 	if cfg != nil {
 		for _, a := range cfg.L2Advertisements {
@@ -138,7 +148,20 @@ func speakerMembers(pods []corev1.Pod, cfg *model.Config) []plan.Member {
 		if p.Spec.NodeName == "" || p.Status.Phase != corev1.PodRunning || !podReady(&p) || !p.DeletionTimestamp.IsZero() {
 			continue
 		}
-		out = append(out, plan.Member{Name: p.Spec.NodeName, Interfaces: ifaces})
+		m := plan.Member{Name: p.Spec.NodeName, Interfaces: ifaces}
+		if pub, ok := published[p.Spec.NodeName]; ok {
+			m.Interfaces, m.Addrs, m.AddrsKnown = nil, make([]plan.InterfaceAddrs, len(pub)), true
+			for i, x := range pub {
+				m.Interfaces = append(m.Interfaces, x.Name)
+				m.Addrs[i] = plan.InterfaceAddrs{Name: x.Name, IPv4: x.IPv4, IPv6: x.IPv6}
+				for _, sn := range x.Subnets {
+					if pfx, err := netip.ParsePrefix(sn); err == nil {
+						m.Addrs[i].Prefixes = append(m.Addrs[i].Prefixes, pfx)
+					}
+				}
+			}
+		}
+		out = append(out, m)
 	}
 	slices.SortFunc(out, func(x, y plan.Member) int { return cmp.Compare(x.Name, y.Name) })
 	return slices.CompactFunc(out, func(x, y plan.Member) bool { return x.Name == y.Name })

@@ -79,6 +79,7 @@ type Watcher struct {
 	status     Status
 	lastLoad   time.Time
 	conditions []metav1.Condition
+	interfaces []v1beta1.SpeakerInterface // a speaker's, for its state
 }
 
 // Status is what the watcher last did, for status reporting.

@@ -132,3 +132,34 @@ func TestSetConditionsPublishesOnChangeOnly(t *testing.T) {
 		t.Errorf("a changed condition was not published")
 	}
 }
+
+// TestSetInterfacesPublishesAfterTheFirstState: a speaker's interfaces
+// wait for the first load (no state claiming a rejection before), then
+// each change is published once.
+func TestSetInterfacesPublishesAfterTheFirstState(t *testing.T) {
+	source := func(context.Context) (model.Objects, error) {
+		return model.Objects{Pools: []v1beta1.IPAddressPool{*pool("a", "10.0.0.0/24")}}, nil
+	}
+	st := &writer{}
+	w, err := New(source, Options{Namespace: "pylon", Component: "speaker", Recorder: &recorder{}, Status: st, StateName: "speaker-n1",
+		StateNode: "n1", Clock: clocktesting.NewFakePassiveClock(time.Unix(1000, 0)), OnConfig: func(context.Context, *model.Config) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eth0 := []v1beta1.SpeakerInterface{{Name: "eth0", IPv4: true, Subnets: []string{"192.168.77.0/24"}}}
+	w.SetInterfaces(eth0)
+	if len(st.objs) != 0 {
+		t.Fatalf("published %d states before the first load", len(st.objs))
+	}
+	reconcileOnce(t, w)
+	w.SetInterfaces(eth0) // unchanged
+	w.SetInterfaces(append(eth0, v1beta1.SpeakerInterface{Name: "eth1", IPv6: true}))
+	if len(st.objs) != 2 {
+		t.Fatalf("published %d states, want 2 (load, changed interfaces)", len(st.objs))
+	}
+	for i, want := range []int{1, 2} {
+		if got := len(st.objs[i].(*v1beta1.ConfigurationState).Status.Interfaces); got != want {
+			t.Errorf("state %d has %d interfaces, want %d", i, got, want)
+		}
+	}
+}

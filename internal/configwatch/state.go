@@ -1,6 +1,8 @@
 package configwatch
 
 import (
+	"reflect"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -59,7 +61,24 @@ func (w *Watcher) publishState() {
 		t := metav1.NewTime(w.lastLoad)
 		obj.Status.LastLoaded = &t
 	}
+	obj.Status.Interfaces = slices.Clone(w.interfaces)
 	w.opts.Status.Put(obj, 0)
+}
+
+// SetInterfaces publishes a speaker's usable interfaces in its
+// ConfigurationState (so tools outside the gossip, such as kubectl pylon,
+// see what the L2 election sees). It is safe for concurrent use and does
+// not block.
+func (w *Watcher) SetInterfaces(ifaces []v1beta1.SpeakerInterface) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if reflect.DeepEqual(ifaces, w.interfaces) {
+		return
+	}
+	w.interfaces = slices.Clone(ifaces)
+	if len(w.conditions) > 0 { // else the first load or rejection publishes
+		w.publishState()
+	}
 }
 
 // SetConditions adds or updates conditions of the component's

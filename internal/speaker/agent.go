@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 
+	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/bgp"
 	"github.com/pylonlb/pylon/internal/l2"
 	"github.com/pylonlb/pylon/internal/membership"
@@ -120,6 +121,10 @@ type Config struct {
 	// Rolling tells, when the agent stops, whether a successor replaces
 	// this speaker at once (its DaemonSet is rolling out); nil means never.
 	Rolling func() bool
+	// PublishInterfaces, when set, receives this node's usable interfaces
+	// whenever they change (from the agent's loop; it must not block), to
+	// publish them beside the gossip (the ConfigurationState).
+	PublishInterfaces func([]v1beta1.SpeakerInterface)
 	// Registerer receives the metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// Logger receives logs; nil discards them.

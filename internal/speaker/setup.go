@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/anchor"
 	"github.com/pylonlb/pylon/internal/bgp"
 	"github.com/pylonlb/pylon/internal/cmdutil"
@@ -192,7 +193,9 @@ func NewProcessWith(cfg *rest.Config, opts Options, c Components) (*Process, err
 		StartupGrace: opts.StartupGrace, HandoffTimeout: opts.HandoffTimeout,
 		RestartGrace: opts.RestartGrace, Rolling: rollingFunc(kc, opts),
 		GracefulShutdown: opts.GracefulShutdown,
-		Registerer:       opts.Registerer, Logger: opts.Logger.With("component", "agent"),
+		// p.watcher is made below, before anything runs.
+		PublishInterfaces: func(ifaces []v1beta1.SpeakerInterface) { p.watcher.SetInterfaces(ifaces) },
+		Registerer:        opts.Registerer, Logger: opts.Logger.With("component", "agent"),
 	})
 	if err != nil {
 		return nil, err

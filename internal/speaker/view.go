@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/membership"
 	"github.com/pylonlb/pylon/internal/model"
 	"github.com/pylonlb/pylon/internal/speaker/plan"
@@ -146,6 +147,21 @@ func (a *Agent) publishInterfaces() {
 	if err := a.cfg.Members.SetInterfaces(ifaces, 200*time.Millisecond); err != nil {
 		a.log.Warn("publish interfaces to peers", "interfaces", len(ifaces), "error", err)
 	}
+	if a.cfg.PublishInterfaces != nil {
+		a.cfg.PublishInterfaces(speakerInterfaces(ifaces))
+	}
+}
+
+// speakerInterfaces converts interfaces for the ConfigurationState.
+func speakerInterfaces(ifaces []membership.InterfaceAddrs) []v1beta1.SpeakerInterface {
+	out := make([]v1beta1.SpeakerInterface, len(ifaces))
+	for i, x := range ifaces {
+		out[i] = v1beta1.SpeakerInterface{Name: x.Name, IPv4: x.IPv4, IPv6: x.IPv6}
+		for _, p := range x.Prefixes {
+			out[i].Subnets = append(out[i].Subnets, p.String())
+		}
+	}
+	return out
 }
 
 // firstValid returns the first valid address.
