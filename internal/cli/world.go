@@ -79,7 +79,7 @@ func (w *world) restore() {
 		return
 	}
 	// Reserved before restored, as the controller does.
-	if err := w.alloc.SetReserved(allocation.IPAMReservations(allocation.ReservationsFor(w.cfg, w.snap.nodes))); err != nil {
+	if err := w.alloc.SetReserved(allocation.IPAMReservations(allocation.ReservationsFor(w.cfg, w.snap.nodes, w.snap.states))); err != nil {
 		w.cfgErr = err
 		return
 	}

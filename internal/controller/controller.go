@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/anchor"
 	"github.com/pylonlb/pylon/internal/configwatch"
 	"github.com/pylonlb/pylon/internal/configwatch/crwatch"
@@ -83,6 +84,9 @@ func NewManager(cfg *rest.Config, scheme *runtime.Scheme, opts Options) (ctrl.Ma
 	byObject := crwatch.CacheByObject(opts.Namespace)
 	byObject[&corev1.Service{}] = cache.ByObject{Transform: allocation.TrimService}
 	byObject[&corev1.Node{}] = cache.ByObject{Transform: allocation.TrimNode}
+	// The speakers' published subnets (reserved network and broadcast
+	// addresses), in Pylon's namespace only.
+	byObject[&v1beta1.ConfigurationState{}] = cache.ByObject{Namespaces: map[string]cache.Config{opts.Namespace: {}}}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()},

@@ -179,6 +179,31 @@ func TestSubnetBroadcastInPool(t *testing.T) {
 	h.waitReservedMetric("top", "subnet", 1)
 }
 
+// TestPublishedSubnetEnds: once a node's speaker publishes its subnets in
+// its ConfigurationState, the network and broadcast addresses of those
+// subnets are reserved exactly, even where inferring from the node's
+// address could not find them (the pool neither starts nor ends there).
+func TestPublishedSubnetEnds(t *testing.T) {
+	h := newHarness(t, "")
+	h.node("rsv-node-p", "192.168.74.5")
+	h.pool("mid", spec("192.168.74.16-192.168.74.40"))
+	h.service("named", annotate(v1beta1.AnnotationLoadBalancerIPs, "192.168.74.31"))
+	if got := h.waitIPs("named", 1); got[0] != "192.168.74.31" {
+		t.Fatalf("named = %v before any subnet is published", got)
+	}
+	st := &v1beta1.ConfigurationState{ObjectMeta: metav1.ObjectMeta{Name: "speaker-rsv-node-p", Namespace: h.ns},
+		Status: v1beta1.ConfigurationStateStatus{Component: "speaker", Node: "rsv-node-p",
+			Interfaces: []v1beta1.SpeakerInterface{{Name: "eth0", IPv4: true, Subnets: []string{"192.168.74.0/27", "192.168.74.32/27"}}}}}
+	if err := h.c.Create(context.Background(), st); err != nil { // no status subresource: the speakers apply it whole
+		t.Fatal(err)
+	}
+	h.waitEvent(h.app, "named", allocation.ReasonReservedAddressHeld,
+		`holds 192.168.74.31, which is reserved (broadcast address of subnet 192.168.74.0/27 of Node "rsv-node-p" (as its speaker publishes it)); it keeps the address`)
+	h.service("asks", annotate(v1beta1.AnnotationLoadBalancerIPs, "192.168.74.32"))
+	h.waitEvent(h.app, "asks", allocation.ReasonAllocationFailed,
+		`is reserved: network address of subnet 192.168.74.32/27 of Node "rsv-node-p"`)
+}
+
 // TestNodeAddedLaterKeepsHeldAddress: a Node whose addresses are in a pool
 // joins after Services got them. The free one is reserved at once; the
 // held one stays with its Service (across a restart too), loudly, until

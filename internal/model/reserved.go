@@ -17,6 +17,11 @@ type NodeAddresses struct {
 	// InternalIPs and ExternalIPs are its InternalIP and ExternalIP
 	// addresses.
 	InternalIPs, ExternalIPs []netip.Addr
+	// Subnets are the subnets of its usable interfaces as its speaker
+	// publishes them, when SubnetsKnown; then its subnets' network and
+	// broadcast addresses are exact, not inferred from its addresses.
+	Subnets      []netip.Prefix
+	SubnetsKnown bool
 }
 
 // ReservedKind says which part of the network an address belongs to.
@@ -68,7 +73,9 @@ type Reservation struct {
 // by address. It is pure and costs O((nodes + peers) log ranges +
 // IPv4 node addresses × IPv4 ranges).
 //
-// Nodes do not publish their prefix lengths, so the subnet part reasons
+// A node whose speaker publishes its subnets (SubnetsKnown) has their
+// network and broadcast addresses reserved exactly. For the others (no
+// speaker yet, or one of an earlier version) the subnet part reasons
 // from addresses alone: a subnet that holds both a pool range R and a
 // node address N contains P, the smallest prefix holding both, and its
 // network or broadcast address can lie in R only if it is P's first or
@@ -98,6 +105,12 @@ func Reservations(cfg *Config, nodes []NodeAddresses) []Reservation {
 		idx.reserve(add, p.SourceAddress, ReservedPeer, fmt.Sprintf("sourceAddress of %s %q", kindPeer, p.Name))
 	}
 	for _, n := range nodes {
+		if n.SubnetsKnown {
+			for _, p := range n.Subnets {
+				idx.publishedSubnetEnds(add, n.Name, p)
+			}
+			continue
+		}
 		for _, a := range slices.Concat(n.InternalIPs, n.ExternalIPs) {
 			idx.subnetEnds(add, n.Name, a.Unmap())
 		}
@@ -184,6 +197,24 @@ func (idx rangeIndex) subnetEnds(add func(Reservation), node string, n netip.Add
 			add(Reservation{Addr: end.addr, Pool: r.pool, Kind: ReservedSubnet, bits: p.Bits(), Reason: fmt.Sprintf(
 				"%s address of %s, the smallest subnet holding both the pool's range %s-%s and Node %q's address %s",
 				end.what, p, r.First, r.Last, node, n)})
+		}
+	}
+}
+
+// publishedSubnetEnds adds the network and broadcast addresses of a
+// node's IPv4 subnet p (as its speaker publishes it) that lie in a pool.
+func (idx rangeIndex) publishedSubnetEnds(add func(Reservation), node string, p netip.Prefix) {
+	p = p.Masked()
+	if !p.Addr().Is4() || p.Bits() >= 31 {
+		return
+	}
+	for _, end := range []struct {
+		addr netip.Addr
+		what string
+	}{{p.Addr(), "network"}, {lastOf(p), "broadcast"}} {
+		if pool := idx.poolOf(end.addr); pool != "" {
+			add(Reservation{Addr: end.addr, Pool: pool, Kind: ReservedSubnet, bits: p.Bits(),
+				Reason: fmt.Sprintf("%s address of subnet %s of Node %q (as its speaker publishes it)", end.what, p, node)})
 		}
 	}
 }

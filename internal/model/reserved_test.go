@@ -56,6 +56,17 @@ func TestReservations(t *testing.T) {
 			`10.0.0.2 p0 bgp_peer: sourceAddress of BGPPeer "r1"`,
 		},
 	}, {
+		name: "published subnets are exact: the inferred /28 end is not reserved, the /27's broadcast is",
+		cfg:  pools("192.168.1.240", "192.168.1.250", "192.168.2.0", "192.168.2.31"),
+		nodes: []NodeAddresses{{Name: "n2", InternalIPs: addrs("192.168.1.245"), SubnetsKnown: true,
+			Subnets: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24"), netip.MustParsePrefix("192.168.2.0/27"),
+				netip.MustParsePrefix("fd00::/64"), netip.MustParsePrefix("192.168.3.0/31")}}},
+		want: []string{
+			`192.168.1.245 p0 node: InternalIP of Node "n2"`,
+			`192.168.2.0 p1 subnet: network address of subnet 192.168.2.0/27 of Node "n2" (as its speaker publishes it)`,
+			`192.168.2.31 p1 subnet: broadcast address of subnet 192.168.2.0/27 of Node "n2" (as its speaker publishes it)`,
+		},
+	}, {
 		name:  "a pool ending at the broadcast address of the node's /24",
 		cfg:   pools("192.168.1.240", "192.168.1.255"),
 		nodes: []NodeAddresses{node("n1", "192.168.1.10")},

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/ipam"
 	"github.com/pylonlb/pylon/internal/model"
 )
@@ -121,6 +122,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&corev1.Service{}).
 		Watches(&corev1.Namespace{}, namespaceHandler(r.client), builder.WithPredicates(namespaceLabelsChanged())).
 		Watches(&corev1.Node{}, toReservedKey(), builder.WithPredicates(nodeAddressesChanged())).
+		Watches(&v1beta1.ConfigurationState{}, toReservedKey(), builder.WithPredicates(speakerInterfacesChanged())).
 		WatchesRawSource(resyncSource(r.resync, r.client, r.isFailed)).
 		WatchesRawSource(reservedSource(r.reservedSig)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.opts.MaxConcurrentReconciles}).

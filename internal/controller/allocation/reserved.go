@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -96,6 +97,50 @@ func nodeAddresses(n *corev1.Node) model.NodeAddresses {
 	return out
 }
 
+// withPublishedSubnets adds to each node the subnets its speaker
+// publishes in its ConfigurationState (status.interfaces), when it does.
+func withPublishedSubnets(nodes []model.NodeAddresses, states []v1beta1.ConfigurationState) {
+	byNode := map[string][]netip.Prefix{}
+	known := map[string]bool{}
+	for _, st := range states {
+		if st.Status.Component != "speaker" || st.Status.Node == "" || len(st.Status.Interfaces) == 0 {
+			continue
+		}
+		known[st.Status.Node] = true
+		for _, i := range st.Status.Interfaces {
+			for _, sn := range i.Subnets {
+				if p, err := netip.ParsePrefix(sn); err == nil {
+					byNode[st.Status.Node] = append(byNode[st.Status.Node], p)
+				}
+			}
+		}
+	}
+	for i := range nodes {
+		nodes[i].Subnets, nodes[i].SubnetsKnown = byNode[nodes[i].Name], known[nodes[i].Name]
+	}
+}
+
+// speakerInterfacesChanged passes changes of a speaker's published
+// interfaces (the subnets whose ends are reserved), not the other writes
+// of ConfigurationStates.
+func speakerInterfacesChanged() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc:  func(e event.CreateEvent) bool { return hasInterfaces(e.Object) },
+		DeleteFunc:  func(e event.DeleteEvent) bool { return hasInterfaces(e.Object) },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, ok1 := e.ObjectOld.(*v1beta1.ConfigurationState)
+			n, ok2 := e.ObjectNew.(*v1beta1.ConfigurationState)
+			return !ok1 || !ok2 || !reflect.DeepEqual(o.Status.Interfaces, n.Status.Interfaces)
+		},
+	}
+}
+
+func hasInterfaces(o client.Object) bool {
+	st, ok := o.(*v1beta1.ConfigurationState)
+	return !ok || len(st.Status.Interfaces) > 0
+}
+
 // nodeAddressesChanged passes Node creations, deletions and address
 // changes: not the frequent status updates that change nothing here.
 func nodeAddressesChanged() predicate.Predicate {
@@ -170,7 +215,11 @@ func (r *Reconciler) reservations(ctx context.Context, cfg *model.Config) ([]mod
 	if err := r.client.List(ctx, &list); err != nil {
 		return nil, fmt.Errorf("list Nodes for reserved addresses: %w", err)
 	}
-	return ReservationsFor(cfg, list.Items), nil
+	var states v1beta1.ConfigurationStateList
+	if err := r.client.List(ctx, &states, client.InNamespace(r.opts.Namespace)); err != nil {
+		return nil, fmt.Errorf("list ConfigurationStates for the speakers' subnets: %w", err)
+	}
+	return ReservationsFor(cfg, list.Items, states.Items), nil
 }
 
 // applyReservedLocked gives the allocator the reserved addresses; it

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/pylonlb/pylon/api/v1beta1"
 	"github.com/pylonlb/pylon/internal/ipam"
 	"github.com/pylonlb/pylon/internal/model"
 )
@@ -75,12 +76,14 @@ func Restore(alloc *ipam.Allocator, cfg *model.Config, svcs []corev1.Service, lb
 }
 
 // ReservationsFor computes the addresses cfg reserves (Nodes' own
-// addresses, BGPPeer addresses, subnet ends) as the controller does.
-func ReservationsFor(cfg *model.Config, nodes []corev1.Node) []model.Reservation {
+// addresses, BGPPeer addresses, subnet ends, exact where the speakers'
+// ConfigurationStates publish their subnets) as the controller does.
+func ReservationsFor(cfg *model.Config, nodes []corev1.Node, states []v1beta1.ConfigurationState) []model.Reservation {
 	addrs := make([]model.NodeAddresses, len(nodes))
 	for i := range nodes {
 		addrs[i] = nodeAddresses(&nodes[i])
 	}
+	withPublishedSubnets(addrs, states)
 	return model.Reservations(cfg, addrs)
 }
 
