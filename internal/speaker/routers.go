@@ -73,6 +73,11 @@ func (s *routerSupervisor) Run(ctx context.Context) error {
 		case err := <-cur.exitedC():
 			cur.cancel()
 			cur = nil
+			if ctx.Err() != nil {
+				// The router ended because ctx did; select picked this
+				// case over ctx.Done() at random: not a failure.
+				return nil
+			}
 			if err == nil {
 				err = errors.New("returned")
 			}
