@@ -88,6 +88,9 @@ type BGPServiceAnnouncement struct {
 	// Peers it is announced to.
 	// +listType=set
 	Peers []string `json:"peers,omitempty"`
+	// Since is when the node's speaker began announcing these prefixes
+	// (at the latest, when it started).
+	Since *metav1.Time `json:"since,omitempty"`
 }
 
 // ServiceBGPStatusStatus is one node's BGP view.

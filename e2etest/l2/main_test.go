@@ -102,6 +102,7 @@ func TestL2(t *testing.T) {
 		{"Partition", testPartition},
 		{"NodeWithoutSpeaker", testNodeWithoutSpeaker},
 		{"Balanced", testBalanced},
+		{"Plugin", testPlugin},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s.reset(t)

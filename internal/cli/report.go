@@ -69,6 +69,8 @@ type BGPNode struct {
 	Node     string                     `json:"node"`
 	Prefixes []string                   `json:"prefixes"`
 	Sessions []v1beta1.BGPSessionStatus `json:"sessions"`
+	// Since is when the node began advertising them (its status).
+	Since *metav1.Time `json:"since,omitempty"`
 }
 
 // Move is an event moving a Service's addresses.
@@ -94,6 +96,9 @@ func (w *world) report(svc *corev1.Service) ServiceReport {
 	r.L2 = w.l2Owner(svc)
 	r.BGP = w.bgpNodes(key)
 	r.LastMove = w.lastEvent(svc, moveReasons...)
+	if m := statusMove(&r); m != nil && (r.LastMove == nil || r.LastMove.Time.Before(&m.Time)) {
+		r.LastMove = m // events expire (about an hour); the statuses do not
+	}
 	if w.cfg != nil {
 		if ps, ok := w.planService(key); ok {
 			if l2 := w.explainL2(key); covered(l2) {
@@ -106,6 +111,21 @@ func (w *world) report(svc *corev1.Service) ServiceReport {
 	}
 	r.Problem = w.problem(svc, &r)
 	return r
+}
+
+// statusMove is the newest take-over the speakers' statuses record: the
+// L2 owner's, or a node beginning to advertise the Service over BGP.
+func statusMove(r *ServiceReport) *Move {
+	var m *Move
+	if r.L2 != nil && !r.L2.Since.IsZero() {
+		m = &Move{Time: r.L2.Since, Reason: "L2Owner", Message: fmt.Sprintf("%s answers for %s", r.L2.Node, strings.Join(r.L2.IPs, ", "))}
+	}
+	for _, n := range r.BGP {
+		if n.Since != nil && (m == nil || m.Time.Before(n.Since)) {
+			m = &Move{Time: *n.Since, Reason: "BGPAdvertised", Message: fmt.Sprintf("%s advertises %s", n.Node, strings.Join(n.Prefixes, ", "))}
+		}
+	}
+	return m
 }
 
 // covered reports whether an advertisement covers any of the addresses.
@@ -133,7 +153,7 @@ func (w *world) bgpNodes(key types.NamespacedName) []BGPNode {
 			if ann.Service != key.String() {
 				continue
 			}
-			n := BGPNode{Node: st.Status.Node, Prefixes: ann.Prefixes}
+			n := BGPNode{Node: st.Status.Node, Prefixes: ann.Prefixes, Since: ann.Since}
 			for _, s := range st.Status.Sessions {
 				if len(ann.Peers) == 0 || slices.Contains(ann.Peers, s.Peer) {
 					n.Sessions = append(n.Sessions, s)

@@ -137,6 +137,13 @@ func TestAnswersAgreeWithTheRealSpeakers(t *testing.T) {
 		return len(carriers) == 1 && carriers[0] == nodes[1] && lineWith(r.out, nodes[1]+" (BGP, 1/1 sessions up)"),
 			fmt.Sprintf("routers carrying %s: %v; status:\n%s", ip, carriers, r.out)
 	})
+	var rep cli.ServiceReport
+	if err := json.Unmarshal([]byte(h.run("", "status", "api", "-o", "json").out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.BGP) != 1 || rep.BGP[0].Since == nil || rep.LastMove == nil || rep.LastMove.Time.Before(rep.BGP[0].Since) {
+		t.Errorf("status api: BGP %+v, last move %+v; want the node's advertising time, and a last move no older", rep.BGP, rep.LastMove)
+	}
 	r := h.run("", "explain", "api")
 	wantLine(t, "explain api", r.out, "* "+nodes[1], "advertises "+ip+"/32 to tor")
 	wantLine(t, "explain api", r.out, "- "+nodes[0], "no ready endpoint of the Service on it")

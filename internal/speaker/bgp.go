@@ -43,7 +43,10 @@ type bgpReconciler struct {
 	// routes are the desired routes per Service; byPrefix the Services
 	// contributing to each prefix; desired the merged path of each prefix
 	// (recomputed only for the prefixes a change touches).
-	routes    map[types.NamespacedName][]plan.Route
+	routes map[types.NamespacedName][]plan.Route
+	// since is when this speaker began announcing each Service's current
+	// prefixes (reported in the status).
+	since     map[types.NamespacedName]time.Time
 	byPrefix  map[netip.Prefix]map[types.NamespacedName]bool
 	desired   map[netip.Prefix]bgp.Path
 	conflicts map[netip.Prefix][]string // localPref conflicts last reported
@@ -68,6 +71,7 @@ func newBGPReconciler(cfg *Config, v *view, m *metrics, routers *routerSuperviso
 	return &bgpReconciler{
 		cfg: cfg, view: v, metrics: m, log: cfg.Logger, routers: routers,
 		routes:          map[types.NamespacedName][]plan.Route{},
+		since:           map[types.NamespacedName]time.Time{},
 		byPrefix:        map[netip.Prefix]map[types.NamespacedName]bool{},
 		desired:         map[netip.Prefix]bgp.Path{},
 		conflicts:       map[netip.Prefix][]string{},
@@ -187,9 +191,23 @@ func (b *bgpReconciler) recomputeRoutes(key types.NamespacedName, sessions []*mo
 	}
 	if len(routes) == 0 {
 		delete(b.routes, key)
+		delete(b.since, key)
 	} else {
+		if !slices.Equal(routePrefixes(old), routePrefixes(routes)) {
+			b.since[key] = b.cfg.Clock.Now()
+		}
 		b.routes[key] = routes
 	}
+}
+
+// routePrefixes returns the routes' prefixes, sorted.
+func routePrefixes(rs []plan.Route) []netip.Prefix {
+	out := make([]netip.Prefix, len(rs))
+	for i, r := range rs {
+		out[i] = r.Prefix
+	}
+	slices.SortFunc(out, comparePrefix)
+	return slices.Compact(out)
 }
 
 // mergePrefix recomputes the desired path of one prefix from the routes

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -98,7 +99,8 @@ func TestBGPStatusPerNode(t *testing.T) {
 			err := h.c.Get(context.Background(), client.ObjectKey{Namespace: h.ns, Name: h.nodeName(short)}, st)
 			ok := err == nil && st.Status.PrefixCount == 1 && st.Status.SessionsEstablished == 1 &&
 				len(st.Status.Services) == 1 && st.Status.Services[0].Service == h.app+"/web" &&
-				slices.Equal(st.Status.Services[0].Prefixes, []string{"10.51.0.9/32"})
+				slices.Equal(st.Status.Services[0].Prefixes, []string{"10.51.0.9/32"}) &&
+				st.Status.Services[0].Since != nil && !st.Status.Services[0].Since.After(time.Now())
 			return ok, fmt.Sprintf("%s: ServiceBGPStatus = %+v, %v", short, st.Status, err)
 		})
 		want := `

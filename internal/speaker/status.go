@@ -69,6 +69,10 @@ func (b *bgpReconciler) writeStatus() {
 	}
 	for _, key := range slices.SortedFunc(maps.Keys(b.routes), plan.CompareKeys) {
 		ann := v1beta1.BGPServiceAnnouncement{Service: key.String()}
+		if t, ok := b.since[key]; ok {
+			mt := metav1.NewTime(t)
+			ann.Since = &mt
+		}
 		for _, r := range b.routes[key] {
 			ann.Prefixes = append(ann.Prefixes, r.Prefix.String())
 			ann.Peers = append(ann.Peers, r.Peers...)
