@@ -135,6 +135,9 @@ func (w *world) explain(svc *corev1.Service) Explanation {
 		if e.L2 != nil && slices.ContainsFunc(w.members, func(m plan.Member) bool { return !m.AddrsKnown }) {
 			e.Notes = append(e.Notes, "some speakers publish no interfaces in their ConfigurationState (an earlier version): the plugin assumes they have the interfaces the L2Advertisements name, on every subnet")
 		}
+		if w.membersFromStates && (e.L2 != nil || e.BGP != nil) {
+			e.Notes = append(e.Notes, "no speaker pod found: the speakers that published a ConfigurationState are taken as live")
+		}
 		if len(w.members) == 0 && e.L2 != nil {
 			e.Notes = append(e.Notes, fmt.Sprintf("no running, ready speaker pod found (label %s in namespace of Pylon)", "app.kubernetes.io/component=speaker"))
 		}

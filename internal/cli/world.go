@@ -38,6 +38,9 @@ type world struct {
 	nodes       map[string]plan.Node
 	nodeList    []plan.Node // by name
 	members     []plan.Member
+	// membersFromStates: no speaker pod was found; the speakers with a
+	// ConfigurationState are taken as live.
+	membersFromStates bool
 	// l2Plan caches the L2 plan of planSvcs (nil: not computed yet).
 	l2Plan *plan.L2Plan
 	// settled are the addresses settle gave each Service the controller
@@ -63,7 +66,7 @@ func newWorld(s *snapshot, lbClass string, cfg *model.Config) *world {
 		w.nodeList = append(w.nodeList, n)
 	}
 	slices.SortFunc(w.nodeList, func(x, y plan.Node) int { return cmp.Compare(x.Name, y.Name) })
-	w.members = speakerMembers(s.speaker, s.states, w.cfg)
+	w.members, w.membersFromStates = speakerMembers(s.speaker, s.states, w.cfg)
 	if w.cfg == nil {
 		return w
 	}
@@ -127,12 +130,24 @@ func withIngress(svc *corev1.Service) *corev1.Service {
 // the usable interfaces, families and subnets each speaker publishes in
 // its ConfigurationState (what it gossips for the L2 election); a speaker
 // that publishes none is assumed to have every interface the
-// L2Advertisements name and to be on every subnet.
-func speakerMembers(pods []corev1.Pod, states []v1beta1.ConfigurationState, cfg *model.Config) []plan.Member {
+// L2Advertisements name and to be on every subnet. Without any speaker
+// pod (speakers run outside a DaemonSet), the speakers that published a
+// ConfigurationState are taken as live, and fromStates says so.
+func speakerMembers(pods []corev1.Pod, states []v1beta1.ConfigurationState, cfg *model.Config) (out []plan.Member, fromStates bool) {
 	published := map[string][]v1beta1.SpeakerInterface{}
+	var live []string
 	for _, st := range states {
-		if st.Status.Component == "speaker" && st.Status.Node != "" && len(st.Status.Interfaces) > 0 {
+		if st.Status.Component == "speaker" && st.Status.Node != "" {
 			published[st.Status.Node] = st.Status.Interfaces
+			live = append(live, st.Status.Node)
+		}
+	}
+	if len(pods) > 0 {
+		live = nil
+		for _, p := range pods {
+			if p.Spec.NodeName != "" && p.Status.Phase == corev1.PodRunning && podReady(&p) && p.DeletionTimestamp.IsZero() {
+				live = append(live, p.Spec.NodeName)
+			}
 		}
 	}
 	ifaces := []string{anyInterface}
@@ -143,13 +158,9 @@ func speakerMembers(pods []corev1.Pod, states []v1beta1.ConfigurationState, cfg 
 	}
 	slices.Sort(ifaces)
 	ifaces = slices.Compact(ifaces)
-	var out []plan.Member
-	for _, p := range pods {
-		if p.Spec.NodeName == "" || p.Status.Phase != corev1.PodRunning || !podReady(&p) || !p.DeletionTimestamp.IsZero() {
-			continue
-		}
-		m := plan.Member{Name: p.Spec.NodeName, Interfaces: ifaces}
-		if pub, ok := published[p.Spec.NodeName]; ok {
+	for _, node := range live {
+		m := plan.Member{Name: node, Interfaces: ifaces}
+		if pub := published[node]; len(pub) > 0 {
 			m.Interfaces, m.Addrs, m.AddrsKnown = nil, make([]plan.InterfaceAddrs, len(pub)), true
 			for i, x := range pub {
 				m.Interfaces = append(m.Interfaces, x.Name)
@@ -164,7 +175,7 @@ func speakerMembers(pods []corev1.Pod, states []v1beta1.ConfigurationState, cfg 
 		out = append(out, m)
 	}
 	slices.SortFunc(out, func(x, y plan.Member) int { return cmp.Compare(x.Name, y.Name) })
-	return slices.CompactFunc(out, func(x, y plan.Member) bool { return x.Name == y.Name })
+	return slices.CompactFunc(out, func(x, y plan.Member) bool { return x.Name == y.Name }), len(pods) == 0 && len(out) > 0
 }
 
 func podReady(p *corev1.Pod) bool {
