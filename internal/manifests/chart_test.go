@@ -27,8 +27,9 @@ var chartVariants = map[string][]string{
 		"speaker.priorityClassName=system-node-critical", "controller.podAnnotations.a=b", "speaker.heartbeat.port=7951",
 		"metrics.certSecret=metrics-tls",
 	},
-	"no fast detector":   {"speaker.heartbeat.port=0"},
-	"plain-text metrics": {"metrics.secure=false"},
+	"no fast detector":        {"speaker.heartbeat.port=0"},
+	"plain-text metrics":      {"metrics.secure=false"},
+	"monitoring and policies": {"metrics.serviceMonitor=true", "metrics.prometheusRule=true", "controller.networkPolicy=true"},
 }
 
 func TestChartLint(t *testing.T) {

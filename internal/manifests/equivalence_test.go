@@ -45,6 +45,7 @@ var comparedFields = map[string][][]string{
 	"CustomResourceDefinition":       {{"spec"}},
 	"Service":                        {{"spec"}},
 	"ValidatingWebhookConfiguration": {{"webhooks"}},
+	"PodDisruptionBudget":            {{"spec"}},
 }
 
 type key struct{ kind, namespace, name string }
