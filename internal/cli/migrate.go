@@ -155,16 +155,6 @@ func displayName(name string) string {
 	return name
 }
 
-// metallbResources are the plural resource names of MetalLB's kinds.
-var metallbResources = map[string]string{
-	migrate.KindIPAddressPool:    "ipaddresspools",
-	migrate.KindL2Advertisement:  "l2advertisements",
-	migrate.KindBGPAdvertisement: "bgpadvertisements",
-	migrate.KindBGPPeer:          "bgppeers",
-	migrate.KindBFDProfile:       "bfdprofiles",
-	migrate.KindCommunity:        "communities",
-}
-
 // readCluster lists MetalLB's objects in the namespace, each kind in the
 // first version the API server serves (BGPPeer: v1beta2, else v1beta1;
 // the server serves the same objects under both). Kinds the cluster does
@@ -174,7 +164,7 @@ func readCluster(ctx context.Context, dc dynamic.Interface, ns string) ([]migrat
 	known := 0
 	for _, kind := range migrate.Kinds {
 		for _, v := range migrate.Versions(kind) {
-			gvr := schema.GroupVersionResource{Group: migrate.Group, Version: v, Resource: metallbResources[kind]}
+			gvr := schema.GroupVersionResource{Group: migrate.Group, Version: v, Resource: migrate.Resources[kind]}
 			list, err := dc.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
 			if apierrors.IsNotFound(err) {
 				continue

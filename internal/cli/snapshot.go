@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pylonlb/pylon/api/v1beta1"
+	"github.com/pylonlb/pylon/internal/configwatch/crwatch"
 	"github.com/pylonlb/pylon/internal/model"
 )
 
@@ -92,27 +93,11 @@ func speakerLabels() client.ListOption {
 // name (a Secret the user may not read is left out: the model then
 // reports the peer's password as missing).
 func loadConfig(ctx context.Context, c client.Reader, ns string, o *model.Objects) error {
-	in := client.InNamespace(ns)
-	var pools v1beta1.IPAddressPoolList
-	var l2 v1beta1.L2AdvertisementList
-	var bgp v1beta1.BGPAdvertisementList
-	var peers v1beta1.BGPPeerList
-	var bfd v1beta1.BFDProfileList
-	var comms v1beta1.CommunityList
-	for _, l := range []struct {
-		what string
-		list client.ObjectList
-	}{
-		{"IPAddressPools", &pools}, {"L2Advertisements", &l2}, {"BGPAdvertisements", &bgp},
-		{"BGPPeers", &peers}, {"BFDProfiles", &bfd}, {"Communities", &comms},
-	} {
-		if err := c.List(ctx, l.list, in); err != nil {
-			return fmt.Errorf("list %s in %q: %w", l.what, ns, err)
-		}
+	var err error
+	if *o, err = crwatch.LoadConfig(ctx, c, ns); err != nil {
+		return err
 	}
-	*o = model.Objects{Pools: pools.Items, L2Advertisements: l2.Items, BGPAdvertisements: bgp.Items,
-		Peers: peers.Items, BFDProfiles: bfd.Items, Communities: comms.Items}
-	for _, p := range peers.Items {
+	for _, p := range o.Peers {
 		if p.Spec.PasswordSecret == nil {
 			continue
 		}

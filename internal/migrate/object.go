@@ -21,6 +21,16 @@ const (
 	KindCommunity        = "Community"
 )
 
+// Resources are the plural resource names of MetalLB's kinds.
+var Resources = map[string]string{
+	KindIPAddressPool:    "ipaddresspools",
+	KindL2Advertisement:  "l2advertisements",
+	KindBGPAdvertisement: "bgpadvertisements",
+	KindBGPPeer:          "bgppeers",
+	KindBFDProfile:       "bfdprofiles",
+	KindCommunity:        "communities",
+}
+
 // versions lists, per kind, the metallb.io versions Convert reads.
 var versions = map[string][]string{
 	KindIPAddressPool:    {"v1beta1"},

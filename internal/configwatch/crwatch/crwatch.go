@@ -61,23 +61,37 @@ func Source(r client.Reader, namespace string) configwatch.Source {
 // Load lists every configuration object of a namespace, Secrets included,
 // as model.From takes them.
 func Load(ctx context.Context, r client.Reader, namespace string) (model.Objects, error) {
+	o, err := LoadConfig(ctx, r, namespace)
+	if err != nil {
+		return o, err
+	}
+	var secrets corev1.SecretList
+	if err := r.List(ctx, &secrets, client.InNamespace(namespace)); err != nil {
+		return o, fmt.Errorf("list %T in %s: %w", &secrets, namespace, err)
+	}
+	o.Secrets = secrets.Items
+	return o, nil
+}
+
+// LoadConfig lists the configuration objects of a namespace, without
+// Secrets (for readers that fetch only the Secrets BGPPeers name).
+func LoadConfig(ctx context.Context, r client.Reader, namespace string) (model.Objects, error) {
 	var o model.Objects
 	var (
-		pools   v1beta1.IPAddressPoolList
-		l2      v1beta1.L2AdvertisementList
-		bgp     v1beta1.BGPAdvertisementList
-		peers   v1beta1.BGPPeerList
-		bfd     v1beta1.BFDProfileList
-		comms   v1beta1.CommunityList
-		secrets corev1.SecretList
+		pools v1beta1.IPAddressPoolList
+		l2    v1beta1.L2AdvertisementList
+		bgp   v1beta1.BGPAdvertisementList
+		peers v1beta1.BGPPeerList
+		bfd   v1beta1.BFDProfileList
+		comms v1beta1.CommunityList
 	)
-	for _, l := range []client.ObjectList{&pools, &l2, &bgp, &peers, &bfd, &comms, &secrets} {
+	for _, l := range []client.ObjectList{&pools, &l2, &bgp, &peers, &bfd, &comms} {
 		if err := r.List(ctx, l, client.InNamespace(namespace)); err != nil {
 			return o, fmt.Errorf("list %T in %s: %w", l, namespace, err)
 		}
 	}
 	o.Pools, o.L2Advertisements, o.BGPAdvertisements = pools.Items, l2.Items, bgp.Items
-	o.Peers, o.BFDProfiles, o.Communities, o.Secrets = peers.Items, bfd.Items, comms.Items, secrets.Items
+	o.Peers, o.BFDProfiles, o.Communities = peers.Items, bfd.Items, comms.Items
 	return o, nil
 }
 

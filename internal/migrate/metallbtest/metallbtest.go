@@ -27,16 +27,6 @@ import (
 	"github.com/pylonlb/pylon/internal/migrate"
 )
 
-// plural names the resources of MetalLB's kinds.
-var plural = map[string]string{
-	migrate.KindIPAddressPool:    "ipaddresspools",
-	migrate.KindL2Advertisement:  "l2advertisements",
-	migrate.KindBGPAdvertisement: "bgpadvertisements",
-	migrate.KindBGPPeer:          "bgppeers",
-	migrate.KindBFDProfile:       "bfdprofiles",
-	migrate.KindCommunity:        "communities",
-}
-
 // CRDs returns the stand-in definitions, one per kind Convert reads.
 func CRDs() []*apiextensionsv1.CustomResourceDefinition {
 	open := true
@@ -45,11 +35,11 @@ func CRDs() []*apiextensionsv1.CustomResourceDefinition {
 	var out []*apiextensionsv1.CustomResourceDefinition
 	for _, kind := range migrate.Kinds {
 		crd := &apiextensionsv1.CustomResourceDefinition{
-			ObjectMeta: metav1.ObjectMeta{Name: plural[kind] + "." + migrate.Group},
+			ObjectMeta: metav1.ObjectMeta{Name: migrate.Resources[kind] + "." + migrate.Group},
 			Spec: apiextensionsv1.CustomResourceDefinitionSpec{
 				Group: migrate.Group,
 				Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: kind, ListKind: kind + "List",
-					Plural: plural[kind], Singular: strings.ToLower(kind)},
+					Plural: migrate.Resources[kind], Singular: strings.ToLower(kind)},
 				Scope: apiextensionsv1.NamespaceScoped,
 			},
 		}
@@ -117,7 +107,7 @@ func Create(ctx context.Context, cfg *rest.Config, ns, text string) error {
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
 		}
-		gvr := gv.WithResource(plural[u.GetKind()])
+		gvr := gv.WithResource(migrate.Resources[u.GetKind()])
 		if _, err := dc.Resource(gvr).Namespace(ns).Create(ctx, &u, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create %s %s: %w", u.GetKind(), u.GetName(), err)
 		}
